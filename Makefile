@@ -1,0 +1,51 @@
+# One task runner (STYLE.md). `make demo` and `make test` are the README's quick start: each creates the
+# virtual environment and installs on first use, so they work on a fresh machine with only Python and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check fix lint type contracts test-unit test-spec test-property test-integration \
+        test-functional bench bench-ingest bench-measures clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## the main job on the bundled synthetic data
+	$(BIN)/gpaccess demo
+
+test: $(STAMP)  ## the whole test suite, with branch coverage
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+check: lint type contracts  ## everything CI checks besides the tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+fix: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+type: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+test-unit test-spec test-property test-integration test-functional: $(STAMP)
+	$(BIN)/python -m pytest tests/$(subst test-,,$@) $(PYTEST_ARGS)
+
+bench: bench-ingest bench-measures  ## national-size benchmarks (minutes; not part of the tests)
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-measures: $(STAMP)
+	$(BIN)/python bench/measures.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage* htmlcov

@@ -1,0 +1,3 @@
+from gpaccess.cli.main import run
+
+run()

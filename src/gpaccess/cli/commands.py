@@ -1,0 +1,51 @@
+"""Shared CLI plumbing: the context object and the registry of command modules.
+
+Each command module under `gpaccess.cli` exposes `register(app)`; adding a command group is one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from gpaccess.config import Settings
+from gpaccess.storage.warehouse import StoreConfig, Warehouse, acting_user
+
+COMMAND_MODULES = [
+    "gpaccess.cli.store",
+]
+
+
+@dataclass
+class Context:
+    settings: Settings
+    as_user: str | None = None
+
+    @property
+    def user(self) -> str:
+        return acting_user(self.as_user)
+
+    def warehouse(self, home: Any = None) -> Warehouse:
+        s = self.settings
+        return Warehouse(
+            StoreConfig(
+                home=home or s.home,
+                threads=s.duckdb_threads,
+                memory_limit=s.duckdb_memory_limit,
+                pause_at=s.test_pause_at,
+            )
+        )
+
+
+def get(ctx: typer.Context) -> Context:
+    obj = ctx.find_object(Context)
+    assert obj is not None, "root callback sets the context"
+    return obj
+
+
+def register_all(app: typer.Typer) -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
