@@ -36,6 +36,32 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field(
         default="2GB", description="Memory DuckDB may use before spilling to disk under the store's tmp folder."
     )
+    publisher_base_url: str = Field(
+        default=(
+            "https://digital.nhs.uk/data-and-information/publications/statistical"
+            "/appointments-in-general-practice"
+        ),
+        description=(
+            "Address of the publisher's 'Appointments in General Practice' series; `gpaccess download` "
+            "reads the month's page at <this>/<monthname>-<yyyy> (e.g. .../october-2025) to find the "
+            "practice-level zip."
+        ),
+    )
+    download_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description=(
+            "Times `gpaccess download` retries after a connection error, a timeout, a cut-off transfer, "
+            "HTTP 5xx or 429 (waiting 1, 2, 4 ... seconds, or as long as the server's Retry-After asks). "
+            "Never on 403 or 404."
+        ),
+    )
+    download_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds `gpaccess download` waits to connect, or for the next bytes, before giving up.",
+    )
     test_pause_at: Literal["write", "swap"] | None = Field(
         default=None,
         description="Test only: pause an ingest at this point so a test can kill it (proves atomicity).",
@@ -45,3 +71,11 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, v: Path) -> Path:
         return v.expanduser().resolve()
+
+    @field_validator("publisher_base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("publisher_base_url must start with https:// (or http://)")
+        return v
