@@ -34,7 +34,8 @@ class Settings(BaseSettings):
         default=None, description="Threads DuckDB may use (default: all cores).", ge=1
     )
     duckdb_memory_limit: str = Field(
-        default="2GB", description="Memory DuckDB may use before spilling to disk under the store's tmp folder."
+        default="2GB",
+        description="Memory DuckDB may use before spilling to disk under the store's tmp folder.",
     )
     publisher_base_url: str = Field(
         default=(

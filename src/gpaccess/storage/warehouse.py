@@ -231,7 +231,13 @@ class Transaction:
         return state
 
     def _summarise(
-        self, publication: str, period: str, release: str, files: list[str], key: list[str], measure: str | None
+        self,
+        publication: str,
+        period: str,
+        release: str,
+        files: list[str],
+        key: list[str],
+        measure: str | None,
     ) -> mf.PeriodState:
         t = self.warehouse.con.read_parquet([str(self.warehouse.data_dir / f) for f in files])
         aggs: dict[str, Any] = {"rows": t.count()}

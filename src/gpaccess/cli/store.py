@@ -1,0 +1,121 @@
+"""`gpaccess ingest` and `gpaccess status`: what goes into the store and what it holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gpaccess.cli import commands
+from gpaccess.errors import UserError
+from gpaccess.ingest.load import IngestResult, ingest_files, rollback
+from gpaccess.ingest.status import store_status
+
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(status)
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="GPAD zips or CSVs, Mapping.csv, list-size CSVs.")
+    ] = None,
+    month: Annotated[
+        str | None, typer.Option(help="Month (YYYY-MM) of a loose Mapping.csv whose name does not say it.")
+    ] = None,
+    rollback_month: Annotated[
+        str | None, typer.Option("--rollback", help="Undo the latest release of this month (YYYY-MM).")
+    ] = None,
+    publication: Annotated[
+        str | None, typer.Option(help="With --rollback: only this publication (e.g. gpad_appointments).")
+    ] = None,
+) -> None:
+    """Ingest published files into the store (one call is one release), or roll a month back."""
+    c = commands.get(ctx)
+    wh = c.warehouse()
+    if rollback_month:
+        if paths:
+            raise UserError("give either files to ingest or --rollback MONTH, not both")
+        release, pubs = rollback(wh, rollback_month, user=c.user, publication=publication)
+        out.print(f"Rolled back release {release} for {rollback_month}: {', '.join(pubs)}")
+        return
+    if not paths:
+        raise UserError("name at least one file to ingest (or --rollback MONTH)")
+    result = run_ingest(c, paths, month=month)
+    print_result(result)
+
+
+def run_ingest(
+    c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None
+) -> IngestResult:
+    wh = c.warehouse(home)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ingesting", total=None)
+        return ingest_files(
+            wh, paths, user=c.user, month=month, progress=lambda m: bar.update(task, description=m)
+        )
+
+
+def print_result(result: IngestResult) -> None:
+    for f in result.files:
+        note = f" ({f.detail})" if f.detail else ""
+        out.print(f"{f.status}: {f.name}{note}")
+    if result.release:
+        months = "; ".join(f"{pub} {', '.join(ms)}" for pub, ms in result.months.items())
+        out.print(f"release {result.release}: {result.rows:,} rows — {months}")
+
+
+def status(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """What the store holds: per publication and month, rows, totals and the release they came from."""
+    c = commands.get(ctx)
+    info = store_status(c.warehouse())
+    if fmt == "json":
+        typer.echo(json.dumps(info, indent=1, default=str))
+        return
+    if fmt != "table":
+        raise UserError(f"--format {fmt!r}: expected table or json")
+    out.print(f"Store: {info['store']}")
+    if not info["publications"]:
+        out.print("The store is empty: run `gpaccess ingest FILE` (or `gpaccess demo`).")
+        return
+    table = Table("publication", "month", "rows", "total", "practices", "release", "replaced releases below")
+    for pub in info["publications"]:
+        for p in pub["periods"]:
+            table.add_row(
+                pub["name"],
+                p["period"],
+                f"{p['rows']:,}",
+                "" if p["total"] is None else f"{p['total']:,.0f}",
+                f"{p['keys']:,}",
+                p["release"],
+                str(p["history"]),
+            )
+    out.print(table)
+    rel = Table("release", "ingested", "by", "status", "source files (sha256)")
+    for r in info["releases"]:
+        rel.add_row(
+            r["id"],
+            r["ingested_at"],
+            r["user"] or "",
+            r["status"],
+            "\n".join(f"{s['name']} ({s['sha256'][:12]}…)" for s in r["sources"]),
+        )
+    out.print(rel)

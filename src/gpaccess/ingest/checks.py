@@ -1,0 +1,80 @@
+"""Checks after each load: what was stored must add up to what the file said, and parts of a month must not
+overlap. Results are logged with the release (the `ingests` table), so `status` can show them later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gpaccess.errors import InputFileError, Problem
+from gpaccess.ingest.normalise import Loaded
+from gpaccess.storage.warehouse import Transaction
+
+# The publication column holding each stored publication's total, where it has one.
+_TOTAL_COLUMN = {"gpad_appointments": "count", "gpad_practices": "appointments", "registrations": "patients"}
+_ROW_FOR_ROW = {"gpad_appointments", "gpad_mapping", "registrations"}
+
+
+def verify(tx: Transaction, by_item: list[tuple[Loaded, str, list[Path]]]) -> dict[str, Any]:
+    """Compare rows and totals written with the file's own; a mismatch is a bug, so it stops the release."""
+    con = tx.warehouse.con
+    results: dict[str, Any] = {}
+    failures = []
+    for item, publication, paths in by_item:
+        t = con.read_parquet([str(p) for p in paths])
+        total_col = _TOTAL_COLUMN.get(publication)
+        got = t.aggregate(rows=t.count(), **({"total": t[total_col].sum()} if total_col else {}))
+        stored = got.to_pyarrow().to_pylist()[0]
+        entry = {"file_rows": item.file_rows, "stored_rows": int(stored["rows"])}
+        ok = publication not in _ROW_FOR_ROW or entry["file_rows"] == entry["stored_rows"]
+        if total_col:
+            entry |= {"file_total": item.file_total, "stored_total": int(stored["total"] or 0)}
+            ok = ok and entry["file_total"] == entry["stored_total"]
+        entry["ok"] = ok
+        results[f"{item.member.display} -> {publication}"] = entry
+        if not ok:
+            failures.append(
+                Problem(
+                    item.member.display, None, None, f"stored {publication} to match the file", str(entry)
+                )
+            )
+    if failures:
+        raise InputFileError(failures, "totals stored do not match the file; nothing was stored")
+    return results
+
+
+def disjoint_parts(
+    tx: Transaction, parts: dict[tuple[str, str], list[Path]], owners: dict[tuple[str, str], list[Loaded]]
+) -> None:
+    """Regional files of one month hold disjoint practices; the same practice twice would double-count it."""
+    con = tx.warehouse.con
+    problems = []
+    for (publication, period), paths in parts.items():
+        if len(paths) < 2 or publication != "gpad_appointments":
+            continue
+        seen: dict[str, str] = {}
+        for path, item in zip(paths, owners[(publication, period)], strict=True):
+            codes = (
+                con.read_parquet(str(path))
+                .select("practice_code")
+                .distinct()
+                .to_pyarrow()
+                .column(0)
+                .to_pylist()
+            )
+            clash = [c for c in codes if c in seen]
+            if clash:
+                problems.append(
+                    Problem(
+                        item.member.display,
+                        None,
+                        "GP_CODE",
+                        f"practices not already in {seen[clash[0]]} for {period} (regional files of a month are disjoint)",
+                        ", ".join(sorted(clash)[:5]) + (" ..." if len(clash) > 5 else ""),
+                    )
+                )
+            seen.update(dict.fromkeys(codes, item.member.display))
+    if problems:
+        raise InputFileError(
+            problems, "the same practice-month appears in two files of one release; nothing was stored"
+        )

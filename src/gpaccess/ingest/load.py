@@ -1,0 +1,289 @@
+"""Ingest: one call is one release. Validate everything, write Parquet unseen, check totals, swap the manifest.
+
+Idempotent per file (sha256), atomic per call: a file that fails leaves the store answering every query
+exactly as before, and so does a process killed at any point (the manifest swap is the only visible step).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
+from gpaccess.ingest import checks
+from gpaccess.ingest.normalise import Loaded, load_member
+from gpaccess.ingest.read import Member, month_from_filename, open_inputs
+from gpaccess.ingest.schemas import publications, resolve_header
+from gpaccess.storage import csvread
+from gpaccess.storage.manifest import Release, Source
+from gpaccess.storage.warehouse import Transaction, Warehouse, now_iso, pause_point
+
+Progress = Callable[[str], None]
+
+# Where each published file's rows go in the store: (publication, key columns, measure).
+APPOINTMENTS = "gpad_appointments"
+PRACTICES = "gpad_practices"
+MAPPING = "gpad_mapping"
+REGISTRATIONS = "registrations"
+APPOINTMENT_COLUMNS = [
+    "month",
+    "practice_code",
+    "supplier",
+    "hcp_type",
+    "appt_mode",
+    "national_category",
+    "time_band",
+    "appt_status",
+    "count",
+]
+PRACTICE_COLUMNS = [
+    "month",
+    "practice_code",
+    "practice_name",
+    "supplier",
+    "pcn_code",
+    "pcn_name",
+    "sub_icb_code",
+    "sub_icb_name",
+]
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    sha256: str
+    status: str  # "ingested", "already ingested"
+    detail: str = ""
+
+
+@dataclass
+class IngestResult:
+    release: str | None
+    files: list[FileOutcome] = field(default_factory=list)
+    months: dict[str, list[str]] = field(default_factory=dict)  # publication -> months
+    rows: int = 0
+
+
+def month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def ingest_files(
+    warehouse: Warehouse,
+    paths: list[Path],
+    *,
+    user: str,
+    month: str | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    say = progress or (lambda _msg: None)
+    month_hint = _parse_month_option(month)
+    scratch = warehouse.tmp_dir / f"ingest-{uuid.uuid4().hex[:8]}"
+    try:
+        with warehouse.transaction(user=user) as tx:
+            return _ingest(tx, paths, user, month_hint, scratch, say)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _parse_month_option(month: str | None) -> date | None:
+    if month is None:
+        return None
+    from gpaccess.ingest.read import parse_month
+
+    parsed = parse_month(month)
+    if parsed is None:
+        raise UserError(f"--month {month!r}: expected a month as YYYY-MM, e.g. 2025-10")
+    return parsed
+
+
+def _ingest(
+    tx: Transaction, paths: list[Path], user: str, month_hint: date | None, scratch: Path, say: Progress
+) -> IngestResult:
+    applied = tx.manifest.applied_releases()
+    known = {s.sha256: r.id for r in tx.manifest.releases if r.id in applied for s in r.sources}
+    result = IngestResult(release=None)
+    fresh: list[Path] = []
+    for p in paths:
+        from gpaccess.storage.warehouse import sha256_file
+
+        if not p.exists():
+            raise NotFoundError(f"{p}: no such file")
+        digest = sha256_file(p)
+        if digest in known:
+            result.files.append(FileOutcome(p.name, digest, "already ingested", f"release {known[digest]}"))
+        else:
+            fresh.append(p)
+    if not fresh:
+        return result
+
+    say("opening files")
+    inputs = open_inputs(fresh, scratch)
+    sources = [src for src, _ in inputs]
+    release = tx.new_release_id(sources)
+    loaded = _read_all(tx, inputs, month_hint, say)
+    written, by_item = _write_all(tx, release, loaded, say)
+    touched = {pub: sorted(months) for pub, months in written.items()}
+    release_checks = checks.verify(tx, by_item)
+    tx.record(
+        Release(
+            id=release,
+            sources=sources,
+            ingested_at=now_iso(),
+            touched=touched,
+            rows=sum(x.file_rows for x in loaded),
+            total=float(sum(x.file_total or 0 for x in loaded if x.spec_name == "gpad_crosstab")) or None,
+            checks=release_checks,
+            user=user,
+        )
+    )
+    for src in sources:
+        result.files.append(FileOutcome(src.name, src.sha256, "ingested"))
+    result.release, result.months, result.rows = release, touched, sum(x.file_rows for x in loaded)
+    say("making the release visible")
+    return result
+
+
+def _read_all(
+    tx: Transaction, inputs: list[tuple[Source, list[Member]]], month_hint: date | None, say: Progress
+) -> list[Loaded]:
+    """Read and check every file before writing anything, so all problems are reported together."""
+    con = tx.warehouse.con
+    problems: list[Problem] = []
+    loaded: list[Loaded] = []
+    for _source, members in inputs:
+        resolved = {m.display: resolve_header(m.header, m.display) for m in members}
+        # A Mapping.csv inside a zip takes the month of the crosstab beside it.
+        data_first = sorted(members, key=lambda m: resolved[m.display].spec.month_column is None)
+        zip_months: list[date] = []
+        for m in data_first:
+            spec = resolved[m.display].spec
+            hint = month_hint
+            if spec.month_column is None:
+                hint = (
+                    hint
+                    or (zip_months[0] if len(set(zip_months)) == 1 else None)
+                    or month_from_filename(m.display)
+                )
+            say(f"reading {m.display}")
+            item = load_member(con, m, resolved[m.display], hint)
+            if spec.month_column:
+                zip_months += item.months
+            problems += item.problems
+            loaded.append(item)
+    if problems:
+        raise InputFileError(problems, f"{len(problems)} problem(s) found; nothing was stored")
+    return loaded
+
+
+def _write_all(
+    tx: Transaction, release: str, loaded: list[Loaded], say: Progress
+) -> tuple[dict[str, set[str]], list[tuple[Loaded, str, list[Path]]]]:
+    """Write each file's rows per month into unreferenced Parquet, then stack them as the months' new state."""
+    con = tx.warehouse.con
+    parts: dict[tuple[str, str], list[Path]] = {}
+    owners: dict[tuple[str, str], list[Loaded]] = {}
+    by_item: list[tuple[Loaded, str, list[Path]]] = []
+    for item in loaded:
+        for out_pub, expr_for in _targets(item):
+            written: list[Path] = []
+            by_item.append((item, out_pub, written))
+            for m in item.months:
+                period = month_key(m)
+                expr = expr_for(m)
+                path = tx.staging_path(out_pub, period, release)
+                say(f"writing {out_pub} {period}")
+                con.to_parquet(expr, path, compression="zstd", row_group_size=262_144)
+                pause_point(tx.warehouse.config, "write")
+                written.append(path)
+                parts.setdefault((out_pub, period), []).append(path)
+                owners.setdefault((out_pub, period), []).append(item)
+        csvread.drop(con, item.raw)
+    checks.disjoint_parts(tx, parts, owners)
+    touched: dict[str, set[str]] = {}
+    for (pub, period), files in sorted(parts.items()):
+        schema, key, measure = _layout(pub)
+        tx.put(pub, period, release, files, schema=schema, key=key, measure=measure)
+        touched.setdefault(pub, set()).add(period)
+    return touched, by_item
+
+
+def _targets(item: Loaded) -> list[tuple[str, Callable[[date], object]]]:
+    t = item.table
+
+    def in_month(expr, m: date):  # type: ignore[no-untyped-def]
+        return expr if len(item.months) == 1 else expr.filter(expr.month == m)
+
+    if item.spec_name == "gpad_crosstab":
+        appts = t.select(*[c for c in APPOINTMENT_COLUMNS if c in t.columns])
+        cols = [c for c in PRACTICE_COLUMNS if c in t.columns]
+        pracs = t.group_by(cols).aggregate(appointments=t["count"].sum())
+        return [(APPOINTMENTS, lambda m: in_month(appts, m)), (PRACTICES, lambda m: in_month(pracs, m))]
+    if item.spec_name == "gpad_mapping":
+        return [(MAPPING, lambda m: t)]
+    if item.spec_name == "registrations":
+        regs = t.select(
+            "month",
+            "practice_code",
+            *[c for c in ("sub_icb_code", "sex", "age", "patients") if c in t.columns],
+        )
+        return [(REGISTRATIONS, lambda m: in_month(regs, m))]
+    raise AssertionError(item.spec_name)  # pragma: no cover - every publication in sources.toml is routed
+
+
+def _layout(publication: str) -> tuple[dict[str, str], list[str], str | None]:
+    specs = publications()
+    if publication == APPOINTMENTS:
+        cols, spec, measure = APPOINTMENT_COLUMNS, specs["gpad_crosstab"], "count"
+        return {c: spec.store_schema(cols)[c] for c in cols}, ["practice_code"], measure
+    if publication == PRACTICES:
+        schema = specs["gpad_crosstab"].store_schema(PRACTICE_COLUMNS)
+        return (
+            {**{c: schema[c] for c in PRACTICE_COLUMNS}, "appointments": "int64"},
+            ["practice_code"],
+            "appointments",
+        )
+    if publication == MAPPING:
+        spec = specs["gpad_mapping"]
+        return {"month": "date", **spec.store_schema([c.name for c in spec.columns])}, ["practice_code"], None
+    if publication == REGISTRATIONS:
+        spec = specs["registrations"]
+        cols = ["month", "practice_code", "sub_icb_code", "sex", "age", "patients"]
+        return spec.store_schema(cols), ["practice_code"], "patients"
+    raise AssertionError(publication)  # pragma: no cover
+
+
+def rollback(
+    warehouse: Warehouse, month: str, *, user: str, publication: str | None = None
+) -> tuple[str, list[str]]:
+    """Undo the latest release of a month (one release a step): its replaced rows become visible again."""
+    period = _parse_month_option(month)
+    assert period is not None
+    key = month_key(period)
+    with warehouse.transaction(user=user) as tx:
+        pubs = tx.manifest.publications
+        candidates = [
+            p for p in ([publication] if publication else list(pubs)) if p in pubs and pubs[p].current(key)
+        ]
+        if not candidates:
+            raise NotFoundError(
+                f"nothing to roll back for {key}" + (f" in {publication}" if publication else "")
+            )
+        order = {r.id: i for i, r in enumerate(tx.manifest.releases)}
+        latest = max((pubs[p].current(key).release for p in candidates), key=lambda r: order.get(r, -1))  # type: ignore[union-attr]
+        undone = []
+        for p in candidates:
+            current = pubs[p].current(key)
+            if current is not None and current.release == latest:
+                tx.pop(p, key)
+                undone.append(p)
+        rel = tx.manifest.release(latest)
+        if rel.id not in tx.manifest.applied_releases():
+            rel.status = "rolled back"
+        else:
+            rel.status = "partly rolled back"
+        return latest, undone

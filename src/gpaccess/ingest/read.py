@@ -1,0 +1,164 @@
+"""Open what the user gave us: a published zip (one or several regional CSVs plus Mapping.csv) or loose CSVs.
+
+Everything here is about files and bytes; turning rows into the store's shape is `normalise`'s job.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from gpaccess.errors import NotFoundError, Problem
+from gpaccess.ingest.schemas import raise_problems
+from gpaccess.storage.manifest import Source
+from gpaccess.storage.warehouse import sha256_file
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    """One CSV to load: where it is on disk now, and how to name it to the user."""
+
+    display: str  # "Practice_Level_Crosstab_Oct_25.zip:Mapping.csv" or the CSV's own path
+    path: Path
+    source: Source  # the file as given (a zip as a whole): its identity in the store
+    header: list[str]
+
+
+def open_inputs(paths: Iterable[Path], scratch: Path) -> list[tuple[Source, list[Member]]]:
+    """Hash each input and expand zips into `scratch`; refuse missing, truncated or unreadable files."""
+    out = []
+    problems: list[Problem] = []
+    for path in paths:
+        if not path.exists():
+            raise NotFoundError(f"{path}: no such file")
+        source = Source(name=path.name, sha256=sha256_file(path), bytes=path.stat().st_size)
+        try:
+            members = _expand(path, source, scratch)
+        except _Refused as exc:
+            problems.append(exc.problem)
+            continue
+        out.append((source, members))
+    if problems:
+        raise_problems(problems)
+    return out
+
+
+class _Refused(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _expand(path: Path, source: Source, scratch: Path) -> list[Member]:
+    if zipfile.is_zipfile(path) or path.suffix.lower() == ".zip":
+        return _expand_zip(path, source, scratch)
+    return [Member(display=str(path), path=path, source=source, header=read_header(path, str(path)))]
+
+
+def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
+    members = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith(".csv") and not n.endswith("/")]
+            if not names:
+                raise _Refused(
+                    Problem(
+                        str(path), None, None, "a zip holding at least one .csv file", str(zf.namelist()[:5])
+                    )
+                )
+            target = scratch / source.sha256[:16]
+            target.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                dest = target / Path(name).name
+                with zf.open(name) as src, open(dest, "wb") as dst:
+                    while block := src.read(1 << 20):  # CRC is verified as the member is read to its end
+                        dst.write(block)
+                display = f"{path.name}:{name}"
+                members.append(
+                    Member(display=display, path=dest, source=source, header=read_header(dest, display))
+                )
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
+        raise _Refused(
+            Problem(
+                str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}"
+            )
+        ) from exc
+    return members
+
+
+def read_header(path: Path, display: str) -> list[str]:
+    """The first line, parsed as CSV; a BOM is tolerated, other encodings are refused here."""
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 16)
+    if not first.strip():
+        raise _Refused(Problem(display, 1, None, "a header line naming the columns", "an empty file"))
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _Refused(
+            Problem(
+                display,
+                1,
+                None,
+                "UTF-8 text (re-save the file as UTF-8 CSV)",
+                f"undecodable byte at {exc.start}",
+            )
+        ) from exc
+    if "\x00" in text:
+        raise _Refused(
+            Problem(display, 1, None, "UTF-8 text (this looks like UTF-16: re-save as UTF-8 CSV)", None)
+        )
+    return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+
+
+def parse_month(raw: str) -> date | None:
+    """Month forms seen in GPAD and list-size files: 01OCT2025, MAR2019, 2025-10-01, 2025-10."""
+    s = raw.strip().upper()
+    for fmt in ("%d%b%Y", "%Y-%m-%d", "%b%Y", "%Y-%m", "%d/%m/%Y"):
+        try:
+            d = datetime.strptime(s.title() if "%b" in fmt else s, fmt).date()
+        except ValueError:
+            continue
+        return d.replace(day=1)
+    return None
+
+
+def month_from_filename(name: str) -> date | None:
+    """`Mapping_Aug_25.csv`, `Practice_Level_Crosstab_Oct_25.zip` → the month they belong to."""
+    m = re.search(r"_([A-Za-z]{3})_(\d{2})(?:\D|$)", name)
+    if not m or m.group(1).upper() not in _MONTHS:
+        return None
+    return date(2000 + int(m.group(2)), _MONTHS[m.group(1).upper()], 1)
+
+
+def locate(
+    path: Path, column_index: int, wanted: set[str | None], limit: int = 3
+) -> dict[str | None, list[int]]:
+    """Line numbers where values occur in one column (only on the error path: a Python scan is fine there)."""
+    found: dict[str | None, list[int]] = {}
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row in reader:
+            value: str | None = row[column_index] if column_index < len(row) else None
+            if value == "":
+                value = None
+            if value in wanted:
+                lines = found.setdefault(value, [])
+                if len(lines) < limit:
+                    lines.append(reader.line_num)
+                if len(found) == len(wanted) and all(len(v) >= limit for v in found.values()):
+                    break
+    return found
