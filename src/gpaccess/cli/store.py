@@ -26,9 +26,7 @@ def register(app: typer.Typer) -> None:
 
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="GPAD zips or CSVs, Mapping.csv, list-size CSVs.")
-    ] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="GPAD zips or CSVs, Mapping.csv, list-size CSVs.")] = None,
     month: Annotated[
         str | None, typer.Option(help="Month (YYYY-MM) of a loose Mapping.csv whose name does not say it.")
     ] = None,
@@ -54,9 +52,7 @@ def ingest(
     print_result(result)
 
 
-def run_ingest(
-    c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None
-) -> IngestResult:
+def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None) -> IngestResult:
     wh = c.warehouse(home)
     with Progress(
         SpinnerColumn(),
@@ -66,9 +62,7 @@ def run_ingest(
         transient=True,
     ) as bar:
         task = bar.add_task("ingesting", total=None)
-        return ingest_files(
-            wh, paths, user=c.user, month=month, progress=lambda m: bar.update(task, description=m)
-        )
+        return ingest_files(wh, paths, user=c.user, month=month, progress=lambda m: bar.update(task, description=m))
 
 
 def print_result(result: IngestResult) -> None:

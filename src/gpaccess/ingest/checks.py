@@ -34,9 +34,7 @@ def verify(tx: Transaction, by_item: list[tuple[Loaded, str, list[Path]]]) -> di
         results[f"{item.member.display} -> {publication}"] = entry
         if not ok:
             failures.append(
-                Problem(
-                    item.member.display, None, None, f"stored {publication} to match the file", str(entry)
-                )
+                Problem(item.member.display, None, None, f"stored {publication} to match the file", str(entry))
             )
     if failures:
         raise InputFileError(failures, "totals stored do not match the file; nothing was stored")
@@ -54,14 +52,7 @@ def disjoint_parts(
             continue
         seen: dict[str, str] = {}
         for path, item in zip(paths, owners[(publication, period)], strict=True):
-            codes = (
-                con.read_parquet(str(path))
-                .select("practice_code")
-                .distinct()
-                .to_pyarrow()
-                .column(0)
-                .to_pylist()
-            )
+            codes = con.read_parquet(str(path)).select("practice_code").distinct().to_pyarrow().column(0).to_pylist()
             clash = [c for c in codes if c in seen]
             if clash:
                 problems.append(
@@ -69,7 +60,7 @@ def disjoint_parts(
                         item.member.display,
                         None,
                         "GP_CODE",
-                        f"practices not already in {seen[clash[0]]} for {period} (regional files of a month are disjoint)",
+                        f"practices not already in {seen[clash[0]]} for {period} (regional parts are disjoint)",
                         ", ".join(sorted(clash)[:5]) + (" ..." if len(clash) > 5 else ""),
                     )
                 )

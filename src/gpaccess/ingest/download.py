@@ -203,11 +203,7 @@ def _check_status(response: httpx.Response, *, month: Month, page_url: str, what
     if 200 <= status < 300:
         return
     retryable = status == 429 or status >= 500
-    if (
-        status == 403
-        or _is_challenge_response(response)
-        or (retryable and looks_like_challenge(response.text))
-    ):
+    if status == 403 or _is_challenge_response(response) or (retryable and looks_like_challenge(response.text)):
         raise _refused(url, page_url, f"HTTP {status}")
     if status in (404, 410):
         if what == "page":
@@ -332,8 +328,7 @@ def _stream_to(
     if total is not None and done != total:
         raise _RetryableError(
             DownloadError(
-                f"the download of {url} was truncated: received {done:,} of {total:,} bytes; "
-                "nothing was kept."
+                f"the download of {url} was truncated: received {done:,} of {total:,} bytes; nothing was kept."
             )
         )
 
@@ -352,17 +347,13 @@ def _check_zip_start(chunk: bytes, response: httpx.Response, *, url: str, page_u
 def _verify_zip(path: Path, url: str, page_url: str) -> None:
     try:
         if not zipfile.is_zipfile(path):
-            raise DownloadError(
-                f"the file downloaded from {url} is not a valid zip. {fallback_hint(page_url)}"
-            )
+            raise DownloadError(f"the file downloaded from {url} is not a valid zip. {fallback_hint(page_url)}")
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DownloadError(f"the file downloaded from {url} is a damaged zip ({exc}).") from exc
     if bad is not None:
-        raise DownloadError(
-            f"the file downloaded from {url} is a damaged zip (member {bad!r} fails its check)."
-        )
+        raise DownloadError(f"the file downloaded from {url} is a damaged zip (member {bad!r} fails its check).")
 
 
 def _download_file(

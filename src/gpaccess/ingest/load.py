@@ -164,11 +164,7 @@ def _read_all(
             spec = resolved[m.display].spec
             hint = month_hint
             if spec.month_column is None:
-                hint = (
-                    hint
-                    or (zip_months[0] if len(set(zip_months)) == 1 else None)
-                    or month_from_filename(m.display)
-                )
+                hint = hint or (zip_months[0] if len(set(zip_months)) == 1 else None) or month_from_filename(m.display)
             say(f"reading {m.display}")
             item = load_member(con, m, resolved[m.display], hint)
             if spec.month_column:
@@ -257,22 +253,16 @@ def _layout(publication: str) -> tuple[dict[str, str], list[str], str | None]:
     raise AssertionError(publication)  # pragma: no cover
 
 
-def rollback(
-    warehouse: Warehouse, month: str, *, user: str, publication: str | None = None
-) -> tuple[str, list[str]]:
+def rollback(warehouse: Warehouse, month: str, *, user: str, publication: str | None = None) -> tuple[str, list[str]]:
     """Undo the latest release of a month (one release a step): its replaced rows become visible again."""
     period = _parse_month_option(month)
     assert period is not None
     key = month_key(period)
     with warehouse.transaction(user=user) as tx:
         pubs = tx.manifest.publications
-        candidates = [
-            p for p in ([publication] if publication else list(pubs)) if p in pubs and pubs[p].current(key)
-        ]
+        candidates = [p for p in ([publication] if publication else list(pubs)) if p in pubs and pubs[p].current(key)]
         if not candidates:
-            raise NotFoundError(
-                f"nothing to roll back for {key}" + (f" in {publication}" if publication else "")
-            )
+            raise NotFoundError(f"nothing to roll back for {key}" + (f" in {publication}" if publication else ""))
         order = {r.id: i for i, r in enumerate(tx.manifest.releases)}
         latest = max((pubs[p].current(key).release for p in candidates), key=lambda r: order.get(r, -1))  # type: ignore[union-attr]
         undone = []

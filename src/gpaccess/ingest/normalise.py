@@ -90,9 +90,7 @@ def load_member(con: Any, member: Member, resolved: ResolvedHeader, month_hint: 
     months: list[date] = []
     if spec.month_column:
         month_map, bad_months = _month_mapping(t, spec.month_column)
-        problems += _located(
-            member, resolved, spec.month_column, bad_months, "a month such as 01OCT2025 or 2025-10-01"
-        )
+        problems += _located(member, resolved, spec.month_column, bad_months, "a month such as 01OCT2025 or 2025-10-01")
         substitutions[spec.month_column] = _month_expr(t[spec.month_column], month_map)
         months = sorted(set(month_map.values()))
     elif month_hint is not None:
@@ -127,9 +125,7 @@ def _reject_problem(member: Member, resolved: ResolvedHeader, r: Reject) -> Prob
         found = r.message
     elif r.error_type.upper() == "CAST":
         expected = "a whole number"
-        found = (
-            r.message.split("Could not convert string", 1)[-1].split(" to ", 1)[0].strip(' "') or r.message
-        )
+        found = r.message.split("Could not convert string", 1)[-1].split(" to ", 1)[0].strip(' "') or r.message
     else:
         expected, found = "a well-formed CSV row", r.message
     return Problem(member.display, r.line, column, expected, found)
@@ -180,9 +176,7 @@ def _month_expr(column: ir.StringValue, mapping: dict[str, date]) -> ir.DateValu
     return ibis.cases(*[(column == raw, ibis.literal(d, type="date")) for raw, d in mapping.items()])
 
 
-def _located(
-    member: Member, resolved: ResolvedHeader, column: str, bad: set[Any], expected: str
-) -> list[Problem]:
+def _located(member: Member, resolved: ResolvedHeader, column: str, bad: set[Any], expected: str) -> list[Problem]:
     if not bad:
         return []
     idx = resolved.canonical.index(column)

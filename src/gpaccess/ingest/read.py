@@ -20,10 +20,7 @@ from gpaccess.storage.manifest import Source
 from gpaccess.storage.warehouse import sha256_file
 
 _MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
-    )
+    m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)
 }
 
 
@@ -47,7 +44,7 @@ def open_inputs(paths: Iterable[Path], scratch: Path) -> list[tuple[Source, list
         source = Source(name=path.name, sha256=sha256_file(path), bytes=path.stat().st_size)
         try:
             members = _expand(path, source, scratch)
-        except _Refused as exc:
+        except _RefusedError as exc:
             problems.append(exc.problem)
             continue
         out.append((source, members))
@@ -56,7 +53,7 @@ def open_inputs(paths: Iterable[Path], scratch: Path) -> list[tuple[Source, list
     return out
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
 
@@ -73,10 +70,8 @@ def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.lower().endswith(".csv") and not n.endswith("/")]
             if not names:
-                raise _Refused(
-                    Problem(
-                        str(path), None, None, "a zip holding at least one .csv file", str(zf.namelist()[:5])
-                    )
+                raise _RefusedError(
+                    Problem(str(path), None, None, "a zip holding at least one .csv file", str(zf.namelist()[:5]))
                 )
             target = scratch / source.sha256[:16]
             target.mkdir(parents=True, exist_ok=True)
@@ -86,14 +81,10 @@ def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
                     while block := src.read(1 << 20):  # CRC is verified as the member is read to its end
                         dst.write(block)
                 display = f"{path.name}:{name}"
-                members.append(
-                    Member(display=display, path=dest, source=source, header=read_header(dest, display))
-                )
+                members.append(Member(display=display, path=dest, source=source, header=read_header(dest, display)))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
-        raise _Refused(
-            Problem(
-                str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}"
-            )
+        raise _RefusedError(
+            Problem(str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}")
         ) from exc
     return members
 
@@ -103,11 +94,11 @@ def read_header(path: Path, display: str) -> list[str]:
     with open(path, "rb") as fh:
         first = fh.readline(1 << 16)
     if not first.strip():
-        raise _Refused(Problem(display, 1, None, "a header line naming the columns", "an empty file"))
+        raise _RefusedError(Problem(display, 1, None, "a header line naming the columns", "an empty file"))
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _Refused(
+        raise _RefusedError(
             Problem(
                 display,
                 1,
@@ -117,7 +108,7 @@ def read_header(path: Path, display: str) -> list[str]:
             )
         ) from exc
     if "\x00" in text:
-        raise _Refused(
+        raise _RefusedError(
             Problem(display, 1, None, "UTF-8 text (this looks like UTF-16: re-save as UTF-8 CSV)", None)
         )
     return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
@@ -143,9 +134,7 @@ def month_from_filename(name: str) -> date | None:
     return date(2000 + int(m.group(2)), _MONTHS[m.group(1).upper()], 1)
 
 
-def locate(
-    path: Path, column_index: int, wanted: set[str | None], limit: int = 3
-) -> dict[str | None, list[int]]:
+def locate(path: Path, column_index: int, wanted: set[str | None], limit: int = 3) -> dict[str | None, list[int]]:
     """Line numbers where values occur in one column (only on the error path: a Python scan is fine there)."""
     found: dict[str | None, list[int]] = {}
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:

@@ -141,19 +141,14 @@ def resolve_header(header: list[str], file: str) -> ResolvedHeader:
         aliases = _canonical_of(spec)
         canonical = tuple(aliases.get(_key(h)) for h in header)
         present = {c for c in canonical if c}
-        scored.append(
-            (len(present & set(spec.signature)) / len(spec.signature), len(present), spec, canonical)
-        )
+        scored.append((len(present & set(spec.signature)) / len(spec.signature), len(present), spec, canonical))
     scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
     share, _, spec, canonical = scored[0]
     if share < 0.5:
         known = "; ".join(
-            f"{s.title} ({', '.join(s.column(c).names[0] for c in s.signature)})"
-            for s in publications().values()
+            f"{s.title} ({', '.join(s.column(c).names[0] for c in s.signature)})" for s in publications().values()
         )
-        raise_problems(
-            [Problem(file, 1, None, f"a header of a known publication: {known}", ",".join(header)[:200])]
-        )
+        raise_problems([Problem(file, 1, None, f"a header of a known publication: {known}", ",".join(header)[:200])])
     problems = []
     seen: dict[str, int] = {}
     for idx, name in enumerate(canonical):
