@@ -1,0 +1,366 @@
+"""NHS "Making Data Count" XmR charts: has a practice's monthly series really changed?
+
+After support starts, a practice's figures move every month. Most of that movement is common-cause
+variation; the XmR chart and its four rules separate it from special causes. The calculations follow
+NHSRplotthedots `ptd_spc` (the NHS-R implementation of Making Data Count), so a chart made here reads
+the same as one made with the NHS tools:
+
+* centre line = mean of the segment's points (of the first `fix_after_n_points` if given);
+* moving ranges |x_i − x_{i−1}| over those points; with `screen_outliers` (the default, as in
+  NHSRplotthedots, after Nelson 1982 and Provost & Murray 2011) moving ranges not strictly below
+  3.267 × their mean are left out and the mean moving range is recomputed once. The MDC Excel tool does
+  not screen: `screen_outliers=False` reproduces it;
+* process limits = mean ± 2.66 × mean moving range; the ⅔ ("2σ") lines at mean ± (2/3)·2.66 × mean
+  moving range, and 1σ lines at mean ± (1/3)·2.66 × mean moving range;
+* rebasing starts a new segment with its own limits; rules never look across a segment boundary.
+
+Rules, as NHSRplotthedots evaluates them (its code is the tie-breaker where wording is loose):
+
+1. a point strictly above the upper or strictly below the lower limit (a point exactly on a limit is
+   not beyond it, but it is beyond the 2σ line, so it counts towards rule 4);
+2. 7 consecutive points on the same side of the mean; a point exactly on the mean breaks the run;
+3. 7 consecutive points each strictly higher (or lower) than the one before; a tie breaks the trend;
+4. 2 of 3 consecutive points beyond the 2σ line but within the limits, with all three on the same side
+   of the mean (points on opposite sides never count, NHSRplotthedots issue #143). Only the points
+   beyond the 2σ line are flagged, not the third.
+
+Each point takes the first rule that applies in the order 1, 3, 4, 2, and its direction (above/
+increasing, below/decreasing) becomes improvement or concern through `improvement_direction`, or
+"neutral high"/"neutral low" when neither direction is better.
+
+Deviation, on purpose: limits resting on fewer than 12 points are flagged as trial limits, counting
+the points the limits were computed from. NHSRplotthedots documents "n < 12" but its code flags
+segments of fewer than 13 points, and counts segment length even when `fix_after_n_points` computes the
+limits from fewer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+Direction = Literal["increase", "decrease", "neutral"]
+
+LIMIT_FACTOR = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of two points, as MDC rounds it
+SCREEN_FACTOR = 3.267  # D4 for n = 2: the upper limit of a moving-range chart
+RUN_LENGTH = 7
+TRIAL_BELOW = 12
+
+COMMON_CAUSE = "Common Cause"
+_SIGN = {"increase": 1, "neutral": 0, "decrease": -1}
+
+
+@dataclass(frozen=True)
+class SpcPoints:
+    """One row per point, arrays in the input order."""
+
+    value: FloatArray
+    segment: NDArray[np.intp]
+    mean: FloatArray
+    lower_limit: FloatArray
+    upper_limit: FloatArray
+    lower_two_sigma: FloatArray
+    upper_two_sigma: FloatArray
+    lower_one_sigma: FloatArray
+    upper_one_sigma: FloatArray
+    moving_range: FloatArray  # |x_i − x_{i−1}| within a segment; NaN for its first point
+    moving_range_used: BoolArray  # entered the mean moving range (baseline and not screened out)
+    outside_limits: BoolArray
+    relative_to_mean: NDArray[np.int_]  # −1 below, 0 on, +1 above
+    close_to_limits: BoolArray  # beyond a 2σ line but not beyond the limit
+    special_cause_type: NDArray[np.str_]
+    special_cause: BoolArray
+    point_type: NDArray[np.str_]
+    trial_limits: BoolArray
+
+
+@dataclass(frozen=True)
+class SpcSegment:
+    """Summary of one segment (the whole series unless rebased), like NHSRplotthedots `summary()`."""
+
+    start: int
+    stop: int  # exclusive
+    baseline_points: int  # points the limits were computed from
+    mean: float
+    mean_moving_range: float
+    lower_limit: float
+    upper_limit: float
+    trial_limits: bool
+    common_cause: int
+    special_cause_improvement: int
+    special_cause_concern: int
+    variation_type: str  # the point type of the segment's last point
+
+
+@dataclass(frozen=True)
+class SpcResult:
+    points: SpcPoints
+    segments: tuple[SpcSegment, ...]
+    improvement_direction: Direction
+    target: float | None
+    assurance: str | None  # consistent_pass / consistent_fail / inconsistent, or None
+
+
+@dataclass(frozen=True)
+class _Limits:
+    mean: float
+    amr: float
+    moving_range: FloatArray
+    used: BoolArray
+    baseline: int
+
+
+def xmr(
+    values: ArrayLike,
+    *,
+    improvement_direction: Direction = "increase",
+    screen_outliers: bool = True,
+    fix_after_n_points: int | None = None,
+    rebase_at: Sequence[int] = (),
+    target: float | None = None,
+) -> SpcResult:
+    """XmR chart of a series in time order. `rebase_at` holds 0-based indices where a segment starts."""
+    y = _series(values)
+    direction = _direction(improvement_direction)
+    _check_fix(fix_after_n_points)
+    bounds = _segment_bounds(len(y), rebase_at)
+    parts = [_segment(y[a:b], screen_outliers, fix_after_n_points, direction) for a, b in bounds]
+    points = _concatenate([columns for columns, _ in parts], bounds)
+    segments = tuple(_summarise(points, a, b, baseline) for (a, b), (_, baseline) in zip(bounds, parts, strict=True))
+    return SpcResult(
+        points=points,
+        segments=segments,
+        improvement_direction=improvement_direction,
+        target=target,
+        assurance=assurance(segments[-1], target, improvement_direction) if segments else None,
+    )
+
+
+def assurance(segment: SpcSegment, target: float | None, improvement_direction: Direction) -> str | None:
+    """Will the process consistently meet the target? Judged on the last segment's limits.
+
+    A target beyond the upper limit is always missed by an improving-upwards measure ("consistent_fail")
+    and always met by an improving-downwards one; mirror-wise below the lower limit; in between the
+    process sometimes meets it ("inconsistent"). No target or a neutral direction gives no label.
+    """
+    if target is None or improvement_direction == "neutral":
+        return None
+    increasing = improvement_direction == "increase"
+    if target > segment.upper_limit:
+        return "consistent_fail" if increasing else "consistent_pass"
+    if target < segment.lower_limit:
+        return "consistent_pass" if increasing else "consistent_fail"
+    return "inconsistent"
+
+
+def process_limits(y: FloatArray, *, screen_outliers: bool, fix_after_n_points: int | None) -> _Limits:
+    """Mean and mean moving range of one segment (the first `fix_after_n_points` points if given)."""
+    baseline = y if fix_after_n_points is None else y[:fix_after_n_points]
+    mean = float(np.mean(baseline)) if baseline.size else float("nan")
+    mr_baseline = np.abs(np.diff(baseline))
+    used = np.ones(mr_baseline.shape, dtype=bool)
+    amr = _mean_or_nan(mr_baseline)
+    if screen_outliers:
+        used = mr_baseline < SCREEN_FACTOR * amr
+        amr = _mean_or_nan(mr_baseline[used])
+    moving_range = np.concatenate([[np.nan], np.abs(np.diff(y))]) if y.size else np.array([])
+    used_all = np.zeros(y.shape, dtype=bool)
+    used_all[1 : 1 + used.size] = used
+    return _Limits(mean=mean, amr=amr, moving_range=moving_range, used=used_all, baseline=baseline.size)
+
+
+def _segment(
+    y: FloatArray, screen: bool, fix: int | None, direction: int
+) -> tuple[dict[str, NDArray[np.generic]], int]:
+    lim = process_limits(y, screen_outliers=screen, fix_after_n_points=fix)
+    half = LIMIT_FACTOR * lim.amr
+    upper, lower = lim.mean + half, lim.mean - half
+    outside = (y > upper) | (y < lower)
+    relative = np.sign(y - lim.mean).astype(int)
+    close = ~outside & ((y < lim.mean - 2 * half / 3) | (y > lim.mean + 2 * half / 3))
+    cause = special_cause_type(y, relative, close, outside)
+    n = y.size
+    columns: dict[str, NDArray[np.generic]] = {
+        "value": y,
+        "mean": np.full(n, lim.mean),
+        "lower_limit": np.full(n, lower),
+        "upper_limit": np.full(n, upper),
+        "lower_two_sigma": np.full(n, lim.mean - 2 * half / 3),
+        "upper_two_sigma": np.full(n, lim.mean + 2 * half / 3),
+        "lower_one_sigma": np.full(n, lim.mean - half / 3),
+        "upper_one_sigma": np.full(n, lim.mean + half / 3),
+        "moving_range": lim.moving_range,
+        "moving_range_used": lim.used,
+        "outside_limits": outside,
+        "relative_to_mean": relative,
+        "close_to_limits": close,
+        "special_cause_type": cause,
+        "special_cause": cause != COMMON_CAUSE,
+        "point_type": point_type(cause, direction),
+        "trial_limits": np.full(n, lim.baseline < TRIAL_BELOW),
+    }
+    return columns, lim.baseline
+
+
+def special_cause_type(
+    y: FloatArray, relative_to_mean: NDArray[np.int_], close_to_limits: BoolArray, outside_limits: BoolArray
+) -> NDArray[np.str_]:
+    """Label each point with the first rule it breaks: limits, trend, 2 of 3, run; else common cause."""
+    trend = part_of_run(seven_point_trend(y))
+    two_of_three = two_in_three(close_to_limits, relative_to_mean) & close_to_limits
+    run = part_of_run(seven_point_one_side(relative_to_mean))
+    side = np.where(relative_to_mean > 0, "Above", "Below")
+    rising = _trend_direction(y, trend) == 1
+    labels = np.full(y.shape, COMMON_CAUSE, dtype="<U32")
+    labels[run] = np.char.add(np.char.add("7 Points ", side[run]), " CL")
+    labels[two_of_three] = np.char.add(np.char.add("2 in 3 ", side[two_of_three]), " CL")
+    labels[trend] = np.where(rising[trend], "7 Point Trend (Increasing)", "7 Point Trend (Decreasing)")
+    labels[outside_limits] = np.where(relative_to_mean[outside_limits] == 1, "Above UCL", "Below LCL")
+    return labels
+
+
+def seven_point_one_side(relative_to_mean: NDArray[np.int_]) -> NDArray[np.int_]:
+    """+1/−1 at the 7th (and each later) consecutive point on one side of the mean; 0 elsewhere."""
+    out = np.zeros(relative_to_mean.shape, dtype=int)
+    for i in range(RUN_LENGTH - 1, relative_to_mean.size):
+        window = relative_to_mean[i - RUN_LENGTH + 1 : i + 1]
+        if window[-1] != 0 and np.all(window == window[-1]):
+            out[i] = window[-1]
+    return out
+
+
+def seven_point_trend(y: FloatArray) -> NDArray[np.int_]:
+    """+1 (−1) at the 7th and later points of a strictly rising (falling) sequence of 7; 0 elsewhere."""
+    out = np.zeros(y.shape, dtype=int)
+    steps = np.sign(np.diff(y))
+    for i in range(RUN_LENGTH - 1, y.size):
+        window = steps[i - RUN_LENGTH + 1 : i]
+        if np.all(window == 1):
+            out[i] = 1
+        elif np.all(window == -1):
+            out[i] = -1
+    return out
+
+
+def part_of_run(ends: NDArray[np.int_]) -> BoolArray:
+    """A point belongs to a run if it or any of the next 6 points ends a run of 7."""
+    flagged = ends != 0
+    out = np.zeros(ends.shape, dtype=bool)
+    for i in range(ends.size):
+        out[i] = bool(flagged[i : i + RUN_LENGTH].any())
+    return out
+
+
+def two_in_three(close_to_limits: BoolArray, relative_to_mean: NDArray[np.int_]) -> BoolArray:
+    """True where some 3-point window holding the point has ≥2 points beyond a 2σ line, all on one side."""
+    n = close_to_limits.size
+    close = close_to_limits.astype(int)
+    out = np.zeros(n, dtype=bool)
+    for start in range(n - 2):
+        window = slice(start, start + 3)
+        if close[window].sum() >= 2 and abs(int(relative_to_mean[window].sum())) == 3:
+            out[window] = True
+    return out
+
+
+def point_type(special_cause_type: NDArray[np.str_], direction: int) -> NDArray[np.str_]:
+    """Turn a rule label into improvement / concern (or neutral high / low) / common cause."""
+    up = np.char.find(special_cause_type, "Above") >= 0
+    up |= np.char.find(special_cause_type, "Increasing") >= 0
+    down = np.char.find(special_cause_type, "Below") >= 0
+    down |= np.char.find(special_cause_type, "Decreasing") >= 0
+    signed = np.where(up, 1, np.where(down, -1, 0))
+    out = np.full(special_cause_type.shape, "common_cause", dtype="<U32")
+    if direction == 0:
+        out[signed > 0] = "special_cause_neutral_high"
+        out[signed < 0] = "special_cause_neutral_low"
+        return out
+    oriented = signed * direction
+    out[oriented > 0] = "special_cause_improvement"
+    out[oriented < 0] = "special_cause_concern"
+    return out
+
+
+def _trend_direction(y: FloatArray, in_trend: BoolArray) -> NDArray[np.int_]:
+    """The step that gives a trend point its direction: the next step if the next point is in the
+    trend too, otherwise the step that led to it (NHSRplotthedots, issue #171)."""
+    steps = np.sign(np.diff(y)).astype(int)
+    left = np.concatenate([[0], steps])
+    right = np.concatenate([steps, steps[-1:]]) if steps.size else np.zeros(y.shape, dtype=int)
+    next_in_trend = np.concatenate([in_trend[1:], [False]])
+    return np.where(in_trend & next_in_trend, right, left)
+
+
+def _summarise(points: SpcPoints, start: int, stop: int, baseline_points: int) -> SpcSegment:
+    window = slice(start, stop)
+    kinds = points.point_type[window]
+    return SpcSegment(
+        start=start,
+        stop=stop,
+        baseline_points=baseline_points,
+        mean=float(points.mean[start]),
+        mean_moving_range=float((points.upper_limit[start] - points.mean[start]) / LIMIT_FACTOR),
+        lower_limit=float(points.lower_limit[start]),
+        upper_limit=float(points.upper_limit[start]),
+        trial_limits=bool(points.trial_limits[start]),
+        common_cause=int(np.sum(~points.special_cause[window])),
+        special_cause_improvement=int(np.sum(kinds == "special_cause_improvement")),
+        special_cause_concern=int(np.sum(kinds == "special_cause_concern")),
+        variation_type=str(kinds[-1]),
+    )
+
+
+def _concatenate(parts: list[dict[str, NDArray[np.generic]]], bounds: list[tuple[int, int]]) -> SpcPoints:
+    segment = np.concatenate([np.full(b - a, k, dtype=np.intp) for k, (a, b) in enumerate(bounds)])
+    fields = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    return SpcPoints(segment=segment, **fields)
+
+
+def _segment_bounds(n: int, rebase_at: Sequence[int]) -> list[tuple[int, int]]:
+    starts = sorted({int(i) for i in rebase_at})
+    if any(i <= 0 or i >= n for i in starts):
+        raise ValueError(f"rebase_at indices must lie strictly between 0 and {n}; got {list(rebase_at)}")
+    edges = [0, *starts, n]
+    return list(itertools.pairwise(edges))
+
+
+def _series(values: ArrayLike) -> FloatArray:
+    y = np.asarray(values, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError("values must be a non-empty 1-D series")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("values must be finite: a series with gaps cannot be charted")
+    return y
+
+
+def _direction(improvement_direction: str) -> int:
+    if improvement_direction not in _SIGN:
+        raise ValueError(f"improvement_direction must be one of {sorted(_SIGN)}; got {improvement_direction!r}")
+    return _SIGN[improvement_direction]
+
+
+def _check_fix(fix_after_n_points: int | None) -> None:
+    if fix_after_n_points is not None and fix_after_n_points < 1:
+        raise ValueError(f"fix_after_n_points must be at least 1; got {fix_after_n_points}")
+
+
+def _mean_or_nan(a: FloatArray) -> float:
+    return float(np.mean(a)) if a.size else float("nan")
+
+
+__all__ = [
+    "SpcPoints",
+    "SpcResult",
+    "SpcSegment",
+    "assurance",
+    "process_limits",
+    "special_cause_type",
+    "xmr",
+]
