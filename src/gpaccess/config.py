@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds `gpaccess download` waits to connect, or for the next bytes, before giving up.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the plan store (cohort runs, overrides, plans, users, the audit log), e.g. "
+            "postgresql+psycopg://user@host:5432/gpaccess. Default: the SQLite file <home>/plans.sqlite3."
+        ),
+    )
     test_pause_at: Literal["write", "swap"] | None = Field(
         default=None,
         description="Test only: pause an ingest at this point so a test can kill it (proves atomicity).",
@@ -72,6 +79,11 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, v: Path) -> Path:
         return v.expanduser().resolve()
+
+    @property
+    def plan_store_url(self) -> str:
+        """The plan store's effective URL: `database_url` if set, else the SQLite file under `home`."""
+        return self.database_url or f"sqlite:///{self.home / 'plans.sqlite3'}"
 
     @field_validator("publisher_base_url")
     @classmethod
