@@ -1,0 +1,82 @@
+"""Reads from the cohort's tables. Results are pydantic schemas, detached from the session.
+
+Every query for named data takes the ICB's code: in a shared installation, scope comes from the caller's
+access (`gpaccess.access`), never from what the data happens to contain.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from gpaccess.access.audit import AuditEventOut, events_for
+from gpaccess.cohort.records import CohortOverride, CohortRun, Cycle
+from gpaccess.cohort.schemas import CycleOut, OverrideOut, RunOut, RunStatus
+from gpaccess.errors import NotFoundError
+
+
+def _cycle_id(session: Session, name: str) -> int:
+    cycle_id = session.scalar(select(Cycle.id).where(Cycle.name == name))
+    if cycle_id is None:
+        raise NotFoundError(f"no cycle named {name!r}")
+    return cycle_id
+
+
+def cycles(session: Session) -> list[CycleOut]:
+    """Every cycle, latest first."""
+    rows = session.scalars(select(Cycle).order_by(Cycle.starts.desc(), Cycle.id.desc()))
+    return [CycleOut.model_validate(row) for row in rows]
+
+
+def cycle(session: Session, name: str) -> CycleOut:
+    """One cycle by name (NotFoundError if unknown)."""
+    row = session.scalar(select(Cycle).where(Cycle.name == name))
+    if row is None:
+        raise NotFoundError(f"no cycle named {name!r}")
+    return CycleOut.model_validate(row)
+
+
+def latest_run(session: Session, *, icb_code: str, cycle: str, status: RunStatus | None = None) -> RunOut | None:
+    """The ICB's most recent run for the cycle (optionally of one status), with its members; None if none."""
+    stmt = (
+        select(CohortRun)
+        .options(selectinload(CohortRun.members))
+        .where(CohortRun.icb_code == icb_code.strip().upper(), CohortRun.cycle_id == _cycle_id(session, cycle))
+        .order_by(CohortRun.created_at.desc(), CohortRun.id.desc())
+        .limit(1)
+    )
+    if status is not None:
+        stmt = stmt.where(CohortRun.status == status)
+    row = session.scalar(stmt)
+    return None if row is None else RunOut.model_validate(row)
+
+
+def run(session: Session, *, icb_code: str, run_id: int) -> RunOut:
+    """One of the ICB's runs by id, with its members (NotFoundError if unknown or another ICB's)."""
+    row = session.scalar(
+        select(CohortRun)
+        .options(selectinload(CohortRun.members))
+        .where(CohortRun.id == run_id, CohortRun.icb_code == icb_code.strip().upper())
+    )
+    if row is None:
+        raise NotFoundError(f"no cohort run {run_id} for {icb_code}")
+    return RunOut.model_validate(row)
+
+
+def active_overrides(session: Session, *, icb_code: str, cycle: str) -> list[OverrideOut]:
+    """The ICB's overrides for the cycle that have not been revoked, in practice-code order."""
+    rows = session.scalars(
+        select(CohortOverride)
+        .where(
+            CohortOverride.icb_code == icb_code.strip().upper(),
+            CohortOverride.cycle_id == _cycle_id(session, cycle),
+            CohortOverride.revoked_at.is_(None),
+        )
+        .order_by(CohortOverride.practice_code)
+    )
+    return [OverrideOut.model_validate(row) for row in rows]
+
+
+def audit_events(session: Session, *, object_type: str, object_id: str | int) -> list[AuditEventOut]:
+    """Every audit event about one object (e.g. `"cohort_run", 12`), oldest first."""
+    return events_for(session, object_type=object_type, object_id=object_id)

@@ -1,0 +1,189 @@
+"""The plan store: SQLAlchemy 2 on SQLite (default, one file under GPACCESS_HOME) or PostgreSQL (by URL).
+
+This module owns the engine, sessions, the declarative `Base` every plan-store model derives from, the column
+types shared by those models, and the Alembic migrations shipped inside the package (`migrations/`). The models
+themselves live with the layer that owns them (`access.audit`, `access.users`, `cohort.records`); this module
+imports none of them, so `storage` stays at the bottom of the dependency chain.
+
+Transactions: write through command functions, each of which wraps its change and its audit event in
+`atomic(session)` — one transaction, committed together or rolled back together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DEFAULT_FILENAME = "plans.sqlite3"
+
+# Every constraint and index gets a predictable name, the same on SQLite and PostgreSQL, so a migration can
+# name what it alters or drops (SQLite cannot alter a constraint without its name, through batch mode).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON documents: JSONB on PostgreSQL (indexable, compared by value), JSON text on SQLite.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone of its own).
+
+    A naive datetime is refused rather than guessed at: every timestamp gpaccess writes comes from
+    `utcnow()` or from a user's input that has already been given a zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: plan-store timestamps must carry a timezone")
+        value = value.astimezone(UTC)
+        # SQLite stores text without a zone: store the UTC wall-clock time and re-attach UTC on the way out.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every plan-store table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
+
+
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite file: the plan store's default is `sqlite_url(home / DEFAULT_FILENAME)`."""
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for the plan store. `kwargs` go to `sqlalchemy.create_engine` (e.g. `connect_args`).
+
+    SQLite: the folder is created if missing; every connection enforces foreign keys, waits up to 30 s for a
+    writer instead of failing at once, and (for a file) uses write-ahead logging so readers never block the
+    writer. The sqlite3 module's own transaction handling is switched off and SQLAlchemy emits BEGIN itself,
+    so transactions (and savepoints, and migrations' DDL) behave as on PostgreSQL.
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+
+    in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+    if not in_memory and url.database is not None:
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" listener below issues BEGIN
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA busy_timeout = 30000")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (a command returns what it wrote)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def atomic(session: Session) -> Iterator[Session]:
+    """One transaction for a command's change and its audit event.
+
+    If the session is idle, a transaction is opened and committed on success (rolled back on error). If the
+    caller already holds a transaction, the command joins it through a savepoint: an error undoes the
+    command's writes, and the caller's commit makes them permanent.
+    """
+    if session.in_transaction():
+        with session.begin_nested():
+            yield session
+    else:
+        with session.begin():
+            yield session
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code from the migrations folder inside the package (no ini file)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _run(target: str | URL | Engine, action: str, revision: str) -> None:
+    engine = target if isinstance(target, Engine) else make_engine(target)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(connection)
+            if action == "upgrade":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
+    finally:
+        if engine is not target:
+            engine.dispose()
+
+
+def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
+    """Migrate the plan store at `target` (a URL or an engine) up to `revision`, in one transaction."""
+    _run(target, "upgrade", revision)
+
+
+def downgrade(target: str | URL | Engine, revision: str = "base") -> None:
+    """Migrate the plan store at `target` down to `revision` (developers and tests; never done in service)."""
+    _run(target, "downgrade", revision)
+
+
+def current_revision(target: str | URL | Engine) -> str | None:
+    """The revision the database at `target` is at (None when it has never been migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = target if isinstance(target, Engine) else make_engine(target)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        if engine is not target:
+            engine.dispose()
