@@ -20,6 +20,7 @@ import re
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -350,7 +351,7 @@ def _verify_zip(path: Path, url: str, page_url: str) -> None:
             raise DownloadError(f"the file downloaded from {url} is not a valid zip. {fallback_hint(page_url)}")
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise DownloadError(f"the file downloaded from {url} is a damaged zip ({exc}).") from exc
     if bad is not None:
         raise DownloadError(f"the file downloaded from {url} is a damaged zip (member {bad!r} fails its check).")

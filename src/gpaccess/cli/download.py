@@ -1,0 +1,119 @@
+"""`gpaccess download MONTH`: fetch a month's practice-level zip from the publisher, optionally ingest it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from gpaccess.cli import commands
+from gpaccess.config import Settings
+from gpaccess.errors import UserError
+from gpaccess.ingest.download import DownloadConfig, Month, download_month
+
+
+def _parse_month(value: str) -> Month:
+    try:
+        return Month.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def download_config(settings: Settings) -> DownloadConfig:
+    return DownloadConfig(
+        base_url=settings.publisher_base_url,
+        retries=settings.download_retries,
+        timeout=settings.download_timeout,
+    )
+
+
+def download(
+    ctx: typer.Context,
+    month: Annotated[
+        Month,
+        typer.Argument(
+            parser=_parse_month,
+            metavar="MONTH",
+            help="The month of data to fetch, as YYYY-MM (e.g. 2025-10 for October 2025's figures).",
+            show_default=False,
+        ),
+    ],
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            help="Folder to save the zip in (default: <GPACCESS_HOME>/downloads).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    ingest: Annotated[
+        bool, typer.Option("--ingest", help="Ingest the zip into the store once it is downloaded.")
+    ] = False,
+) -> None:
+    """Download a month's practice-level GPAD zip from the publisher's publication page.
+
+    Reads <publisher_base_url>/<monthname>-<yyyy>, finds the link to Practice_Level_Crosstab_<Mon>_<YY>.zip,
+    downloads it (retrying passing network faults), checks it is a sound zip and prints its path. If the
+    publisher refuses scripted downloads, download the zip in a browser and run `gpaccess ingest <file>`.
+    """
+    c = commands.get(ctx)
+    dest_dir = (to or c.settings.home / "downloads").expanduser().resolve()
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task: TaskID | None = None
+
+        def on_progress(done: int, total: int | None) -> None:
+            nonlocal task
+            if task is None:
+                task = bar.add_task(month.zip_name, total=total)
+            bar.update(task, completed=done, total=total)
+
+        def on_event(message: str) -> None:
+            bar.console.print(message, style="dim", highlight=False, soft_wrap=True)
+
+        path = download_month(month, dest_dir, download_config(c.settings), progress=on_progress, on_event=on_event)
+    typer.echo(str(path))
+    if ingest:
+        _ingest(c, path, err)
+
+
+def _ingest(c: commands.Context, path: Path, err: Console) -> None:
+    try:  # written alongside this command; imported here so `download` works on its own
+        from gpaccess.ingest.load import ingest_files
+    except ImportError as exc:
+        raise UserError(
+            f"this build of gpaccess cannot ingest yet; {path} was downloaded: run `gpaccess ingest {path}` "
+            "with a version that can."
+        ) from exc
+    err.print(f"Ingesting {path.name}", highlight=False)
+    result: Any = ingest_files(c.warehouse(), [path], user=c.user)
+    release, rows = getattr(result, "release", None), getattr(result, "rows", None)
+    if release is None:
+        err.print(f"{path.name} was already ingested; the store is unchanged.", highlight=False)
+    else:
+        counted = f", {rows:,} rows" if isinstance(rows, int) else ""
+        err.print(f"Ingested {path.name}: release {release}{counted}.", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="download")(download)
