@@ -7,6 +7,7 @@ go back to the file to find the lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -48,7 +49,9 @@ def load_member(con: Any, member: Member, resolved: ResolvedHeader, month_hint: 
     names = [c or f"_unused_{i}" for i, c in enumerate(resolved.canonical)]
     types = [READ_TYPES[spec.column(c).type] if c else "VARCHAR" for c in resolved.canonical]
     raw, rejects = read_csv_declared(con, member.path, list(zip(names, types, strict=True)))
-    problems = [_reject_problem(member, resolved, r) for r in rejects]
+    # DuckDB reports a short row once per missing column; one problem per line and kind is what a user needs.
+    firsts = {(r.line, r.error_type): r for r in reversed(rejects)}
+    problems = [_reject_problem(member, resolved, r) for r in sorted(firsts.values(), key=lambda r: r.line)]
     kept = [c for c in resolved.canonical if c]
 
     t = raw.select(*kept)
@@ -122,7 +125,8 @@ def _reject_problem(member: Member, resolved: ResolvedHeader, r: Reject) -> Prob
     template = _EXPECTED_BY_REJECT.get(r.error_type.upper())
     if template:
         expected = template.format(n=len(header))
-        found = r.message
+        fields = re.search(r"Found: (\d+)", r.message)
+        found = f"{fields.group(1)} fields" if fields and "COLUMNS" in r.error_type.upper() else r.message
     elif r.error_type.upper() == "CAST":
         expected = "a whole number"
         found = r.message.split("Could not convert string", 1)[-1].split(" to ", 1)[0].strip(' "') or r.message

@@ -167,6 +167,7 @@ class Transaction:
     manifest: mf.Manifest
     user: str | None
     staged_dirs: list[Path] = field(default_factory=list)
+    changed: bool = False
     _counter: int = 0
 
     def new_release_id(self, sources: list[mf.Source]) -> str:
@@ -228,6 +229,7 @@ class Transaction:
                     files.append(self.rel(remainder))
         state = self._summarise(publication, period, release, files, key, measure)
         pub.periods.setdefault(period, []).append(state)
+        self.changed = True
         return state
 
     def _summarise(
@@ -257,10 +259,12 @@ class Transaction:
 
     def record(self, release: mf.Release) -> None:
         self.manifest.releases.append(release)
+        self.changed = True
 
     def pop(self, publication: str, period: str) -> mf.PeriodState:
         stack = self.manifest.publications[publication].periods[period]
         state = stack.pop()
+        self.changed = True
         if not stack:
             del self.manifest.publications[publication].periods[period]
         return state
@@ -270,6 +274,9 @@ class Transaction:
             shutil.rmtree(folder, ignore_errors=True)
 
     def commit(self) -> None:
+        """Nothing changed (every file already ingested): leave the manifest untouched."""
+        if not self.changed:
+            return
         _pause(self.warehouse.config, "swap")
         self.manifest.generation += 1
         mf.save_atomically(self.manifest, self.warehouse.manifest_path)

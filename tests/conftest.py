@@ -1,0 +1,42 @@
+"""Fixtures shared by every test category."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+GPAD_FIXTURES = FIXTURES / "gpad"
+
+
+def shared_data_dir() -> Path:
+    """../shared/data/real beside the checkout (CI clones with shared/ beside it)."""
+    return Path(os.environ.get("GPACCESS_SHARED_DATA", ROOT.parent / "shared" / "data" / "real"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real public NHS files. In CI a missing copy fails the test rather than skipping it."""
+    path = shared_data_dir()
+    if not (path / "PROVENANCE.md").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"real data missing at {path}: CI must run with ../shared beside the checkout")
+        pytest.skip(f"real data not found at {path}")
+    return path
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    wh = Warehouse(StoreConfig(home=tmp_path / "home", threads=2, memory_limit="1GB"))
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def gpad_fixtures() -> Path:
+    return GPAD_FIXTURES

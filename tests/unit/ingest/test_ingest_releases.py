@@ -1,0 +1,99 @@
+"""Releases: re-ingest is a no-op, a republished month replaces the practices it holds and keeps the old rows,
+rollback restores them one release at a time, and a rolled-back file can be applied again."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import answers
+
+from gpaccess.errors import NotFoundError
+from gpaccess.ingest.load import ingest_files, rollback
+
+CROSSTAB = "Practice_Level_Crosstab_Jul_24.csv"
+
+
+def republished(tmp_path, gpad_fixtures, name="republished"):
+    """The month as republished: A81001's counts revised, A81002 absent (not in this part)."""
+    lines = (gpad_fixtures / CROSSTAB).read_text().splitlines(keepends=True)
+    rows = [lines[0]] + [r.replace(",120,", ",150,") for r in lines[1:] if ",A81001," in r]
+    folder = tmp_path / name
+    folder.mkdir()
+    path = folder / CROSSTAB
+    path.write_text("".join(rows))
+    return path
+
+
+def per_practice(wh):
+    t = wh.table("gpad_appointments")
+    df = t.group_by("practice_code").aggregate(n=t["count"].sum()).to_pandas()
+    return dict(zip(df.practice_code, df.n.astype(int), strict=True))
+
+
+def test_reingesting_the_same_file_is_a_no_op(warehouse, gpad_fixtures):
+    first = ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    before = answers(warehouse)
+    again = ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    assert again.release is None
+    assert [f.status for f in again.files] == ["already ingested"]
+    assert first.release in again.files[0].detail
+    assert answers(warehouse) == before
+
+
+def test_republished_month_replaces_its_practices_and_rolls_back(warehouse, gpad_fixtures, tmp_path):
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    original = answers(warehouse)
+    assert per_practice(warehouse) == {"A81001": 240, "A81002": 15}
+    ingest_files(warehouse, [republished(tmp_path, gpad_fixtures)], user="tester")
+    # A81001 replaced (120 -> 150); A81002, not in the new release, keeps its rows.
+    assert per_practice(warehouse) == {"A81001": 270, "A81002": 15}
+    state = warehouse.manifest().publications["gpad_appointments"].periods["2024-07"]
+    assert len(state) == 2  # the replaced rows are kept below the new state
+    release, pubs = rollback(warehouse, "2024-07", user="tester")
+    assert "gpad_appointments" in pubs
+    assert answers(warehouse)["gpad_appointments"] == original["gpad_appointments"]
+
+
+def test_rollback_is_one_release_a_step_and_reapply_works(warehouse, gpad_fixtures, tmp_path):
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    path = republished(tmp_path, gpad_fixtures)
+    ingest_files(warehouse, [path], user="tester")
+    rollback(warehouse, "2024-07", user="tester")
+    rollback(warehouse, "2024-07", user="tester")
+    assert warehouse.periods("gpad_appointments") == []
+    with pytest.raises(NotFoundError):
+        rollback(warehouse, "2024-07", user="tester")
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    again = ingest_files(warehouse, [path], user="tester")  # rolled back earlier: applied again, not skipped
+    assert again.release is not None
+    assert per_practice(warehouse) == {"A81001": 270, "A81002": 15}
+    statuses = [r.status for r in warehouse.manifest().releases]
+    assert statuses[:2] == ["rolled back", "rolled back"]
+
+
+def test_rollback_of_one_publication_leaves_others(warehouse, gpad_fixtures):
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Mapping_Jul_24.csv"], user="tester")
+    rollback(warehouse, "2024-07", user="tester", publication="gpad_mapping")
+    assert warehouse.periods("gpad_mapping") == []
+    assert warehouse.periods("gpad_appointments") == ["2024-07"]
+
+
+def test_status_names_release_and_sources(warehouse, gpad_fixtures):
+    from gpaccess.ingest.status import store_status
+    from gpaccess.storage.warehouse import sha256_file
+
+    result = ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    info = store_status(warehouse)
+    pub = next(p for p in info["publications"] if p["name"] == "gpad_appointments")
+    assert pub["periods"][0]["release"] == result.release
+    assert pub["periods"][0]["total"] == 255.0
+    release = info["releases"][0]
+    assert release["sources"][0]["sha256"] == sha256_file(gpad_fixtures / CROSSTAB)
+    check = next(v for k, v in release["checks"].items() if k.endswith("gpad_appointments"))
+    assert check == {"file_rows": 6, "stored_rows": 6, "file_total": 255, "stored_total": 255, "ok": True}
+
+
+def test_second_writer_is_refused_while_one_writes(warehouse, gpad_fixtures):
+    from gpaccess.errors import StoreBusyError
+
+    with warehouse.transaction(user="a"), pytest.raises(StoreBusyError):
+        ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="b")
