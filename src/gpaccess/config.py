@@ -30,17 +30,14 @@ class Settings(BaseSettings):
     engine: Literal["duckdb"] = Field(
         default="duckdb", description="Analytical engine behind Ibis (Spark joins in a later release)."
     )
-    duckdb_threads: int | None = Field(
-        default=None, description="Threads DuckDB may use (default: all cores).", ge=1
-    )
+    duckdb_threads: int | None = Field(default=None, description="Threads DuckDB may use (default: all cores).", ge=1)
     duckdb_memory_limit: str = Field(
         default="2GB",
         description="Memory DuckDB may use before spilling to disk under the store's tmp folder.",
     )
     publisher_base_url: str = Field(
         default=(
-            "https://digital.nhs.uk/data-and-information/publications/statistical"
-            "/appointments-in-general-practice"
+            "https://digital.nhs.uk/data-and-information/publications/statistical/appointments-in-general-practice"
         ),
         description=(
             "Address of the publisher's 'Appointments in General Practice' series; `gpaccess download` "

@@ -34,9 +34,7 @@ def root(
     try:
         settings = Settings()
     except ValidationError as exc:
-        raise ConfigError(
-            f"bad GPACCESS_* setting: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})"
-        ) from exc
+        raise ConfigError(f"bad GPACCESS_* setting: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})") from exc
     ctx.obj = commands.Context(settings=settings, as_user=as_user)
 
 

@@ -48,7 +48,7 @@ def test_republished_month_replaces_its_practices_and_rolls_back(warehouse, gpad
     assert per_practice(warehouse) == {"A81001": 270, "A81002": 15}
     state = warehouse.manifest().publications["gpad_appointments"].periods["2024-07"]
     assert len(state) == 2  # the replaced rows are kept below the new state
-    release, pubs = rollback(warehouse, "2024-07", user="tester")
+    _, pubs = rollback(warehouse, "2024-07", user="tester")
     assert "gpad_appointments" in pubs
     assert answers(warehouse)["gpad_appointments"] == original["gpad_appointments"]
 
