@@ -111,5 +111,6 @@ def _refuse_delete(_mapper: Mapper[Any], _connection: Any, target: AuditEvent) -
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_change(state: ORMExecuteState) -> None:
     """Bulk `update(AuditEvent)` / `delete(AuditEvent)` statements bypass the mapper events above."""
-    if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is AuditEvent.__table__:
+    table = getattr(state.statement, "table", None)  # ORM statements carry an annotated copy of the Table
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == AuditEvent.__tablename__:
         raise AuditLogAppendOnlyError("the audit log is append-only: UPDATE and DELETE are refused")

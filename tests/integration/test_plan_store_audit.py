@@ -1,0 +1,158 @@
+"""A write and its audit event are one transaction; the audit log is append-only. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from gpaccess.access import audit
+from gpaccess.access.audit import AuditEvent, AuditLogAppendOnlyError, record_event
+from gpaccess.access.users import User, create_user, get_user
+from gpaccess.cohort import commands, queries
+from gpaccess.cohort.commands import create_cycle
+from gpaccess.cohort.records import Cycle
+
+WINTER = {"name": "winter 2021/22", "starts": date(2021, 10, 1), "ends": date(2022, 3, 31)}
+
+
+def _counts(sessions) -> tuple[int, int]:
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(Cycle)), s.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_write_and_audit_event_commit_together(db_sessions):
+    with db_sessions() as session:
+        cycle_id = create_cycle(session, **WINTER, user="analyst1")
+
+    with db_sessions() as fresh:  # a new connection sees both
+        events = queries.audit_events(fresh, object_type="cycle", object_id=cycle_id)
+        assert fresh.get(Cycle, cycle_id).created_by == "analyst1"
+    assert [(e.actor, e.action) for e in events] == [("analyst1", "cycle.created")]
+    assert events[0].detail == {"name": "winter 2021/22", "starts": "2021-10-01", "ends": "2022-03-31"}
+    assert events[0].at.tzinfo is not None
+    assert abs((datetime.now(UTC) - events[0].at).total_seconds()) < 60
+
+
+def test_write_and_audit_event_roll_back_together(db_sessions, monkeypatch):
+    """An error after both the write and its audit event reached the database undoes both."""
+    real_record_event = commands.record_event
+    seen_inside: list[tuple[int, int]] = []
+
+    def record_then_fail(session, **kwargs):
+        event = real_record_event(session, **kwargs)
+        session.flush()  # both rows are now written inside the command's transaction
+        seen_inside.append(
+            (
+                session.scalar(select(func.count()).select_from(Cycle)),
+                session.scalar(select(func.count()).select_from(AuditEvent)),
+            )
+        )
+        raise RuntimeError("forced failure after the write and its audit event")
+        return event
+
+    monkeypatch.setattr(commands, "record_event", record_then_fail)
+    with db_sessions() as session, pytest.raises(RuntimeError, match="forced failure"):
+        create_cycle(session, **WINTER, user="analyst1")
+
+    assert seen_inside == [(1, 1)]
+    assert _counts(db_sessions) == (0, 0)
+
+
+def test_audit_failure_undoes_the_write(db_sessions, monkeypatch):
+    def fail(session, **kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(commands, "record_event", fail)
+    with db_sessions() as session, pytest.raises(RuntimeError):
+        create_cycle(session, **WINTER, user="analyst1")
+    assert _counts(db_sessions) == (0, 0)
+
+
+def test_command_inside_a_caller_transaction_joins_it(db_sessions, monkeypatch):
+    """Inside the caller's transaction a command uses a savepoint: its failure undoes only its own writes."""
+    with db_sessions() as session:
+        session.execute(select(1))  # the caller's transaction is open
+        create_cycle(session, **WINTER, user="analyst1")
+        monkeypatch.setattr(commands, "record_event", lambda session, **kw: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            create_cycle(session, name="summer 2022", starts=date(2022, 4, 1), ends=date(2022, 9, 30), user="a")
+        assert _counts(db_sessions) == (0, 0)  # nothing visible until the caller commits
+        session.commit()
+    assert _counts(db_sessions) == (1, 1)
+
+
+def test_create_user_is_audited(db_sessions):
+    with db_sessions() as session:
+        made = create_user(
+            session, username="jo", display_name="Jo Bloggs", role="icb_analyst", icb_code="QWE", user="admin"
+        )
+    with db_sessions() as session:
+        assert get_user(session, "jo") == made
+        (event,) = audit.events_for(session, object_type="user", object_id=made.id)
+    assert (event.actor, event.action, event.icb_code) == ("admin", "user.created", "QWE")
+
+
+@pytest.fixture
+def one_event(db_sessions) -> int:
+    with db_sessions() as session, session.begin():
+        event = record_event(session, actor="jo", action="cohort_run.read", object_type="cohort_run", object_id=7)
+        session.flush()
+        return event.id
+
+
+def test_audit_log_orm_refuses_update(db_sessions, one_event):
+    with db_sessions() as session:
+        event = session.get(AuditEvent, one_event)
+        event.actor = "someone else"
+        with pytest.raises(AuditLogAppendOnlyError):
+            session.flush()
+
+
+def test_audit_log_orm_refuses_delete(db_sessions, one_event):
+    with db_sessions() as session:
+        session.delete(session.get(AuditEvent, one_event))
+        with pytest.raises(AuditLogAppendOnlyError):
+            session.flush()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [update(AuditEvent).values(actor="x"), delete(AuditEvent), delete(AuditEvent.__table__)],
+    ids=["orm-update", "orm-delete", "core-delete"],
+)
+def test_audit_log_session_refuses_bulk_statements(db_sessions, one_event, statement):
+    with db_sessions() as session, pytest.raises(AuditLogAppendOnlyError):
+        session.execute(statement)
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"], ids=["update", "delete"])
+def test_audit_log_database_refuses_update_and_delete(db_engine, one_event, sql):
+    """Even SQL that bypasses the ORM is refused, by a trigger on both backends."""
+    with pytest.raises(IntegrityError, match="append-only"), db_engine.begin() as conn:
+        conn.execute(text(sql))
+    with db_engine.connect() as conn:
+        assert conn.execute(text("SELECT actor FROM audit_log")).scalars().all() == ["jo"]
+
+
+def test_audit_log_database_refuses_truncate_on_postgresql(db_engine, one_event):
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's")
+    with pytest.raises(IntegrityError, match="append-only"), db_engine.begin() as conn:
+        conn.execute(text("TRUNCATE audit_log"))
+
+
+def test_audit_log_has_no_foreign_keys(db_engine):
+    from sqlalchemy import inspect
+
+    assert inspect(db_engine).get_foreign_keys("audit_log") == []
+
+
+def test_audit_event_may_name_an_actor_who_is_not_a_user(db_sessions):
+    with db_sessions() as session, session.begin():
+        record_event(session, actor="os-user-not-in-users", action="x.done", object_type="x")
+    with db_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+        assert session.scalar(select(AuditEvent.actor)) == "os-user-not-in-users"
