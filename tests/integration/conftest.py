@@ -78,7 +78,8 @@ def postgres_server() -> Iterator[PostgresServer]:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         admin.dispose()
-        reason = f"PostgreSQL at {url} is unreachable ({exc.orig}); {START_HINT}"
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = f"PostgreSQL at {shown} is unreachable ({exc.orig}); {START_HINT}"
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true and {reason}", pytrace=False)
         pytest.skip(reason)

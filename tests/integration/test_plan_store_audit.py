@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from gpaccess.access import audit
 from gpaccess.access.audit import AuditEvent, AuditLogAppendOnlyError, record_event
-from gpaccess.access.users import User, create_user, get_user
+from gpaccess.access.users import User, UsernameTakenError, create_user, get_user
 from gpaccess.cohort import commands, queries
 from gpaccess.cohort.commands import create_cycle
 from gpaccess.cohort.records import Cycle
@@ -128,20 +128,16 @@ def test_audit_log_session_refuses_bulk_statements(db_sessions, one_event, state
         session.execute(statement)
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"], ids=["update", "delete"])
-def test_audit_log_database_refuses_update_and_delete(db_engine, one_event, sql):
-    """Even SQL that bypasses the ORM is refused, by a trigger on both backends."""
-    with pytest.raises(IntegrityError, match="append-only"), db_engine.begin() as conn:
-        conn.execute(text(sql))
+def test_audit_log_database_refuses_update_delete_and_truncate(db_engine, one_event):
+    """Even SQL that bypasses the ORM is refused, by triggers on both backends (TRUNCATE: PostgreSQL's)."""
+    statements = ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"]
+    if db_engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE audit_log")
+    for sql in statements:
+        with pytest.raises(IntegrityError, match="append-only"), db_engine.begin() as conn:
+            conn.execute(text(sql))
     with db_engine.connect() as conn:
         assert conn.execute(text("SELECT actor FROM audit_log")).scalars().all() == ["jo"]
-
-
-def test_audit_log_database_refuses_truncate_on_postgresql(db_engine, one_event):
-    if db_engine.dialect.name != "postgresql":
-        pytest.skip("TRUNCATE is PostgreSQL's")
-    with pytest.raises(IntegrityError, match="append-only"), db_engine.begin() as conn:
-        conn.execute(text("TRUNCATE audit_log"))
 
 
 def test_audit_log_has_no_foreign_keys(db_engine):
@@ -156,3 +152,28 @@ def test_audit_event_may_name_an_actor_who_is_not_a_user(db_sessions):
     with db_sessions() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
         assert session.scalar(select(AuditEvent.actor)) == "os-user-not-in-users"
+
+
+def test_audit_event_needs_an_actor(db_session):
+    with pytest.raises(ValueError, match="needs an actor"):
+        record_event(db_session, actor="", action="x.done", object_type="x")
+
+
+def test_timestamps_must_carry_a_timezone(db_sessions):
+    with db_sessions() as session, pytest.raises(StatementError, match="naive datetime"), session.begin():
+        record_event(session, actor="jo", action="x.done", object_type="x", at=datetime(2022, 1, 1, 9, 0))
+
+
+def test_timestamps_are_stored_in_utc(db_sessions):
+    bst = timezone(timedelta(hours=1))
+    with db_sessions() as session, session.begin():
+        record_event(session, actor="jo", action="x.done", object_type="x", at=datetime(2022, 6, 1, 10, 0, tzinfo=bst))
+    with db_sessions() as session:
+        assert session.scalar(select(AuditEvent.at)) == datetime(2022, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def test_create_user_refuses_a_taken_username(db_sessions):
+    with db_sessions() as session:
+        create_user(session, username="jo", display_name="Jo", role="icb_analyst", icb_code="QWE", user="admin")
+        with pytest.raises(UsernameTakenError):
+            create_user(session, username="jo", display_name="Jo 2", role="practice_manager", user="admin")

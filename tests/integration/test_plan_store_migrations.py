@@ -118,3 +118,14 @@ def test_foreign_keys_refuse_a_run_without_its_cycle(db_engine):
             ),
             {"at": datetime(2022, 1, 1, tzinfo=UTC)},
         )
+
+
+def test_in_memory_sqlite_migrates_without_wal():
+    engine = make_engine("sqlite://")
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "memory"
+            assert set(inspect(conn).get_table_names()) - {"alembic_version"} == TABLES
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ layers above it). Migrations are still reviewed by hand: autogenerate only draft
 from __future__ import annotations
 
 import importlib
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import Connection, MetaData
@@ -19,6 +20,8 @@ from sqlalchemy import Connection, MetaData
 from gpaccess.storage.db import Base, make_engine
 
 config = context.config
+if config.config_file_name is not None and "connection" not in config.attributes:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)  # the developer's alembic.ini
 
 
 def _target_metadata() -> MetaData | None:
@@ -36,6 +39,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=_target_metadata(),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        transactional_ddl=True,  # true of SQLite too, since db.make_engine issues BEGIN itself
         compare_type=True,
     )
 
