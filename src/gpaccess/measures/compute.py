@@ -1,0 +1,142 @@
+"""Measures as Ibis expressions: one scan of the appointments gives every measure's numerator and denominator.
+
+Everything here takes and returns Ibis tables, so the same code runs on DuckDB now and Spark later (no SQL
+strings, no engine imports: an import-linter contract). Only practice-level aggregates leave the engine.
+Shares over a window pool numerators and denominators (DESIGN: not a mean of monthly shares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+from gpaccess.measures.definitions import Condition, Measure
+
+COUNT = "count"
+
+
+def _matches(t: ir.Table, cond: Condition) -> ir.BooleanValue:
+    expr: ir.BooleanValue = ibis.literal(True)
+    for column, values in cond.items():
+        expr = expr & t[column].isin(list(values))
+    return expr
+
+
+def _sum_where(t: ir.Table, cond: ir.BooleanValue) -> ir.IntegerValue:
+    return t[COUNT].sum(where=cond).fill_null(0)
+
+
+def count_columns(measures: Iterable[Measure]) -> list[Measure]:
+    """The measures whose numerator and denominator are sums of appointment counts."""
+    return [m for m in measures if m.kind == "share"]
+
+
+def practice_month_counts(appointments: ir.Table, measures: Iterable[Measure]) -> ir.Table:
+    """Per practice and month: total appointments and each share measure's numerator (`<m>__num`) and
+    denominator (`<m>__den`), from a single aggregation over the appointment rows."""
+    t = appointments
+    aggs: dict[str, ir.Value] = {"appointments": _sum_where(t, ibis.literal(True))}
+    for m in count_columns(measures):
+        base = _matches(t, m.filter)
+        aggs[f"{m.name}__num"] = _sum_where(t, base & _matches(t, m.numerator) & _matches(t, m.denominator))
+        aggs[f"{m.name}__den"] = _sum_where(t, base & _matches(t, m.denominator))
+    return t.group_by(["month", "practice_code"]).aggregate(**aggs)
+
+
+def with_list_size(counts: ir.Table, registrations: ir.Table | None) -> ir.Table:
+    """Attach each practice-month's registered patients (all ages) from the same month's extract."""
+    if registrations is None:
+        return counts.mutate(patients=ibis.null("int64"))
+    regs = registrations
+    if "sex" in regs.columns:
+        regs = regs.filter((regs.sex == "ALL") & (regs.age == "ALL"))
+    regs = regs.group_by(["month", "practice_code"]).aggregate(patients=regs.patients.sum())
+    return counts.left_join(regs, ["month", "practice_code"]).drop("month_right", "practice_code_right")
+
+
+def pooled(counts: ir.Table, months: list[date], measures: Iterable[Measure]) -> ir.Table:
+    """Pool a window of months per practice: sums of numerators and denominators, then the values.
+
+    The rate per 1,000 pools appointments and list sizes over the months where both are known, so a month
+    without a list-size extract is left out of both sides rather than counted as zero patients.
+    """
+    t = counts.filter(counts.month.isin(months))
+    measures = list(measures)
+    aggs: dict[str, ir.Value] = {
+        "months": t.month.nunique(),
+        "appointments": t.appointments.sum(),
+        "rate__num": t.appointments.sum(where=t.patients.notnull()),
+        "rate__den": t.patients.sum(),
+        "patients": t.patients.mean(),
+    }
+    for m in count_columns(measures):
+        aggs[f"{m.name}__num"] = t[f"{m.name}__num"].sum()
+        aggs[f"{m.name}__den"] = t[f"{m.name}__den"].sum()
+    out = t.group_by("practice_code").aggregate(**aggs)
+    values: dict[str, ir.Value] = {}
+    for m in measures:
+        if m.kind == "share":
+            num, den = out[f"{m.name}__num"], out[f"{m.name}__den"]
+            values[m.name] = ibis.ifelse(den > 0, num.cast("float64") / den, ibis.null("float64"))
+        elif m.kind == "rate_per_1000":
+            values[m.name] = ibis.ifelse(
+                out.rate__den > 0, out.rate__num.cast("float64") * 1000.0 / out.rate__den, ibis.null("float64")
+            )
+    return out.mutate(**values)
+
+
+def baseline_months(months: list[date], baseline_year: int) -> list[date]:
+    """The same calendar months in the baseline year (DESIGN: 'Baseline')."""
+    return sorted({date(baseline_year, m.month, 1) for m in months})
+
+
+def with_baseline(
+    window: ir.Table, counts: ir.Table, months: list[date], baseline_year: int, measures: Iterable[Measure]
+) -> ir.Table:
+    """Add the baseline-year rate and each baseline ratio; unavailable (null) unless every baseline month is
+    loaded for the practice with a list size — never zero, never guessed."""
+    base_months = baseline_months(months, baseline_year)
+    rate_measures = [m for m in measures if m.kind == "baseline_ratio"]
+    if not rate_measures:
+        return window
+    b = counts.filter(counts.month.isin(base_months) & counts.patients.notnull())
+    base = b.group_by("practice_code").aggregate(
+        baseline_months=b.month.nunique(),
+        baseline_rate=b.appointments.sum().cast("float64") * 1000.0 / b.patients.sum(),
+    )
+    joined = window.left_join(base, "practice_code").drop("practice_code_right")
+    complete = joined.baseline_months == len(base_months)
+    rate = ibis.ifelse(complete, joined.baseline_rate, ibis.null("float64"))
+    extra: dict[str, ir.Value] = {"baseline_rate": rate}
+    for m in rate_measures:
+        extra[m.name] = ibis.ifelse(rate > 0, joined[m.base or "appts_per_1000"] / rate, ibis.null("float64"))
+    return joined.mutate(**extra).drop("baseline_months")
+
+
+def strata_counts(appointments: ir.Table, measure: Measure, months: list[date]) -> ir.Table:
+    """Per practice and appointment-mix stratum (HCP type × national category × booking band): the measure's
+    denominator and numerator over the window. GPAD records no patient age or sex, so the appointment mix is
+    the case mix standardisation can use (DESIGN: 'Strata')."""
+    t = appointments.filter(appointments.month.isin(months))
+    base = _matches(t, measure.filter) & _matches(t, measure.denominator)
+    t = t.filter(base)
+    return t.group_by(["practice_code", "hcp_type", "national_category", "time_band"]).aggregate(
+        n=t[COUNT].sum(),
+        r=t[COUNT].sum(where=_matches(t, measure.numerator)).fill_null(0),
+    )
+
+
+def monthly_series(counts: ir.Table, measure: Measure, practice_code: str) -> ir.Table:
+    """One practice's monthly values of a measure, for SPC."""
+    t = counts.filter(counts.practice_code == practice_code)
+    if measure.kind == "share":
+        num, den = t[f"{measure.name}__num"], t[f"{measure.name}__den"]
+        value = ibis.ifelse(den > 0, num.cast("float64") / den, ibis.null("float64"))
+        return t.select("month", numerator=num, denominator=den, value=value).order_by("month")
+    if measure.kind == "rate_per_1000":
+        value = ibis.ifelse(t.patients > 0, t.appointments.cast("float64") * 1000.0 / t.patients, ibis.null("float64"))
+        return t.select("month", numerator=t.appointments, denominator=t.patients, value=value).order_by("month")
+    raise ValueError(f"{measure.name} has no monthly series (it compares a window with a baseline)")
