@@ -199,3 +199,11 @@ def test_funnel_single_unit_has_no_overdispersion_estimate() -> None:
     f = proportion_funnel([3], [10], target=0.5)
     assert math.isnan(f.overdispersion.phi)
     assert f.overdispersion.tau2 == 0
+
+
+def test_funnel_refuses_what_cannot_be_estimated_or_drawn() -> None:
+    with pytest.raises(ValueError, match="finite z-score"):
+        ratio_funnel([0, 0], [5, 6])  # every log(O/E) is −∞: no spread to estimate
+    f = proportion_funnel([0, 0], [0, 0], target=0.5)
+    with pytest.raises(ValueError, match="positive size"):
+        limit_curves(f)
