@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gpaccess.errors import DownloadError
@@ -65,6 +67,15 @@ def make_zip() -> bytes:
 
 
 ZIP_BYTES = make_zip()
+
+
+def big_zip() -> bytes:
+    """Several download chunks long (a stored member of incompressible bytes)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        info = zipfile.ZipInfo("Practice_Level_Crosstab_Oct_25.csv", date_time=(2025, 11, 27, 9, 30, 0))
+        zf.writestr(info, bytes(range(256)) * 1200)
+    return buf.getvalue()
 
 
 def damaged_zip() -> bytes:
@@ -250,6 +261,7 @@ def test_parse_retry_after_seconds_and_dates() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now=now) == 90.0
     assert parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now=now) == 0.0
+    assert parse_retry_after("Thu, 27 Nov 2025 09:31:00 -0000", now=now) == 60.0  # a date without a zone
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
 
@@ -273,12 +285,23 @@ def test_downloads_the_zip_found_on_the_page(publisher: Publisher, tmp_path: Pat
     assert any("october-2025" in e for e in events)
 
 
+def test_large_file_streams_in_chunks_with_progress(publisher: Publisher, tmp_path: Path) -> None:
+    big = big_zip()
+    publisher.publish(zip_route=send_zip(big))
+    seen: list[int] = []
+    path = download_month(OCT_25, tmp_path, publisher.config(), progress=lambda d, _t: seen.append(d))
+    assert path.read_bytes() == big
+    assert len(seen) > 1
+    assert seen == sorted(seen)
+    assert seen[-1] == len(big)
+
+
 def test_relative_link_in_upper_case(publisher: Publisher, tmp_path: Path) -> None:
     zip_path = "/files/9F/1C2B3D/PRACTICE_LEVEL_CROSSTAB_OCT_25.ZIP"
     publisher.routes[publisher.page_path()] = send(200, page_with("../../../../../.." + zip_path))
     publisher.routes[zip_path] = send_zip()
     path = download_month(OCT_25, tmp_path, publisher.config())
-    assert path.name == "PRACTICE_LEVEL_CROSSTAB_OCT_25.ZIP"
+    assert path.name == "Practice_Level_Crosstab_Oct_25.zip"  # the usual spelling, which ingest reads
     assert path.read_bytes() == ZIP_BYTES
 
 
@@ -443,6 +466,100 @@ def test_timeout_is_retried_then_reported(publisher: Publisher, tmp_path: Path) 
     assert leftovers(tmp_path) == []
 
 
+def test_unexpected_status(publisher: Publisher, tmp_path: Path) -> None:
+    publisher.publish(zip_route=send(401, b"Unauthorized", "text/plain"))
+    with pytest.raises(DownloadError, match=r"unexpected HTTP 401 .*gpaccess ingest"):
+        download_month(OCT_25, tmp_path, publisher.config(), sleep=Sleeps())
+    assert publisher.hits[ZIP_PATH] == 1
+
+
+def test_server_hangs_up_without_answering(publisher: Publisher, tmp_path: Path) -> None:
+    def hang_up(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+
+    publisher.publish(page=sequence(hang_up, send(200, page_with(ZIP_PATH))))
+    sleeps = Sleeps()
+    assert download_month(OCT_25, tmp_path, publisher.config(), sleep=sleeps).read_bytes() == ZIP_BYTES
+    assert sleeps == [0.01]
+    publisher.publish(page=hang_up)
+    with pytest.raises(DownloadError, match=r"the connection to 127\.0\.0\.1:\d+ failed"):
+        download_month(OCT_25, tmp_path, publisher.config(retries=0))
+
+
+def test_redirect_loop(publisher: Publisher, tmp_path: Path) -> None:
+    publisher.publish(zip_route=send(302, b"", "text/plain", Location=ZIP_PATH))
+    with pytest.raises(DownloadError, match="too many redirects"):
+        download_month(OCT_25, tmp_path, publisher.config())
+
+
+def test_empty_body_instead_of_the_zip(publisher: Publisher, tmp_path: Path) -> None:
+    publisher.publish(zip_route=send(200, b"", "application/x-zip-compressed"))
+    with pytest.raises(DownloadError, match=r"refused .*empty response"):
+        download_month(OCT_25, tmp_path, publisher.config())
+    assert leftovers(tmp_path) == []
+
+
+def test_zip_header_without_a_zip_behind_it(publisher: Publisher, tmp_path: Path) -> None:
+    publisher.publish(zip_route=send_zip(b"PK\x03\x04" + b"\x00" * 100))
+    with pytest.raises(DownloadError, match="not a valid zip"):
+        download_month(OCT_25, tmp_path, publisher.config())
+    assert leftovers(tmp_path) == []
+
+
+def test_stored_member_failing_its_crc_is_named(publisher: Publisher, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("Mapping.csv", MAPPING_HEADER + "\n")
+    data = buf.getvalue().replace(b"GP_CODE,GP_NAME", b"GP_CODE,XX_NAME", 1)  # the data, not the directory
+    publisher.publish(zip_route=send_zip(data))
+    with pytest.raises(DownloadError, match=re.escape("damaged zip (member 'Mapping.csv' fails its check)")):
+        download_month(OCT_25, tmp_path, publisher.config())
+
+
+def test_cannot_create_or_write_the_destination(publisher: Publisher, tmp_path: Path) -> None:
+    publisher.publish()
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DownloadError, match="cannot create the download folder"):
+        download_month(OCT_25, tmp_path / "a-file" / "sub", publisher.config())
+    blocker = tmp_path / "dl" / "Practice_Level_Crosstab_Oct_25.zip"
+    blocker.mkdir(parents=True)
+    (blocker / "keep").write_text("")
+    with pytest.raises(DownloadError, match=r"cannot write .*Practice_Level_Crosstab_Oct_25\.zip"):
+        download_month(OCT_25, tmp_path / "dl", publisher.config(retries=0))
+    assert leftovers(tmp_path / "dl") == ["Practice_Level_Crosstab_Oct_25.zip"]  # only the blocker
+
+
+def in_memory(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+    """For faults a real socket cannot stage on demand (a proxy failure, a body shorter than its length
+    that the HTTP parser lets through)."""
+    return httpx.MockTransport(handler)
+
+
+def test_short_body_caught_even_when_the_transport_does_not_notice(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("october-2025"):
+            return httpx.Response(200, html=page_with(ZIP_PATH).decode())
+        return httpx.Response(
+            200, headers={"Content-Length": str(len(ZIP_BYTES) + 10)}, stream=httpx.ByteStream(ZIP_BYTES)
+        )
+
+    config = DownloadConfig(base_url="https://publisher.test" + BASE_PATH, retries=0)
+    with pytest.raises(DownloadError, match=r"truncated: received [\d,]+ of [\d,]+ bytes"):
+        download_month(OCT_25, tmp_path, config, transport=in_memory(handler))
+    assert leftovers(tmp_path) == []
+
+
+def test_other_network_errors_are_retried(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ProxyError("proxy said no", request=request)
+
+    config = DownloadConfig(base_url="https://publisher.test" + BASE_PATH, retries=1, backoff=0.01)
+    sleeps = Sleeps()
+    with pytest.raises(DownloadError, match=r"network error talking to publisher\.test: proxy said no"):
+        download_month(OCT_25, tmp_path, config, transport=in_memory(handler), sleep=sleeps)
+    assert sleeps == [0.01]
+
+
 def free_port() -> int:
     """A port nothing listens on: bound, then released."""
     with socket.socket() as s:
@@ -503,6 +620,36 @@ def test_cli_reports_a_refusal_in_one_line_with_the_fallback(publisher: Publishe
     assert "gpaccess ingest <file>" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_cli_in_process_with_progress_and_ingest(
+    publisher: Publisher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same command in this process (so its progress and ingest code is measured by coverage)."""
+    from typer.testing import CliRunner
+
+    from gpaccess.cli.main import app
+
+    monkeypatch.setenv("GPACCESS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GPACCESS_PUBLISHER_BASE_URL", publisher.base_url)
+    outage = send(503, b"busy", "text/plain", Retry_After="0")
+    publisher.publish(zip_route=sequence(outage, send_zip()))
+    result = CliRunner().invoke(app, ["download", "2025-10", "--ingest"])
+    assert result.exit_code == 0, result.output
+    assert "Practice_Level_Crosstab_Oct_25.zip" in result.stdout
+    assert "HTTP 503" in result.stderr
+    assert "Retrying the download in 0 s" in result.stderr
+    assert "Ingested Practice_Level_Crosstab_Oct_25.zip: release" in result.stderr
+    again = CliRunner().invoke(app, ["download", "2025-10", "--ingest"])
+    assert again.exit_code == 0, again.output
+    assert "already ingested; the store is unchanged" in again.stderr
+    publisher.routes[ZIP_PATH] = send_zip(big_zip())
+    plain = CliRunner().invoke(app, ["download", "2025-10", "--to", str(tmp_path / "other")])
+    assert plain.exit_code == 0, plain.output
+    assert (tmp_path / "other" / "Practice_Level_Crosstab_Oct_25.zip").read_bytes() == big_zip()
+    bad = CliRunner().invoke(app, ["download", "10/2025"])
+    assert bad.exit_code == 2
+    assert "YYYY-MM" in bad.stderr
 
 
 @pytest.mark.xfail(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,8 +19,8 @@ from rich.progress import (
 
 from gpaccess.cli import commands
 from gpaccess.config import Settings
-from gpaccess.errors import UserError
 from gpaccess.ingest.download import DownloadConfig, Month, download_month
+from gpaccess.ingest.load import ingest_files
 
 
 def _parse_month(value: str) -> Month:
@@ -98,21 +98,12 @@ def download(
 
 
 def _ingest(c: commands.Context, path: Path, err: Console) -> None:
-    try:  # written alongside this command; imported here so `download` works on its own
-        from gpaccess.ingest.load import ingest_files
-    except ImportError as exc:
-        raise UserError(
-            f"this build of gpaccess cannot ingest yet; {path} was downloaded: run `gpaccess ingest {path}` "
-            "with a version that can."
-        ) from exc
     err.print(f"Ingesting {path.name}", highlight=False)
-    result: Any = ingest_files(c.warehouse(), [path], user=c.user)
-    release, rows = getattr(result, "release", None), getattr(result, "rows", None)
-    if release is None:
+    result = ingest_files(c.warehouse(), [path], user=c.user)
+    if result.release is None:
         err.print(f"{path.name} was already ingested; the store is unchanged.", highlight=False)
     else:
-        counted = f", {rows:,} rows" if isinstance(rows, int) else ""
-        err.print(f"Ingested {path.name}: release {release}{counted}.", highlight=False)
+        err.print(f"Ingested {path.name}: release {result.release}, {result.rows:,} rows.", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -317,7 +317,7 @@ def _stream_to(
     first = True
     with _translate_transport_errors(url, page_url, in_body=True):
         for chunk in response.iter_raw(CHUNK_BYTES):
-            if first and chunk:
+            if first:  # iter_raw never yields an empty chunk
                 _check_zip_start(chunk, response, url=url, page_url=page_url)
                 first = False
             out.write(chunk)
@@ -405,8 +405,8 @@ def download_month(
     """Download `month`'s practice-level zip into `dest_dir` and return its path.
 
     Reads the month's publication page, finds the zip's link, streams it to a temporary file in `dest_dir`,
-    checks it is a sound zip and renames it into place (an existing file of the same name is replaced, so a
-    republished month can be fetched again). Raises `DownloadError` with what happened and what to do.
+    checks it is a sound zip and renames it into place as `month.zip_name` (an existing file of that name is
+    replaced, so a republished month can be fetched again). Raises `DownloadError` with what happened and what to do.
     """
     page_url = config.page_url(month)
     retrier = _Retrier(config, sleep, on_event)
@@ -422,10 +422,10 @@ def download_month(
             on_event(f"Reading the {month.label} publication page {page_url}")
         html = retrier.run(lambda: _fetch_page(client, month, page_url), "the page")
         url = _zip_url_from_page(html, month, page_url)
-        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if on_event:
             on_event(f"Downloading {url}")
-        dest = dest_dir / name
+        # Saved under the publisher's usual spelling whatever the link's case, so ingest reads the month from it.
+        dest = dest_dir / month.zip_name
 
         def attempt() -> Path:
             try:
