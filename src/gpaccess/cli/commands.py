@@ -17,6 +17,7 @@ from gpaccess.storage.warehouse import StoreConfig, Warehouse, acting_user
 COMMAND_MODULES = [
     "gpaccess.cli.store",
     "gpaccess.cli.download",
+    "gpaccess.cli.synth",
 ]
 
 
