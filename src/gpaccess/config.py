@@ -67,6 +67,15 @@ class Settings(BaseSettings):
             "postgresql+psycopg://user@host:5432/gpaccess. Default: the SQLite file <home>/plans.sqlite3."
         ),
     )
+    f2f_definition: Literal["f2f_home_over_known", "f2f_over_known", "f2f_home_over_all", "f2f_over_all"] = Field(
+        default="f2f_home_over_known",
+        description="Face-to-face share definition (measures/face_to_face.toml); every output states the one used.",
+    )
+    baseline_year: int = Field(default=2019, description="Pre-pandemic baseline year for appointment volumes.")
+    window_months: int = Field(default=3, ge=1, le=24, description="Months in the default measures window.")
+    funnel_adjustment: Literal["additive", "multiplicative", "none"] = Field(
+        default="additive", description="Overdispersion adjustment of funnel limits (Spiegelhalter 2005)."
+    )
     test_pause_at: Literal["write", "swap"] | None = Field(
         default=None,
         description="Test only: pause an ingest at this point so a test can kill it (proves atomicity).",

@@ -12,10 +12,12 @@ from typing import Any
 import typer
 
 from gpaccess.config import Settings
+from gpaccess.measures.service import MeasureSettings
 from gpaccess.storage.warehouse import StoreConfig, Warehouse, acting_user
 
 COMMAND_MODULES = [
     "gpaccess.cli.store",
+    "gpaccess.cli.measures",
     "gpaccess.cli.download",
     "gpaccess.cli.synth",
 ]
@@ -29,6 +31,15 @@ class Context:
     @property
     def user(self) -> str:
         return acting_user(self.as_user)
+
+    def measure_settings(self) -> MeasureSettings:
+        s = self.settings
+        return MeasureSettings(
+            f2f_definition=s.f2f_definition,
+            baseline_year=s.baseline_year,
+            window_months=s.window_months,
+            adjustment=s.funnel_adjustment,
+        )
 
     def warehouse(self, home: Any = None) -> Warehouse:
         s = self.settings

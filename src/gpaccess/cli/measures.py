@@ -1,0 +1,140 @@
+"""`gpaccess measures`, `gpaccess funnel`, `gpaccess spc`: access measures and fair comparison for an ICB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gpaccess.cli import commands
+from gpaccess.errors import UserError
+from gpaccess.measures.service import MeasureSession, parse_months
+from gpaccess.publication.charts import save_chart, write_chart_data
+from gpaccess.publication.figures import funnel_figure, spc_figure
+
+out = Console()
+
+Months = Annotated[
+    list[str] | None, typer.Option("--months", help="Months as YYYY-MM (repeat, comma-separate or a range A:B).")
+]
+Format = Annotated[str, typer.Option("--format", help="table, csv or json")]
+SHOWN = [
+    "f2f_gp",
+    "f2f_all",
+    "telephone_share",
+    "unknown_mode_share",
+    "appts_per_1000",
+    "appts_vs_baseline",
+    "dna_rate",
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(measures)
+    app.command()(funnel)
+    app.command()(spc)
+
+
+def session_for(c: commands.Context, months: list[str] | None) -> MeasureSession:
+    return MeasureSession(c.warehouse(), c.measure_settings(), months=parse_months(months or []))
+
+
+def measures(
+    ctx: typer.Context,
+    icb: Annotated[str | None, typer.Option(help="ICB code, e.g. QSL (from Mapping.csv).")] = None,
+    practice: Annotated[str | None, typer.Option(help="One practice's measures, with its context.")] = None,
+    months: Months = None,
+    fmt: Format = "table",
+) -> None:
+    """Every access measure for an ICB's practices over a window (default: the latest 3 months), in practice-code
+    order. Face-to-face share has no target and no good direction: it is context, never a score."""
+    c = commands.get(ctx)
+    if bool(icb) == bool(practice):
+        raise UserError("give exactly one of --icb CODE or --practice CODE")
+    s = session_for(c, months)
+    if icb:
+        table = s.icb_table(icb)
+    else:
+        table = s.directory().merge(s.values(), on="practice_code")
+        table = table[table.practice_code == practice]
+        if table.empty:
+            raise UserError(f"practice {practice!r} has no GPAD appointments in {s.label}")
+    definition = s.measure("f2f_gp").definition
+    if fmt == "csv":
+        from gpaccess.publication.exports import neutralise_formulas
+
+        typer.echo(neutralise_formulas(table).to_csv(index=False), nl=False)
+    elif fmt == "json":
+        body = {
+            "window": [f"{m:%Y-%m}" for m in s.months],
+            "face_to_face_definition": definition,
+            "measures": {
+                m.name: {"title": m.title, "definition": m.definition, "direction": m.direction}
+                for m in s.measures.values()
+            },
+            "practices": json.loads(table.to_json(orient="records", date_format="iso")),
+        }
+        typer.echo(json.dumps(body, indent=1))
+    elif fmt == "table":
+        _print_table(table, s, definition)
+    else:
+        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+
+
+def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> None:
+    out.print(f"[bold]{s.label}[/] · face-to-face = {definition} · no target, no ranking; practice-code order")
+    t = Table("practice", "name", "list size", *[s.measure(n).name for n in SHOWN])
+    for row in table.itertuples():
+        cells = []
+        for n in SHOWN:
+            v = getattr(row, n)
+            kind = s.measure(n).kind
+            cells.append(
+                "—"
+                if pd.isna(v)
+                else (f"{v:.0f}" if kind == "rate_per_1000" else f"{v:.2f}" if kind == "baseline_ratio" else f"{v:.1%}")
+            )
+        size = "—" if pd.isna(row.patients) else f"{row.patients:,.0f}"
+        t.add_row(row.practice_code, str(row.practice_name)[:28], size, *cells)
+    out.print(t)
+
+
+def funnel(
+    ctx: typer.Context,
+    icb: Annotated[str, typer.Option(help="ICB code whose practices are drawn.")],
+    measure: Annotated[str, typer.Option(help="A share measure, e.g. f2f_gp, f2f_all, dna_rate.")] = "f2f_gp",
+    out_file: Annotated[Path, typer.Option("--out", help="Chart file: .html (interactive), .png or .svg.")] = Path(
+        "funnel.html"
+    ),
+    data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
+    months: Months = None,
+) -> None:
+    """A funnel plot of an ICB's practices with 95% and 99.8% limits (overdispersion-adjusted). Face-to-face
+    shares are compared with what each practice's own appointment mix would predict. No ranks anywhere."""
+    c = commands.get(ctx)
+    fig = funnel_figure(session_for(c, months), measure, icb)
+    path = save_chart(fig.chart, out_file)
+    out.print(f"funnel plot: {path}")
+    if data:
+        out.print(f"chart data: {write_chart_data(fig.data, data)}")
+
+
+def spc(
+    ctx: typer.Context,
+    practice: Annotated[str, typer.Option(help="Practice code.")],
+    measure: Annotated[str, typer.Option(help="A measure, e.g. f2f_gp or appts_per_1000.")] = "f2f_gp",
+    out_file: Annotated[Path, typer.Option("--out", help="Chart file: .html, .png or .svg.")] = Path("spc.html"),
+    data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
+) -> None:
+    """A Making Data Count XmR chart of one practice's measure over every stored month."""
+    c = commands.get(ctx)
+    fig = spc_figure(session_for(c, None), practice, measure)
+    path = save_chart(fig.chart, out_file)
+    out.print(f"SPC chart: {path}")
+    if data:
+        out.print(f"chart data: {write_chart_data(fig.data, data)}")

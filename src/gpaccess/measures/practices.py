@@ -1,0 +1,61 @@
+"""Which practices exist in a window and where they belong (PCN, sub-ICB, ICB, region).
+
+The crosstab has no ICB or region columns: those come from Mapping.csv (domain.md B1). A practice's attributes
+are taken from the latest month of the window in which it appears; its ICB from the mapping of that month or,
+failing that, from the latest mapping that places its sub-ICB location. A practice listed under two suppliers
+in one month takes the supplier with the most appointments (DESIGN: Mapping).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from gpaccess.storage.warehouse import Warehouse
+
+DIRECTORY_COLUMNS = [
+    "practice_code",
+    "practice_name",
+    "supplier",
+    "pcn_code",
+    "pcn_name",
+    "sub_icb_code",
+    "sub_icb_name",
+    "icb_code",
+    "icb_name",
+    "region_code",
+    "region_name",
+    "last_month",
+]
+
+
+def _month_keys(months: list[date]) -> list[str]:
+    return [f"{m.year:04d}-{m.month:02d}" for m in months]
+
+
+def practice_directory(warehouse: Warehouse, months: list[date]) -> pd.DataFrame:
+    pracs = warehouse.table("gpad_practices", periods=_month_keys(months)).to_pandas()
+    if pracs.empty:
+        return pd.DataFrame(columns=DIRECTORY_COLUMNS)
+    pracs = pracs.sort_values(["practice_code", "month", "appointments"], ascending=[True, False, False])
+    latest = pracs.drop_duplicates("practice_code", keep="first").rename(columns={"month": "last_month"})
+    geo = _icb_by_sub_icb(warehouse, max(months))
+    out = latest.merge(geo, on="sub_icb_code", how="left")
+    return out[DIRECTORY_COLUMNS].sort_values("practice_code").reset_index(drop=True)
+
+
+def _icb_by_sub_icb(warehouse: Warehouse, until: date) -> pd.DataFrame:
+    cols = ["sub_icb_code", "icb_code", "icb_name", "region_code", "region_name"]
+    if not warehouse.has("gpad_mapping"):
+        return pd.DataFrame(columns=cols)
+    periods = warehouse.periods("gpad_mapping")
+    upto = [p for p in periods if p <= f"{until.year:04d}-{until.month:02d}"] or periods
+    mapping = warehouse.table("gpad_mapping", periods=upto).to_pandas()
+    mapping = mapping.sort_values("month", ascending=False).drop_duplicates("sub_icb_code", keep="first")
+    return mapping[cols]
+
+
+def icb_names(directory: pd.DataFrame) -> dict[str, str]:
+    d = directory.dropna(subset=["icb_code"]).drop_duplicates("icb_code")
+    return dict(zip(d.icb_code, d.icb_name, strict=True))

@@ -1,0 +1,129 @@
+"""The data behind each chart, assembled from the measures layer: what is drawn and what `--data` writes.
+
+Kept apart from the chart builders so the CLI, the ICB report and (later) the web application draw the same
+numbers, and so a chart's CSV is exactly the points and lines on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from gpaccess.measures.service import MeasureSession
+from gpaccess.publication.charts import FunnelMeta, SpcMeta, funnel_chart, spc_chart
+from gpaccess.statistics.spc import xmr
+
+SPC_DIRECTION = {"none": "neutral", "higher": "increase", "lower": "decrease"}
+ADJUSTMENT_TEXT = {
+    "additive": "additive overdispersion (random effects, Spiegelhalter 2005)",
+    "multiplicative": "multiplicative overdispersion (Spiegelhalter 2005)",
+    "none": "no overdispersion adjustment",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    chart: alt.TopLevelMixin
+    data: pd.DataFrame
+
+
+def funnel_figure(session: MeasureSession, measure_name: str, icb_code: str, highlight: tuple[str, ...] = ()) -> Figure:
+    """The ICB's practices against limits computed nationally (every practice in the store for the window)."""
+    comparison = session.comparison(measure_name)
+    m = comparison.measure
+    practices = session.icb_practices(icb_code)[["practice_code", "practice_name"]]
+    points = practices.merge(comparison.table, on="practice_code", how="left")
+    points["position"] = points["position95"].where(points["position998"] != "below", "below").fillna("no data")
+    points.loc[points["position998"] == "above", "position"] = "above"
+    curves = pd.DataFrame(comparison.curves.__dict__)
+    ratio = comparison.kind == "ratio"
+    meta = FunnelMeta(
+        title=(f"{m.title}: observed ÷ expected for its appointment mix" if ratio else m.title),
+        measure_name=m.name,
+        y_label="Observed ÷ expected" if ratio else m.title,
+        x_label="Expected face-to-face appointments (for its appointment mix)"
+        if ratio
+        else "Appointments (denominator)",
+        target=comparison.target,
+        value_format="ratio" if ratio else "percent",
+        definition=m.definition
+        + (
+            ". Expected share by indirect standardisation on HCP type × national category × booking band."
+            if ratio
+            else ""
+        ),
+        window=session.label,
+        adjustment=ADJUSTMENT_TEXT[comparison.adjustment],
+        direction=m.direction,
+        icb_code=icb_code,
+        icb_name=str(session.icb_practices(icb_code).icb_name.iloc[0] or icb_code),
+        highlight_codes=tuple(highlight),
+    )
+    data = points.assign(measure=m.name, window=session.label, definition=m.definition).sort_values("practice_code")
+    return Figure(funnel_chart(points, curves, meta), data.reset_index(drop=True))
+
+
+def spc_figure(session: MeasureSession, practice_code: str, measure_name: str) -> Figure:
+    m = session.measure(measure_name)
+    series = session.series(practice_code, measure_name).dropna(subset=["value"]).reset_index(drop=True)
+    result = xmr(series["value"].to_numpy(), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
+    p = result.points
+    rules = _rules(result)
+    points = series.assign(
+        mean=p.mean,
+        lower=p.lower_limit,
+        upper=p.upper_limit,
+        lower_2s=p.lower_two_sigma,
+        upper_2s=p.upper_two_sigma,
+        segment=p.segment,
+        trial=p.trial_limits,
+        special_cause=[_cause(t, s) for t, s in zip(p.special_cause_type, p.special_cause, strict=True)],
+        rule=rules,
+    )
+    directory = session.directory()
+    name_row = directory[directory.practice_code == practice_code]
+    meta = SpcMeta(
+        title=f"{m.title}, month by month",
+        practice_code=practice_code,
+        practice_name=str(name_row.practice_name.iloc[0]) if len(name_row) else practice_code,
+        measure_name=m.name,
+        y_label=m.title,
+        value_format="number" if m.kind == "rate_per_1000" else "percent",
+        definition=m.definition,
+        improvement_direction=SPC_DIRECTION[m.direction],  # type: ignore[arg-type]
+    )
+    data = points.assign(practice_code=practice_code, measure=m.name, definition=m.definition)
+    return Figure(spc_chart(points, meta), data)
+
+
+def _cause(kind: str, special: bool) -> str:
+    if not special:
+        return ""
+    text = str(kind).lower()
+    if "improvement" in text:
+        return "improvement"
+    if "concern" in text:
+        return "concern"
+    return "neither"
+
+
+def _rules(result) -> list[str]:
+    p = result.points
+    out = []
+    for i in range(len(p.value)):
+        if p.outside_limits[i]:
+            out.append("outside limits")
+        elif p.special_cause[i] and p.close_to_limits[i]:
+            out.append("2 of 3 beyond 2σ")
+        elif p.special_cause[i]:
+            out.append("run or trend of 7")
+        else:
+            out.append("")
+    return out
+
+
+def as_float(values: pd.Series) -> np.ndarray:
+    return values.astype(float).to_numpy()
