@@ -64,9 +64,9 @@ def download(
 ) -> None:
     """Download a month's practice-level GPAD zip from the publisher's publication page.
 
-    Reads <publisher_base_url>/<monthname>-<yyyy>, finds the link to Practice_Level_Crosstab_<Mon>_<YY>.zip,
-    downloads it (retrying passing network faults), checks it is a sound zip and prints its path. If the
-    publisher refuses scripted downloads, download the zip in a browser and run `gpaccess ingest <file>`.
+    Finds the link to Practice_Level_Crosstab_<Mon>_<YY>.zip on the month's page, downloads it and prints its path.
+
+    If the publisher refuses scripted downloads, download the zip in a browser and run `gpaccess ingest <file>`.
     """
     c = commands.get(ctx)
     dest_dir = (to or c.settings.home / "downloads").expanduser().resolve()
