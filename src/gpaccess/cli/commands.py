@@ -6,10 +6,12 @@ Each command module under `gpaccess.cli` exposes `register(app)`; adding a comma
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import typer
+from rich.console import Console
 
 from gpaccess.config import Settings
 from gpaccess.measures.service import MeasureSettings
@@ -20,6 +22,7 @@ COMMAND_MODULES = [
     "gpaccess.cli.measures",
     "gpaccess.cli.download",
     "gpaccess.cli.synth",
+    "gpaccess.cli.demo",
 ]
 
 
@@ -51,6 +54,12 @@ class Context:
                 pause_at=s.test_pause_at,
             )
         )
+
+
+def console(stderr: bool = False) -> Console:
+    """Rich output: the terminal's width when interactive, wide enough for tables in logs and pipes."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def get(ctx: typer.Context) -> Context:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from gpaccess.cli import commands
@@ -17,7 +16,7 @@ from gpaccess.measures.service import MeasureSession, parse_months
 from gpaccess.publication.charts import save_chart, write_chart_data
 from gpaccess.publication.figures import funnel_figure, spc_figure
 
-out = Console()
+out = commands.console()
 
 Months = Annotated[
     list[str] | None, typer.Option("--months", help="Months as YYYY-MM (repeat, comma-separate or a range A:B).")

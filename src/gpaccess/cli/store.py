@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,7 +15,7 @@ from gpaccess.errors import UserError
 from gpaccess.ingest.load import IngestResult, ingest_files, rollback
 from gpaccess.ingest.status import store_status
 
-out = Console()
+out = commands.console()
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +57,7 @@ def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None,
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=commands.console(stderr=True),
         transient=True,
     ) as bar:
         task = bar.add_task("ingesting", total=None)
@@ -66,7 +65,12 @@ def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None,
 
 
 def print_result(result: IngestResult) -> None:
+    skipped = [f for f in result.files if f.status == "already ingested"]
+    if len(skipped) > 3:
+        out.print(f"already ingested (a no-op): {len(skipped)} files, e.g. {skipped[0].name} ({skipped[0].detail})")
     for f in result.files:
+        if len(skipped) > 3 and f in skipped:
+            continue
         note = f" ({f.detail})" if f.detail else ""
         out.print(f"{f.status}: {f.name}{note}")
     if result.release:

@@ -178,3 +178,24 @@ class MeasureSession:
         frame = pd.DataFrame({"month": pd.to_datetime(all_months)})
         out["month"] = pd.to_datetime(out["month"])
         return frame.merge(out, on="month", how="left")
+
+
+def icb_summary(session: MeasureSession) -> pd.DataFrame:
+    """Per ICB over the window: practices with appointments in the crosstab, appointments, and the GP and
+    all-staff face-to-face shares (pooled over the ICB's practices), in ICB-code order."""
+    table = session.directory().merge(session.values(), on="practice_code", how="inner")
+    table = table[table.appointments > 0]
+    grouped = table.groupby(["icb_code", "icb_name"], dropna=False)
+    out = grouped.agg(
+        practices=("practice_code", "nunique"),
+        appointments=("appointments", "sum"),
+        f2f_gp__num=("f2f_gp__num", "sum"),
+        f2f_gp__den=("f2f_gp__den", "sum"),
+        f2f_all__num=("f2f_all__num", "sum"),
+        f2f_all__den=("f2f_all__den", "sum"),
+    ).reset_index()
+    out["f2f_gp"] = out.f2f_gp__num / out.f2f_gp__den
+    out["f2f_all"] = out.f2f_all__num / out.f2f_all__den
+    out["window"] = session.label
+    cols = ["icb_code", "icb_name", "window", "practices", "appointments", "f2f_gp", "f2f_all"]
+    return out[cols].sort_values("icb_code").reset_index(drop=True)

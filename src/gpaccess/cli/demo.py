@@ -1,0 +1,126 @@
+"""`gpaccess demo`: the main job on the bundled synthetic national data, in a store of its own.
+
+synthetic data → ingest (and a republished month, to show releases) → per-ICB summary, measures tables and
+funnel plots. The demo writes under `$GPACCESS_HOME/demo`, never into a real store.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from gpaccess.cli import commands
+from gpaccess.cli.store import print_result, run_ingest
+from gpaccess.measures.service import MeasureSession, icb_summary
+from gpaccess.publication.charts import save_chart, write_chart_data
+from gpaccess.publication.exports import write_csv
+from gpaccess.publication.figures import funnel_figure
+from gpaccess.synth import generate
+
+out = commands.console()
+BASELINE = ["2019-08", "2019-09", "2019-10"]
+RECENT_FROM, RECENT_TO = (2024, 10), (2025, 10)  # 13 months: SPC baselines need 12 points
+REPUBLISHED = "2025-10"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+
+
+def demo_months() -> list[str]:
+    (y, m), months = RECENT_FROM, list(BASELINE)
+    while (y, m) <= RECENT_TO:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def demo(
+    ctx: typer.Context,
+    icbs: Annotated[int, typer.Option(help="How many synthetic ICBs (the national structure has 42).")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2021,
+    fresh: Annotated[bool, typer.Option(help="Delete the demo store first.")] = False,
+) -> None:
+    """Run the main job on synthetic data: generate, ingest, measure, compare; print where the outputs are."""
+    c = commands.get(ctx)
+    home = c.settings.home / "demo"
+    if fresh and home.exists():
+        shutil.rmtree(home)
+    started = time.monotonic()
+    data = _synthetic(home / "synthetic", icbs, seed)
+    files = sorted(data.glob("gpad/*.zip")) + sorted(data.glob("registered_patients/*.csv"))
+    out.print(f"Ingesting {len(files)} files into {home / 'store'}")
+    print_result(run_ingest(c, files, home=home))
+    out.print("Ingesting the republished month (a later release replaces the practices it revises)")
+    print_result(run_ingest(c, sorted(data.glob("gpad/republished/*.zip")), home=home))
+
+    session = MeasureSession(c.warehouse(home), c.measure_settings())
+    outputs = home / "outputs"
+    summary = icb_summary(session)
+    write_csv(summary, outputs / "icb_summary.csv")
+    _print_summary(summary)
+    for icb in summary.icb_code.dropna():
+        folder = outputs / str(icb)
+        write_csv(session.icb_table(str(icb)), folder / "measures.csv")
+        fig = funnel_figure(session, "f2f_gp", str(icb))
+        save_chart(fig.chart, folder / "funnel_f2f_gp.html")
+        save_chart(fig.chart, folder / "funnel_f2f_gp.png")
+        write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
+    out.print(f"\nDone in {time.monotonic() - started:.0f} s. Outputs are in [bold]{outputs}[/]:")
+    out.print(f"  {outputs / 'icb_summary.csv'}  per-ICB summary")
+    out.print(f"  {outputs}/<ICB>/measures.csv  every measure for each practice (practice-code order)")
+    out.print(f"  {outputs}/<ICB>/funnel_f2f_gp.html|png|csv  fair comparison of GP face-to-face share")
+    out.print(f"  store: {home / 'store'}  (see it with: GPACCESS_HOME={home} gpaccess status)")
+
+
+def _synthetic(folder: Path, icbs: int, seed: int) -> Path:
+    """Generate once per set of options: the same options give byte-identical files, so reuse them."""
+    months = demo_months()
+    stamp = folder / "synth.json"
+    wanted = {"icbs": icbs, "seed": seed, "months": months, "republish": [REPUBLISHED]}
+    if stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    with Progress(console=commands.console(stderr=True), transient=True) as bar:
+        task = bar.add_task("synthetic national data", total=len(months))
+        generate(
+            folder,
+            months,
+            seed=seed,
+            icbs=icbs,
+            republish=[REPUBLISHED],
+            progress=lambda month, done, total: bar.update(task, completed=done, description=f"synthetic {month}"),
+        )
+    stamp.write_text(json.dumps(wanted))
+    return folder
+
+
+def _print_summary(summary) -> None:
+    t = Table(
+        "ICB",
+        "name",
+        "window",
+        "practices",
+        "appointments",
+        "GP face-to-face",
+        "all-staff face-to-face",
+        title="Per-ICB summary (face-to-face is context: no target, no ranking)",
+    )
+    for r in summary.itertuples():
+        t.add_row(
+            str(r.icb_code),
+            str(r.icb_name),
+            r.window,
+            f"{r.practices:,}",
+            f"{r.appointments:,.0f}",
+            f"{r.f2f_gp:.1%}",
+            f"{r.f2f_all:.1%}",
+        )
+    out.print(t)
