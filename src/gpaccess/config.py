@@ -60,6 +60,22 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds `gpaccess download` waits to connect, or for the next bytes, before giving up.",
     )
+    fingertips_base_url: str = Field(
+        default="https://fingertips.phe.org.uk/api",
+        description=(
+            "Address of the OHID Fingertips API; `gpaccess fingertips-download` reads "
+            "<this>/all_data/csv/by_indicator_id?indicator_ids=<id>&child_area_type_id=<type>."
+        ),
+    )
+    coverage_warning_threshold: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description=(
+            "GPAD coverage (patients at practices included ÷ patients at open practices, by sub-ICB and month) "
+            "below which a system's appointment figures carry a low-coverage warning."
+        ),
+    )
     database_url: str | None = Field(
         default=None,
         description=(
@@ -76,6 +92,24 @@ class Settings(BaseSettings):
     funnel_adjustment: Literal["additive", "multiplicative", "none"] = Field(
         default="additive", description="Overdispersion adjustment of funnel limits (Spiegelhalter 2005)."
     )
+    cohort_cap_share: float = Field(default=0.20, gt=0, le=1, description="Cohort cap: floor(share × eligible).")
+    cohort_f2f_method: Literal["funnel", "shrunk"] = Field(
+        default="funnel", description="Face-to-face rule: O/E below the funnel limit, or shrunk estimate."
+    )
+    cohort_f2f_level: float = Field(default=0.95, description="Funnel limit for the face-to-face rule: 0.95 or 0.998.")
+    cohort_baseline_threshold: float = Field(
+        default=1.0, description="Appointments per 1,000 below this share of the baseline year's meet the rule."
+    )
+    cohort_imd_use: Literal["show", "tiebreak", "weight"] = Field(
+        default="show", description="Deprivation: shown only, a tie-breaker, or a weighting of evidence."
+    )
+    exclude_list_size_under: float = Field(default=1000, description="Exclusion: list size under this.")
+    exclude_rate_under: float = Field(default=100, description="Exclusion: appointments per 1,000 a month under this.")
+    exclude_rate_over: float = Field(default=2000, description="Exclusion: appointments per 1,000 a month over this.")
+    exclude_unknown_mode_over: float = Field(default=0.20, description="Exclusion: Unknown-mode share over this.")
+    exclude_unmapped_over: float = Field(
+        default=0.40, description="Exclusion: Unmapped + Inconsistent Mapping share over this."
+    )
     test_pause_at: Literal["write", "swap"] | None = Field(
         default=None,
         description="Test only: pause an ingest at this point so a test can kill it (proves atomicity).",
@@ -91,7 +125,7 @@ class Settings(BaseSettings):
         """The plan store's effective URL: `database_url` if set, else the SQLite file under `home`."""
         return self.database_url or f"sqlite:///{self.home / 'plans.sqlite3'}"
 
-    @field_validator("publisher_base_url")
+    @field_validator("publisher_base_url", "fingertips_base_url")
     @classmethod
     def _http_url(cls, v: str) -> str:
         v = v.strip().rstrip("/")

@@ -20,7 +20,9 @@ from gpaccess.storage.warehouse import StoreConfig, Warehouse, acting_user
 COMMAND_MODULES = [
     "gpaccess.cli.store",
     "gpaccess.cli.measures",
+    "gpaccess.cli.cohort",
     "gpaccess.cli.download",
+    "gpaccess.cli.context",
     "gpaccess.cli.synth",
     "gpaccess.cli.demo",
 ]

@@ -1,0 +1,151 @@
+"""Run one ICB's cohort end to end: measures → criteria → exclusions → cap → overrides → stored run.
+
+The run is stored in the plan store with its parameters, data months and the store releases behind them, so
+it can be reproduced exactly; overrides live in the plan store too (each with its reason, user and time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from gpaccess.cohort import commands, queries
+from gpaccess.cohort.criteria import Context
+from gpaccess.cohort.schemas import MemberIn, Overridden
+from gpaccess.cohort.select import Cohort, Override, SelectionSettings, select
+from gpaccess.errors import NotFoundError
+from gpaccess.measures.service import MeasureSession
+from gpaccess.storage.warehouse import Warehouse
+
+
+def default_cycle(months: list[date]) -> str:
+    """Support runs over the winter after the window: 'winter 2025/26' for a window ending in Oct 2025."""
+    end = max(months)
+    start = end.year if end.month >= 4 else end.year - 1
+    return f"winter {start}/{(start + 1) % 100:02d}"
+
+
+def local_indicators(warehouse: Warehouse, icb_code: str) -> pd.DataFrame:
+    cols = ["practice_code", "indicator", "period", "value"]
+    if not warehouse.has("local_indicators") or icb_code not in warehouse.periods("local_indicators"):
+        return pd.DataFrame(columns=cols)
+    return warehouse.table("local_indicators", periods=[icb_code]).to_pandas()[cols]
+
+
+def deprivation(warehouse: Warehouse) -> pd.DataFrame | None:
+    """Latest IMD score and decile per practice, where the deprivation data are loaded (context data)."""
+    if not warehouse.has("imd"):
+        return None
+    t = warehouse.table("imd").to_pandas()
+    score = next((c for c in ("imd_score", "value", "score") if c in t.columns), None)
+    if score is None or "practice_code" not in t.columns:
+        return None
+    order = [c for c in ("year", "period", "month") if c in t.columns]
+    t = t.sort_values(order).groupby("practice_code").last().reset_index() if order else t
+    t = t.rename(columns={score: "imd_score"})
+    if "imd_decile" not in t.columns:
+        ranks = t.imd_score.rank(ascending=False, method="first")
+        t["imd_decile"] = ((ranks - 1) * 10 // len(t) + 1).astype(int)  # 1 = most deprived tenth
+    return t[["practice_code", "imd_score", "imd_decile"]]
+
+
+def build_cohort(
+    session: MeasureSession,
+    icb_code: str,
+    settings: SelectionSettings,
+    overrides: list[Override] = (),  # type: ignore[assignment]
+) -> Cohort:
+    wh = session.warehouse
+    table = session.icb_table(icb_code)
+    ctx = Context(
+        table=table, f2f=session.comparison("f2f_gp"), window=session.label, local=local_indicators(wh, icb_code)
+    )
+    months = [f"{m:%Y-%m}" for m in session.months]
+    return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=deprivation(wh))
+
+
+def overrides_from_store(db: Session, icb_code: str, cycle: str) -> list[Override]:
+    try:
+        rows = queries.active_overrides(db, icb_code=icb_code, cycle=cycle)
+    except NotFoundError:
+        return []
+    return [
+        Override(
+            o.practice_code,
+            "add" if str(o.action.value) == "add" else "remove",
+            o.reason,
+            o.created_by,
+            f"{o.created_at:%Y-%m-%d %H:%M}",
+        )
+        for o in rows
+    ]
+
+
+def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
+    try:
+        queries.cycle(db, name)
+    except NotFoundError:
+        end = max(months)
+        starts = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
+        ends = date(starts.year + (starts.month > 6), (starts.month + 5) % 12 + 1, 1)
+        commands.create_cycle(db, name=name, starts=starts, ends=ends, user=user)
+
+
+def data_versions(warehouse: Warehouse, months: list[str], baseline_year: int) -> dict[str, dict[str, str]]:
+    """The store release behind each month the run read (window and baseline months): enough to reproduce it."""
+    wanted = set(months) | {f"{baseline_year}-{m[5:]}" for m in months}
+    manifest = warehouse.manifest()
+    out: dict[str, dict[str, str]] = {}
+    for pub, p in sorted(manifest.publications.items()):
+        every = pub in ("local_indicators", "imd")
+        out[pub] = {
+            period: stack[-1].release
+            for period, stack in sorted(p.periods.items())
+            if stack and (every or period in wanted)
+        }
+    return {k: v for k, v in out.items() if v}
+
+
+def record(db: Session, cohort: Cohort, cycle: str, warehouse: Warehouse, baseline_year: int, *, user: str) -> int:
+    members = []
+    for r in cohort.members.itertuples():
+        overridden = {"none": Overridden.NONE, "added": Overridden.ADDED, "removed": Overridden.REMOVED}[r.overridden]
+        members.append(
+            MemberIn(
+                practice_code=r.practice_code,
+                selected=bool(r.selected),
+                criteria_met=list(r.criteria_met),
+                reasons=list(r.reasons),
+                evidence_strength=None if pd.isna(r.evidence) else float(r.evidence),
+                excluded=bool(r.excluded),
+                exclusion_reasons=list(r.exclusion_reasons),
+                near_miss=bool(r.near_miss),
+                overridden=overridden,
+                override_reason=r.override_reason if overridden != Overridden.NONE else None,
+            )
+        )
+    params = _jsonable(dataclasses.asdict(cohort.settings))
+    return commands.record_run(
+        db,
+        icb_code=cohort.icb_code,
+        cycle=cycle,
+        parameters=params,
+        criteria=list(cohort.settings.criteria.enabled),
+        data_months=cohort.months,
+        data_versions=data_versions(warehouse, cohort.months, baseline_year),
+        members=members,
+        cap=cohort.cap,
+        eligible=cohort.eligible,
+        user=user,
+    )
+
+
+def _jsonable(value):  # type: ignore[no-untyped-def]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
