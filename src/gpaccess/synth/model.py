@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpaccess.synth.structure import SUPPLIER_F2F_LOGIT, Structure
+from gpaccess.synth.structure import BAND_GIVEN_CAT, SUPPLIER_F2F_LOGIT, Structure
 from gpaccess.synth.vocab import month_index
 
 N_HCP, N_CAT, N_BAND, N_MODE, N_STATUS = 3, 19, 8, 5, 3
@@ -55,37 +55,6 @@ CAT_GIVEN_HCP = np.array(
          0.0001, 0.0003, 0.0001, 0.0056, 0.743, 0.0986],
     ]
 )  # fmt: skip
-_BAND_PROFILES = {
-    #            Same   1Day   2-7   8-14   15-21  22-28  >28    Unknown
-    "triage": [0.830, 0.065, 0.060, 0.020, 0.009, 0.005, 0.005, 0.0005],
-    "acute": [0.700, 0.080, 0.120, 0.050, 0.020, 0.012, 0.020, 0.0010],
-    "mixed": [0.520, 0.090, 0.160, 0.080, 0.040, 0.040, 0.080, 0.0020],
-    "routine": [0.200, 0.060, 0.220, 0.200, 0.120, 0.090, 0.110, 0.0005],
-    "planned": [0.070, 0.040, 0.155, 0.160, 0.130, 0.125, 0.320, 0.0005],
-}
-_CAT_BAND = [
-    "routine",
-    "acute",
-    "triage",
-    "planned",
-    "planned",
-    "acute",
-    "triage",
-    "mixed",
-    "acute",
-    "acute",
-    "mixed",
-    "routine",
-    "mixed",
-    "routine",
-    "routine",
-    "planned",
-    "mixed",
-    "mixed",
-    "mixed",
-]
-BAND_GIVEN_CAT = np.array([_BAND_PROFILES[b] for b in _CAT_BAND])
-BAND_GIVEN_CAT /= BAND_GIVEN_CAT.sum(axis=1, keepdims=True)
 
 # --- face-to-face (known mode) by category, band and HCP type, logit scale, before delta(t)
 _F2F_BY_CAT = np.array(

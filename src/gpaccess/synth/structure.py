@@ -11,6 +11,7 @@ its last state after that.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,40 @@ SUPPLIERS = (
 )
 SUPPLIER_F2F_LOGIT = np.array([0.30, 0.0, 0.30, 0.0, 0.0, 0.30, 0.0, 0.15, 0.15, -0.10])
 _S = {name: i for i, name in enumerate(SUPPLIERS)}
+
+# National booking-band profile of each national category (used by model.py; here because each practice's
+# own band spread is drawn around it).
+_BAND_PROFILES = {
+    #            Same   1Day   2-7   8-14   15-21  22-28  >28    Unknown
+    "triage": [0.830, 0.065, 0.060, 0.020, 0.009, 0.005, 0.005, 0.0005],
+    "acute": [0.700, 0.080, 0.120, 0.050, 0.020, 0.012, 0.020, 0.0010],
+    "mixed": [0.520, 0.090, 0.160, 0.080, 0.040, 0.040, 0.080, 0.0020],
+    "routine": [0.200, 0.060, 0.220, 0.200, 0.120, 0.090, 0.110, 0.0005],
+    "planned": [0.070, 0.040, 0.155, 0.160, 0.130, 0.125, 0.320, 0.0005],
+}
+_CAT_BAND = [
+    "routine",
+    "acute",
+    "triage",
+    "planned",
+    "planned",
+    "acute",
+    "triage",
+    "mixed",
+    "acute",
+    "acute",
+    "mixed",
+    "routine",
+    "mixed",
+    "routine",
+    "routine",
+    "planned",
+    "mixed",
+    "mixed",
+    "mixed",
+]
+BAND_GIVEN_CAT = np.array([_BAND_PROFILES[b] for b in _CAT_BAND])
+BAND_GIVEN_CAT /= BAND_GIVEN_CAT.sum(axis=1, keepdims=True)
 
 _REGION_LETTERS = {
     "Y56": "EFH",
@@ -208,15 +243,17 @@ class Structure:
         return np.where(t >= self.sup_change_t, self.sup1, self.sup0)
 
     def icb_order(self) -> list[str]:
-        """ICB codes in the order `icbs=N` takes them: round-robin over regions, so 3 ICBs span 3 regions."""
-        by_region: list[list[int]] = [[] for _ in self.region_code]
+        """ICB codes in the order `icbs=N` takes them: round-robin over regions, starting with one region of
+        each regional file (Midlands, North East and Yorkshire, London), so 3 ICBs fill all three files."""
+        first = ("Y60", "Y63", "Y56", "Y62", "Y58", "Y61", "Y59")
+        by_region: dict[str, list[int]] = {code: [] for code in first}
         for i, r in enumerate(self.icb_region):
-            by_region[int(r)].append(i)
+            by_region[self.region_code[int(r)]].append(i)
         order: list[str] = []
-        while any(by_region):
-            for lst in by_region:
-                if lst:
-                    order.append(self.icb_code[lst.pop(0)])
+        while any(by_region.values()):
+            for code in first:
+                if by_region[code]:
+                    order.append(self.icb_code[by_region[code].pop(0)])
         return order
 
 
@@ -251,8 +288,9 @@ def _split(rng: np.random.Generator, total: int, weights: np.ndarray, minimum: i
     return extra + minimum
 
 
+@functools.lru_cache(maxsize=4)
 def build(seed: int) -> Structure:
-    """The national structure for `seed` (deterministic)."""
+    """The national structure for `seed` (deterministic; cached, so treat it as read-only)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
     letters = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
 
@@ -486,6 +524,7 @@ CATEGORY_USE = np.array(
      0.69, 0.99]
 )  # fmt: skip
 UNUSED = -30.0
+BAND_SHARPEN = 1.0  # offsets the flattening of band profiles by the practice noise
 
 
 def _cell_effects(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -502,6 +541,9 @@ def _cell_effects(rng: np.random.Generator, n: int) -> np.ndarray:
     hcp_use[:, 0, :] |= neither & pick_gp
     hcp_use[:, 1, :] |= neither & ~pick_gp
     hcp_eff = np.where(hcp_use, 0.0, UNUSED)  # (n, 3, n_cat)
-    band_eff = rng.normal(0.0, 2.2, (n, 3, n_cat, n_band))
+    # band spread: noisy, but normalised so each (staff type, category) keeps its total weight
+    band_eff = rng.normal(0.0, 3.2, (n, 3, n_cat, n_band)) + BAND_SHARPEN * np.log(BAND_GIVEN_CAT)[None, None]
+    band_eff -= band_eff.max(axis=3, keepdims=True)
+    band_eff -= np.log((np.exp(band_eff) * BAND_GIVEN_CAT[None, None, :, :]).sum(axis=3, keepdims=True))
     eff = band_eff + (cat_eff[:, None, :] + hcp_eff)[:, :, :, None]
     return np.maximum(eff, UNUSED).reshape(n, -1).astype(np.float32)
