@@ -652,14 +652,6 @@ def test_cli_in_process_with_progress_and_ingest(
     assert "YYYY-MM" in bad.stderr
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason=(
-        "cli/main.py run() catches click.ClickException, but typer 0.29 raises its vendored typer._click "
-        "exceptions, so every usage error ends in a traceback and exit code 1 instead of click's message and 2"
-    ),
-)
 def test_cli_rejects_a_malformed_month(publisher: Publisher, tmp_path: Path) -> None:
     done = run_cli(["download", "Oct-2025"], tmp_path / "home", publisher.base_url)
     assert done.returncode == 2

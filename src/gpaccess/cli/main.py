@@ -59,10 +59,27 @@ def run(argv: list[str] | None = None) -> None:
     except typer.Abort:
         err.print("Aborted.")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+    except _CLICK_ERRORS as exc:  # usage errors arrive here in non-standalone mode
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+def _click_error_types() -> tuple[type[Exception], ...]:
+    """Typer 0.29 raises its bundled click's exceptions; older Typer raises click's own. Catch both."""
+    found: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as BundledClickException
+
+        found.append(BundledClickException)
+    except ImportError:  # pragma: no cover - depends on the Typer version
+        pass
+    try:
         import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        found.append(click.ClickException)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(found)
+
+
+_CLICK_ERRORS = _click_error_types()

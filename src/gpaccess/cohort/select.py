@@ -137,7 +137,7 @@ def _priority(members: pd.DataFrame, settings: SelectionSettings) -> pd.DataFram
         m["priority_evidence"] = m.priority_evidence * (1 + settings.imd_weight * (10 - decile) / 9)
     keys = ["n_criteria", "priority_evidence"] + (["imd_score"] if settings.imd_use == "tiebreak" else [])
     asc = [False, False] + ([False] if settings.imd_use == "tiebreak" else [])
-    return m.sort_values(keys + ["practice_code"], ascending=asc + [True], na_position="last")
+    return m.sort_values([*keys, "practice_code"], ascending=[*asc, True], na_position="last")
 
 
 def _apply_cap(members: pd.DataFrame, cap: int, settings: SelectionSettings) -> pd.DataFrame:
