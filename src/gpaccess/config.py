@@ -130,5 +130,5 @@ class Settings(BaseSettings):
     def _http_url(cls, v: str) -> str:
         v = v.strip().rstrip("/")
         if not v.startswith(("https://", "http://")):
-            raise ValueError("publisher_base_url must start with https:// (or http://)")
+            raise ValueError("the address must start with https:// (or http://)")
         return v

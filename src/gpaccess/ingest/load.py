@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
-from gpaccess.ingest import checks
+from gpaccess.ingest import checks, context
 from gpaccess.ingest.normalise import Loaded, load_member
 from gpaccess.ingest.read import Member, month_from_filename, open_inputs
 from gpaccess.ingest.schemas import publications, resolve_header
@@ -122,20 +122,42 @@ def _ingest(
         return result
 
     say("opening files")
-    inputs = open_inputs(fresh, scratch)
-    sources = [src for src, _ in inputs]
+    # Context data (system-level GPAD, coverage, IMD, payments, ODS, OC, telephony, GPPS, workforce) is
+    # recognised first; everything else takes the GPAD path, which refuses unknown files.
+    detected, gpad_paths = [], []
+    for p in fresh:
+        found = context.detect(p)
+        if found is None:
+            gpad_paths.append(p)
+        else:
+            detected.append(found)
+    inputs = open_inputs(gpad_paths, scratch) if gpad_paths else []
+    sources = [src for src, _ in inputs] + [context.source_of(probe.path) for probe, _ in detected]
     release = tx.new_release_id(sources)
-    loaded = _read_all(tx, inputs, month_hint, say)
+    problems: list[Problem] = []
+    loaded: list[Loaded] = []
+    try:
+        loaded = _read_all(tx, inputs, month_hint, say)
+    except InputFileError as exc:
+        problems += exc.problems
+    reads = context.read_all(detected, context.ReadOptions(month_hint=month_hint), say)
+    problems += context.problems_of(reads)
+    if problems:
+        raise InputFileError(problems, f"{len(problems)} problem(s) found; nothing was stored")
     written, by_item = _write_all(tx, release, loaded, say)
+    context_written, per_file = context.write_all(tx, release, reads, say)
+    for pub, periods in context_written.items():
+        written.setdefault(pub, set()).update(periods)
     touched = {pub: sorted(months) for pub, months in written.items()}
-    release_checks = checks.verify(tx, by_item)
+    release_checks = checks.verify(tx, by_item) | context.verify(tx, reads, per_file)
+    rows = sum(x.file_rows for x in loaded) + sum(fr.file_rows for fr in reads)
     tx.record(
         Release(
             id=release,
             sources=sources,
             ingested_at=now_iso(),
             touched=touched,
-            rows=sum(x.file_rows for x in loaded),
+            rows=rows,
             total=float(sum(x.file_total or 0 for x in loaded if x.spec_name == "gpad_crosstab")) or None,
             checks=release_checks,
             user=user,
@@ -143,7 +165,7 @@ def _ingest(
     )
     for src in sources:
         result.files.append(FileOutcome(src.name, src.sha256, "ingested"))
-    result.release, result.months, result.rows = release, touched, sum(x.file_rows for x in loaded)
+    result.release, result.months, result.rows = release, touched, rows
     say("making the release visible")
     return result
 
@@ -253,11 +275,18 @@ def _layout(publication: str) -> tuple[dict[str, str], list[str], str | None]:
     raise AssertionError(publication)  # pragma: no cover
 
 
+def _period_option(value: str) -> str:
+    """A month (any form `--month` takes) as YYYY-MM; a stored period that is not a month (an IMD year such as
+    2019, a financial year such as 2022-23, `all` for a lookup) as given."""
+    from gpaccess.ingest.read import parse_month
+
+    parsed = parse_month(value)
+    return month_key(parsed) if parsed is not None else value.strip()
+
+
 def rollback(warehouse: Warehouse, month: str, *, user: str, publication: str | None = None) -> tuple[str, list[str]]:
     """Undo the latest release of a month (one release a step): its replaced rows become visible again."""
-    period = _parse_month_option(month)
-    assert period is not None
-    key = month_key(period)
+    key = _period_option(month)
     with warehouse.transaction(user=user) as tx:
         pubs = tx.manifest.publications
         candidates = [p for p in ([publication] if publication else list(pubs)) if p in pubs and pubs[p].current(key)]
