@@ -16,7 +16,15 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+import numpy as np
+import pandas as pd
+
+from gpaccess.access.pseudonym import load_or_create_key
 from gpaccess.cli import commands
+from gpaccess.cli.cohort import run_cohort
+from gpaccess.cohort.local import local_view, upload
+from gpaccess.publication.icb_report import write_icb_report
+from gpaccess.publication.nhse_return import build_return, write_return
 from gpaccess.cli.store import print_result, run_ingest
 from gpaccess.measures.service import MeasureSession, icb_summary
 from gpaccess.publication.charts import save_chart, write_chart_data
@@ -66,18 +74,68 @@ def demo(
     summary = icb_summary(session)
     write_csv(summary, outputs / "icb_summary.csv")
     _print_summary(summary)
-    for icb in summary.icb_code.dropna():
-        folder = outputs / str(icb)
-        write_csv(session.icb_table(str(icb)), folder / "measures.csv")
-        fig = funnel_figure(session, "f2f_gp", str(icb))
+    for icb in [str(i) for i in summary.icb_code.dropna()]:
+        folder = outputs / icb
+        write_csv(session.icb_table(icb), folder / "measures.csv")
+        fig = funnel_figure(session, "f2f_gp", icb)
         save_chart(fig.chart, folder / "funnel_f2f_gp.html")
         save_chart(fig.chart, folder / "funnel_f2f_gp.png")
         write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
+        _upload_local(c, session, icb, home)
+        result, cycle, run_id = run_cohort(c, icb, None, None, home=home)
+        view = local_view(session, session.warehouse, icb)
+        report = write_icb_report(session, result, folder, cycle=cycle, run_id=run_id, local_view=view)
+        returned = _nhse_return(c, session, result, cycle, home, outputs / "nhse_returns" / f"{icb}.csv")
+        out.print(
+            f"{icb}: {len(result.selected)} selected of {result.eligible} eligible (cap {result.cap}), "
+            f"{len(result.excluded)} excluded, {len(result.near_misses)} near-misses → {report.html.name}, "
+            f"return {returned.name}"
+        )
     out.print(f"\nDone in {time.monotonic() - started:.0f} s. Outputs are in [bold]{outputs}[/]:")
     out.print(f"  {outputs / 'icb_summary.csv'}  per-ICB summary")
-    out.print(f"  {outputs}/<ICB>/measures.csv  every measure for each practice (practice-code order)")
+    out.print(f"  {outputs}/<ICB>/cohort_report.html  confidential ICB report: cohort, reasons, exclusions, charts")
+    out.print(f"  {outputs}/<ICB>/cohort.csv, measures.csv  every practice's row (practice-code order)")
     out.print(f"  {outputs}/<ICB>/funnel_f2f_gp.html|png|csv  fair comparison of GP face-to-face share")
+    out.print(f"  {outputs}/nhse_returns/<ICB>.csv  pseudonymised return for NHS England (passed the guard)")
     out.print(f"  store: {home / 'store'}  (see it with: GPACCESS_HOME={home} gpaccess status)")
+
+
+def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: Path) -> None:
+    """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), uploaded as the ICB
+    would upload its own: one long-form CSV, validated against the ICB's practices."""
+    practices = session.icb_practices(icb)
+    rng = np.random.default_rng(sum(map(ord, icb)))
+    n = len(practices)
+    rows = pd.DataFrame(
+        {
+            "practice_code": np.repeat(practices.practice_code.to_numpy(), 3),
+            "indicator": np.tile(
+                ["nhs111_in_hours_per_1000", "ae_attendances_per_1000", "patient_satisfaction_pct"], n
+            ),
+            "period": "2025-Q3",
+        }
+    )
+    base = {
+        "nhs111_in_hours_per_1000": (22, 6),
+        "ae_attendances_per_1000": (31, 8),
+        "patient_satisfaction_pct": (72, 9),
+    }
+    rows["value"] = [round(max(0.0, rng.normal(*base[i])), 1) for i in rows.indicator]
+    path = home / "synthetic" / "local" / f"local_indicators_{icb}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, index=False)
+    upload(session.warehouse, path, icb_code=icb, icb_practices=set(practices.practice_code), user=c.user)
+
+
+def _nhse_return(c: commands.Context, session: MeasureSession, result, cycle: str, home: Path, path: Path) -> Path:  # type: ignore[no-untyped-def]
+    key = load_or_create_key(home, result.icb_code)
+    frame = build_return(
+        result.members, icb_code=result.icb_code, cycle=cycle, key=key, criteria=list(result.settings.criteria.enabled)
+    )
+    directory = session.directory()
+    return write_return(
+        frame, path, known_codes=set(directory.practice_code), known_names=set(directory.practice_name.dropna())
+    )
 
 
 def _synthetic(folder: Path, icbs: int, seed: int) -> Path:

@@ -245,9 +245,11 @@ class Transaction:
         aggs: dict[str, Any] = {"rows": t.count()}
         if measure:
             aggs["total"] = t[measure].sum()
-        if key:
-            aggs["keys"] = t.select(*key).distinct().count() if len(key) > 1 else t[key[0]].nunique()
+        if len(key) == 1:
+            aggs["keys"] = t[key[0]].nunique()
         got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+        if len(key) > 1:  # a distinct over several columns is its own relation: count it on its own
+            got["keys"] = t.select(*key).distinct().count().to_pyarrow().as_py()
         total = got.get("total")
         return mf.PeriodState(
             release=release,
