@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "gpaccess.cli.context",
     "gpaccess.cli.synth",
     "gpaccess.cli.demo",
+    "gpaccess.cli.local",
 ]
 
 

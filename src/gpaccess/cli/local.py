@@ -1,0 +1,147 @@
+"""`gpaccess local upload` and `gpaccess local view`: an ICB's own practice-level indicators beside GPAD."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from gpaccess.cli import commands
+from gpaccess.cohort.local import LocalView, local_view, upload
+from gpaccess.errors import UserError
+from gpaccess.measures.service import MeasureSession
+
+out = commands.console()
+local_app = typer.Typer(
+    help="Local data: an ICB's own practice-level indicators, checked against its practices and shown beside GPAD.",
+    no_args_is_help=True,
+)
+Icb = Annotated[str, typer.Option("--icb", help="ICB code, e.g. QHM (from Mapping.csv).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(local_app, name="local")
+
+
+@local_app.command("upload")
+def upload_command(
+    ctx: typer.Context,
+    icb: Icb,
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX, long or wide form.")],
+    sheet: Annotated[str | None, typer.Option(help="XLSX: the sheet to read (default: the first).")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="The period of a file without a period column, e.g. 2025-10 or 2025/26.")
+    ] = None,
+) -> None:
+    """Upload local indicators for an ICB's practices. Every row is checked first (practice of this ICB,
+    numeric value, readable period, no duplicates) and every problem is listed; nothing is stored unless the
+    whole file is good. A new upload replaces the same practice, indicator and period; others stay."""
+    c = commands.get(ctx)
+    wh = c.warehouse()
+    session = MeasureSession(wh, c.measure_settings())
+    practices = set(session.icb_practices(icb).practice_code)
+    directory = session.directory().dropna(subset=["icb_code"])
+    result = upload(
+        wh,
+        file,
+        icb_code=icb,
+        icb_practices=practices,
+        user=c.user,
+        practice_icbs=dict(zip(directory.practice_code, directory.icb_code, strict=True)),
+        sheet=sheet,
+        period=period,
+    )
+    if result.status == "already uploaded":
+        out.print(f"already uploaded (a no-op): {result.file} is ICB {icb}'s current local data ({result.release})")
+        return
+    out.print(
+        f"release {result.release}: {result.rows:,} values for {result.practices} practices of ICB {icb} — "
+        f"indicators {', '.join(result.indicators)}; periods {', '.join(result.periods)}"
+    )
+
+
+@local_app.command("view")
+def view_command(
+    ctx: typer.Context,
+    icb: Icb,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    part: Annotated[str, typer.Option(help="With --format csv: practices, correlations or flags.")] = "practices",
+) -> None:
+    """Every practice of the ICB with its national measures and local indicators side by side (practice-code
+    order), Spearman correlations between indicators, and where local data tells a different story."""
+    c = commands.get(ctx)
+    wh = c.warehouse()
+    view = local_view(MeasureSession(wh, c.measure_settings()), wh, icb)
+    if fmt == "csv":
+        frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
+        if part not in frames:
+            raise UserError(f"--part {part!r}: expected practices, correlations or flags")
+        typer.echo(neutralise(frames[part]).to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(json.dumps(view_json(view), indent=1))
+    elif fmt == "table":
+        print_view(view)
+    else:
+        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells and headers that a spreadsheet would run as formulas (= + - @) get a leading apostrophe;
+    indicator names come from uploaded files, so they are not trusted."""
+
+    def cell(v: object) -> object:
+        return f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col].dtype):
+            out[col] = out[col].map(cell)
+    out.columns = [cell(c) for c in out.columns]
+    return out
+
+
+def view_json(view: LocalView) -> dict[str, object]:
+    def records(df: pd.DataFrame) -> object:
+        return json.loads(df.to_json(orient="records"))
+
+    return {
+        "icb_code": view.icb_code,
+        "window": view.window,
+        "national": view.national,
+        "local": view.local,
+        "local_periods": view.local_periods,
+        "practices": records(view.table),
+        "correlations": records(view.correlations),
+        "flags": records(view.flags),
+    }
+
+
+def _fmt(v: object) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "—"
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def print_view(view: LocalView) -> None:
+    periods = ", ".join(f"{k} {v}" for k, v in view.local_periods.items()) or "no local data uploaded"
+    out.print(f"[bold]ICB {view.icb_code}[/] · national: {view.window} · local: {periods} · practice-code order")
+    t = Table("practice", "name", *view.national, *view.local)
+    for row in view.table.to_dict("records"):
+        t.add_row(
+            str(row["practice_code"]),
+            str(row["practice_name"])[:28],
+            *[_fmt(row[c]) for c in [*view.national, *view.local]],
+        )
+    out.print(t)
+    corr = Table("indicator", "indicator", "n", "Spearman ρ", "p", title="Correlations across the ICB's practices")
+    for c in view.correlations.to_dict("records"):
+        corr.add_row(str(c["first"]), str(c["second"]), str(c["n"]), _fmt(c["rho"]), _fmt(c["p_value"]))
+    out.print(corr)
+    if view.flags.empty:
+        out.print("No practice where local data and GPAD sit in opposite quarters of the ICB.")
+    for f in view.flags.to_dict("records"):
+        out.print(f"{f['practice_code']} {f['practice_name']}: {f['message']}")

@@ -1,0 +1,734 @@
+"""Local data: an ICB's own practice-level indicators, uploaded beside GPAD, and the local view.
+
+An ICB holds figures GPAD does not: patient satisfaction surveys, complaints, telephony waits, online requests.
+`upload` reads a CSV or XLSX file in long form (practice, indicator, period, value) or wide form (a practice
+column and one column per indicator), checks every row against the ICB's practices and reports every problem at
+once, with its row and column; nothing is stored unless the whole file is good. The rows go into the store's
+`local_indicators` publication with the ICB's code as the period, so each ICB's data is its own stack: a new
+upload replaces the rows with the same (practice, indicator, period) and leaves the others, and the replaced
+rows are kept.
+
+`local_view` puts every practice's national measures and local indicators side by side (practice-code order,
+never ranked), gives Spearman correlations between indicators across the ICB's practices, and flags practices
+where local data tells a different story from GPAD. The flags use quartile thresholds of the ICB's practices
+and neutral words: a low face-to-face share is context, not a judgement.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy import stats
+
+from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
+from gpaccess.storage.manifest import Release, Source
+from gpaccess.storage.warehouse import Warehouse, now_iso, sha256_file
+
+if TYPE_CHECKING:
+    from gpaccess.measures.service import MeasureSession
+
+PUBLICATION = "local_indicators"
+KEY = ["practice_code", "indicator", "period"]
+SCHEMA: dict[str, str] = {
+    "icb_code": "string",
+    "practice_code": "string",
+    "indicator": "string",
+    "period": "string",
+    "value": "float64",
+    "source": "string",
+    "uploaded_at": "string",
+    "uploaded_by": "string",
+}
+ARROW_SCHEMA = pa.schema([(name, pa.float64() if kind == "float64" else pa.string()) for name, kind in SCHEMA.items()])
+NATIONAL = ("f2f_gp", "f2f_all", "appts_per_1000", "dna_rate", "telephone_share", "same_day_share")
+MIN_PRACTICES = 5  # fewer practices with values than this: no correlation and no quartiles
+PERIOD_EXAMPLES = "a period such as 2025-10, 2025-10-01, Oct 2025, 2025/26, 2025-Q3 or 2025"
+
+# Header aliases, compared after lower-casing and turning spaces and hyphens into underscores.
+PRACTICE_ALIASES = {"practice", "practice_code", "practicecode", "gp_code", "gp_practice_code", "ods_code", "org_code"}
+INDICATOR_ALIASES = {"indicator", "indicator_name", "measure", "metric"}
+PERIOD_ALIASES = {"period", "month", "date", "quarter", "year", "financial_year"}
+VALUE_ALIASES = {"value", "indicator_value"}
+# Descriptive columns a wide file may carry beside the practice code; never read as indicators.
+DESCRIPTIVE = {
+    "practice_name",
+    "name",
+    "gp_name",
+    "pcn",
+    "pcn_code",
+    "pcn_name",
+    "sub_icb_code",
+    "sub_icb_name",
+    "icb",
+    "icb_code",
+    "icb_name",
+    "region_code",
+    "region_name",
+}
+# Short neutral names for the national share measures, for the flags' sentences.
+LABELS = {
+    "f2f_gp": "GP face-to-face share",
+    "f2f_all": "all-staff face-to-face share",
+    "telephone_share": "telephone share",
+    "same_day_share": "same-day share",
+    "gp_share": "GP share of appointments",
+    "home_visit_share": "home-visit share",
+    "video_online_share": "video and online share",
+}
+LOW, HIGH = "lowest quarter", "highest quarter"
+
+# Row metadata carried by the long frame so every problem can name its row and column.
+META = ["row", "practice_column", "indicator_column", "period_column", "value_column"]
+LONG_COLUMNS = ["practice_code", "indicator", "period", "value", "source", *META]
+
+
+# -- periods --------------------------------------------------------------------------------------------------
+MONTHS = {
+    name: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for name in names
+}
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_NAMED_MONTH = re.compile(r"^([a-z]+)[\s\-]+(\d{4})$")
+_FIN_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+_QUARTER = re.compile(r"^(?:(\d{4})[\s\-]?q([1-4])|q([1-4])[\s\-]?(\d{4}))$")
+
+
+def _ok_year(y: int) -> bool:
+    return 1990 <= y <= 2100
+
+
+def normalise_period(raw: object) -> str | None:
+    """A period as one canonical string, or None when it cannot be read.
+
+    `2025` (a year), `2025/26` (a financial year, April to March), `2025-Q3` (a calendar quarter), `2025-10`
+    (a month; also `Oct 2025`, `October 2025`), `2025-10-01` (a day; also `01/10/2025` and spreadsheet dates).
+    """
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, datetime | date):
+        return f"{raw:%Y-%m-%d}"
+    if isinstance(raw, int | float | np.integer | np.floating):
+        if not math.isfinite(float(raw)) or float(raw) != int(raw):
+            return None
+        raw = str(int(raw))
+    text = str(raw).strip().lower()
+    if m := _YEAR.match(text):
+        return text if _ok_year(int(m[1])) else None
+    if m := _MONTH.match(text):
+        return _month(int(m[1]), int(m[2]))
+    if m := _NAMED_MONTH.match(text):
+        return _month(int(m[2]), MONTHS[m[1]]) if m[1] in MONTHS else None
+    if m := _ISO_DATE.match(text):
+        return _day(int(m[1]), int(m[2]), int(m[3]))
+    if m := _UK_DATE.match(text):
+        return _day(int(m[3]), int(m[2]), int(m[1]))
+    if m := _FIN_YEAR.match(text):
+        y = int(m[1])
+        return f"{y}/{m[2]}" if _ok_year(y) and int(m[2]) == (y + 1) % 100 else None
+    if m := _QUARTER.match(text):
+        y, q = (int(m[1]), int(m[2])) if m[1] else (int(m[4]), int(m[3]))
+        return f"{y}-Q{q}" if _ok_year(y) else None
+    return None
+
+
+def _month(y: int, m: int) -> str | None:
+    return f"{y:04d}-{m:02d}" if _ok_year(y) and 1 <= m <= 12 else None
+
+
+def _day(y: int, m: int, d: int) -> str | None:
+    try:
+        return f"{date(y, m, d):%Y-%m-%d}" if _ok_year(y) else None
+    except ValueError:
+        return None
+
+
+def period_end(period: str) -> date:
+    """The last day a normalised period covers: how periods of one indicator are put in order."""
+    if _YEAR.match(period):
+        return date(int(period), 12, 31)
+    if m := _FIN_YEAR.match(period):
+        return date(int(m[1]) + 1, 3, 31)
+    if m := re.match(r"^(\d{4})-Q([1-4])$", period):
+        return _last_day(int(m[1]), int(m[2]) * 3)
+    if m := _MONTH.match(period):
+        return _last_day(int(m[1]), int(m[2]))
+    return date.fromisoformat(period)
+
+
+def _last_day(y: int, m: int) -> date:
+    return date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
+
+
+# -- numbers --------------------------------------------------------------------------------------------------
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def parse_number(raw: object) -> float | None:
+    """A finite float, or None for text, blanks, booleans, NaN and infinities."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float | np.integer | np.floating):
+        value = float(raw)
+    else:
+        text = str(raw).strip()
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    return value if math.isfinite(value) else None
+
+
+def _blank(raw: object) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    return isinstance(raw, str) and not raw.strip()
+
+
+# -- reading --------------------------------------------------------------------------------------------------
+def _header_key(text: object) -> str:
+    return re.sub(r"[\s\-]+", "_", str(text if text is not None else "").strip().lower())
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _read_csv_rows(path: Path, name: str) -> list[tuple[int, list[Any]]]:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            [Problem(name, line, None, "UTF-8 text (save the file as 'CSV UTF-8')", repr(data[exc.start : exc.end]))],
+            f"{name} is not UTF-8; nothing was stored",
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    return [(i, row) for i, row in enumerate(reader, start=1)]
+
+
+def _read_xlsx_rows(path: Path, name: str, sheet: str | None) -> list[tuple[int, list[Any]]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
+        raise InputFileError(
+            [Problem(name, None, None, "an Excel workbook (.xlsx)", type(exc).__name__)],
+            f"{name} could not be opened; nothing was stored",
+        ) from None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise InputFileError(
+                [Problem(name, None, None, f"a sheet named {sheet!r} (sheets: {', '.join(book.sheetnames)})")],
+                f"{name} has no sheet {sheet!r}; nothing was stored",
+            )
+        return [(i, list(row)) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
+    finally:
+        book.close()
+
+
+def read_local_file(path: Path, *, sheet: str | None = None, period: str | None = None) -> pd.DataFrame:
+    """Read a local-data file into long form: one row per (practice, indicator, period, value) as written.
+
+    Values stay as read (text or numbers) so that `validate` can say what was wrong and where; the `row` and
+    `*_column` columns locate each value in the file (row 1 is the header). `period` is the period of a file
+    without a period column. Problems that concern the file rather than a row (a header missing) are raised
+    here; an unnamed column holding data is recorded in `attrs["problems"]` for `validate` to report.
+    """
+    path = Path(path)
+    name = path.name
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise NotFoundError(f"{path}: no such file")
+    if suffix in {".csv", ".txt"}:
+        if sheet is not None:
+            raise UserError("--sheet applies to XLSX files only")
+        rows = _read_csv_rows(path, name)
+    elif suffix in {".xlsx", ".xlsm"}:
+        rows = _read_xlsx_rows(path, name, sheet)
+    else:
+        raise UserError(f"{name}: expected a .csv or .xlsx file (save older .xls workbooks as .xlsx)")
+    rows = [(i, r) for i, r in rows if any(not _blank(c) for c in r)]
+    if not rows:
+        raise InputFileError([Problem(name, None, None, "a header row and data rows", "an empty file")])
+    header_row, header = rows[0]
+    return _to_long(name, header_row, header, rows[1:], period)
+
+
+def _find(keys: list[str], aliases: set[str]) -> int | None:
+    found = [i for i, k in enumerate(keys) if k in aliases]
+    return found[0] if found else None
+
+
+def _to_long(
+    name: str, header_row: int, header: list[Any], rows: list[tuple[int, list[Any]]], period: str | None
+) -> pd.DataFrame:
+    labels = ["" if _blank(h) else str(h).strip() for h in header]
+    keys = [_header_key(h) for h in labels]
+    practice = _find(keys, PRACTICE_ALIASES)
+    indicator, value = _find(keys, INDICATOR_ALIASES), _find(keys, VALUE_ALIASES)
+    period_col = _find(keys, PERIOD_ALIASES)
+    if practice is None:
+        raise InputFileError(
+            [Problem(name, header_row, None, "a practice column (practice or practice_code)", ", ".join(labels))],
+            f"{name} has no practice column; nothing was stored",
+        )
+    if period_col is None and period is None:
+        raise InputFileError(
+            [Problem(name, header_row, None, "a period column (or give the file's period with --period)")],
+            f"{name} has no period column; nothing was stored",
+        )
+    records: list[list[Any]] = []
+    problems: list[Problem] = []
+
+    def cell(row: list[Any], i: int | None) -> Any:
+        return row[i] if i is not None and i < len(row) else None
+
+    if indicator is not None and value is not None:  # long form
+        for r, row in rows:
+            records.append(
+                [
+                    cell(row, practice),
+                    cell(row, indicator),
+                    cell(row, period_col) if period_col is not None else period,
+                    cell(row, value),
+                    name,
+                    r,
+                    labels[practice],
+                    labels[indicator],
+                    labels[period_col] if period_col is not None else None,
+                    labels[value],
+                ]
+            )
+    else:  # wide form: every other column is an indicator
+        skip = {practice, period_col} | {i for i, k in enumerate(keys) if k in DESCRIPTIVE}
+        indicators = [i for i in range(len(labels)) if i not in skip]
+        width = max([len(labels)] + [len(row) for _, row in rows])
+        for i in range(len(labels), width):
+            indicators.append(i)
+            labels.append("")
+        for i in indicators:
+            if labels[i]:
+                continue
+            if any(not _blank(cell(row, i)) for _, row in rows):
+                problems.append(
+                    Problem(name, header_row, f"column {_column_letter(i)}", "an indicator name in the header", "")
+                )
+        named = [i for i in indicators if labels[i]]
+        if not named:
+            raise InputFileError(
+                [Problem(name, header_row, None, "indicator columns (or long form: indicator and value)")],
+                f"{name} has no indicator columns; nothing was stored",
+            )
+        for r, row in rows:
+            for i in named:
+                v = cell(row, i)
+                if _blank(v):
+                    continue  # a blank cell in wide form is "no figure", not an error
+                records.append(
+                    [
+                        cell(row, practice),
+                        labels[i],
+                        cell(row, period_col) if period_col is not None else period,
+                        v,
+                        name,
+                        r,
+                        labels[practice],
+                        labels[i],
+                        labels[period_col] if period_col is not None else None,
+                        labels[i],
+                    ]
+                )
+    frame = pd.DataFrame(records, columns=LONG_COLUMNS, dtype=object)
+    frame["row"] = frame["row"].astype("int64")
+    frame.attrs["problems"] = problems
+    return frame
+
+
+# -- validating -----------------------------------------------------------------------------------------------
+def _code(raw: object) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return "" if _blank(raw) else str(raw).strip().upper()
+
+
+def _indicator(raw: object) -> str:
+    return "" if _blank(raw) else re.sub(r"\s+", " ", str(raw).strip())
+
+
+def validate(
+    long_df: pd.DataFrame,
+    *,
+    icb_code: str,
+    icb_practices: set[str],
+    file: str,
+    practice_icbs: Mapping[str, str] | None = None,
+) -> list[Problem]:
+    """Every problem in the file, in row order, each with its row (the header is row 1) and column.
+
+    `practice_icbs` (practice code -> ICB code, e.g. the store's practice directory) lets a problem say which
+    ICB a practice belongs to when it is not one of `icb_practices`.
+    """
+    others = practice_icbs or {}
+    found: dict[tuple[int | None, str | None, str], Problem] = {}
+
+    def add(row: int | None, column: str | None, expected: str, got: str | None) -> None:
+        found.setdefault((row, column, expected), Problem(file, row, column, expected, got))
+
+    for p in long_df.attrs.get("problems", []):
+        add(p.line, p.column, p.expected, p.found)
+    first_seen: dict[tuple[str, str, str], int] = {}
+    for rec in long_df.to_dict("records"):
+        row = int(rec["row"])
+        practice = _code(rec["practice_code"])
+        if not practice:
+            add(row, rec["practice_column"], "a practice code", "")
+        elif practice not in icb_practices:
+            other = others.get(practice)
+            if other and other != icb_code:
+                add(
+                    row,
+                    rec["practice_column"],
+                    f"a practice of ICB {icb_code}",
+                    f"{practice}, a practice of ICB {other}",
+                )
+            else:
+                add(
+                    row,
+                    rec["practice_column"],
+                    f"a practice of ICB {icb_code} known to the store's GPAD data",
+                    practice,
+                )
+        indicator = _indicator(rec["indicator"])
+        if not indicator:
+            add(row, rec["indicator_column"], "an indicator name", "")
+        if parse_number(rec["value"]) is None:
+            add(row, rec["value_column"], "a finite number", "" if rec["value"] is None else str(rec["value"]))
+        period = normalise_period(rec["period"])
+        if period is None:
+            add(row, rec["period_column"], PERIOD_EXAMPLES, "" if rec["period"] is None else str(rec["period"]))
+        if practice and indicator and period:
+            key = (practice, indicator, period)
+            if key in first_seen:
+                add(
+                    row,
+                    rec["value_column"],
+                    "one value per practice, indicator and period",
+                    f"{practice}, {indicator}, {period} again (first at row {first_seen[key]})",
+                )
+            else:
+                first_seen[key] = row
+    return sorted(found.values(), key=lambda p: p.line or 0)
+
+
+def to_store_frame(long_df: pd.DataFrame, *, icb_code: str, uploaded_at: str, user: str) -> pd.DataFrame:
+    """The validated long frame in the store's columns and types."""
+    out = pd.DataFrame(
+        {
+            "icb_code": icb_code,
+            "practice_code": [_code(v) for v in long_df["practice_code"]],
+            "indicator": [_indicator(v) for v in long_df["indicator"]],
+            "period": [normalise_period(v) for v in long_df["period"]],
+            "value": np.array([parse_number(v) for v in long_df["value"]], dtype="float64"),
+            "source": [str(v) for v in long_df["source"]],
+            "uploaded_at": uploaded_at,
+            "uploaded_by": user,
+        },
+        index=range(len(long_df)),
+    )
+    return out.sort_values(KEY).reset_index(drop=True)
+
+
+# -- uploading ------------------------------------------------------------------------------------------------
+@dataclass
+class UploadResult:
+    file: str
+    sha256: str
+    status: str  # "uploaded" or "already uploaded"
+    release: str | None
+    icb_code: str
+    rows: int = 0
+    practices: int = 0
+    indicators: list[str] = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)
+
+
+def upload(
+    warehouse: Warehouse,
+    path: Path,
+    *,
+    icb_code: str,
+    icb_practices: set[str],
+    user: str,
+    practice_icbs: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    period: str | None = None,
+) -> UploadResult:
+    """Validate the whole file against the ICB's practices, then store it as one release, or store nothing.
+
+    Uploading the file whose rows are the ICB's current state again is a no-op; uploading an older file again
+    re-applies it (its rows replace those that replaced them).
+    """
+    path = Path(path)
+    if period is not None and normalise_period(period) is None:
+        raise UserError(f"--period {period!r}: expected {PERIOD_EXAMPLES}")
+    long_df = read_local_file(path, sheet=sheet, period=period)
+    problems = validate(
+        long_df, icb_code=icb_code, icb_practices=icb_practices, file=path.name, practice_icbs=practice_icbs
+    )
+    if problems:
+        raise InputFileError(problems, f"{len(problems)} problem(s) in {path.name}; nothing was stored")
+    if long_df.empty:
+        raise InputFileError([Problem(path.name, None, None, "at least one value")], f"{path.name} holds no values")
+    digest = sha256_file(path)
+    with warehouse.transaction(user=user) as tx:
+        pub = tx.manifest.publications.get(PUBLICATION)
+        current = pub.current(icb_code) if pub else None
+        if current is not None and _release_of_file(tx.manifest.releases, current.release, digest):
+            return UploadResult(path.name, digest, "already uploaded", current.release, icb_code)
+        source = Source(name=path.name, sha256=digest, bytes=path.stat().st_size)
+        release = tx.new_release_id([source])
+        frame = to_store_frame(long_df, icb_code=icb_code, uploaded_at=now_iso(), user=user)
+        target = tx.staging_path(PUBLICATION, icb_code, release)
+        pq.write_table(
+            pa.Table.from_pandas(frame, schema=ARROW_SCHEMA, preserve_index=False), target, compression="zstd"
+        )
+        tx.put(PUBLICATION, icb_code, release, [target], schema=SCHEMA, key=KEY, measure=None)
+        indicators = sorted(frame.indicator.unique())
+        periods = sorted(frame.period.unique(), key=lambda p: (period_end(p), p))
+        tx.record(
+            Release(
+                id=release,
+                sources=[source],
+                ingested_at=now_iso(),
+                touched={PUBLICATION: [icb_code]},
+                rows=len(frame),
+                total=None,
+                checks={"icb_code": icb_code, "indicators": indicators, "periods": periods},
+                user=user,
+            )
+        )
+    return UploadResult(
+        path.name,
+        digest,
+        "uploaded",
+        release,
+        icb_code,
+        rows=len(frame),
+        practices=int(frame.practice_code.nunique()),
+        indicators=indicators,
+        periods=periods,
+    )
+
+
+def _release_of_file(releases: Iterable[Release], release_id: str, digest: str) -> bool:
+    return any(r.id == release_id and any(s.sha256 == digest for s in r.sources) for r in releases)
+
+
+def stored_local(warehouse: Warehouse, icb_code: str) -> pd.DataFrame:
+    """The ICB's visible local rows (empty with the store's columns when it has none)."""
+    if icb_code not in warehouse.periods(PUBLICATION):
+        return pd.DataFrame(
+            {name: pd.Series(dtype="float64" if kind == "float64" else object) for name, kind in SCHEMA.items()}
+        )
+    t = warehouse.table(PUBLICATION, periods=[icb_code])
+    df = t.filter(t.icb_code == icb_code).to_pandas()
+    return df.sort_values(KEY).reset_index(drop=True)
+
+
+# -- statistics (pure) ----------------------------------------------------------------------------------------
+def spearman_pairs(frame: pd.DataFrame, columns: Sequence[str], *, min_n: int = MIN_PRACTICES) -> pd.DataFrame:
+    """Spearman's rho, n and two-sided p-value for every pair of `columns`, on the rows where both have values.
+
+    Fewer than `min_n` such rows, or a column with no spread among them, gives NaN rho and p (never a guess).
+    """
+    out = []
+    for i, a in enumerate(columns):
+        for b in columns[i + 1 :]:
+            both = frame[[a, b]].apply(pd.to_numeric, errors="coerce").dropna()
+            n = len(both)
+            rho = p = float("nan")
+            if n >= min_n and both[a].nunique() > 1 and both[b].nunique() > 1:
+                result = stats.spearmanr(both[a].to_numpy(), both[b].to_numpy())
+                rho, p = float(result.statistic), float(result.pvalue)
+            out.append({"first": a, "second": b, "n": n, "rho": rho, "p_value": p})
+    return pd.DataFrame(out, columns=["first", "second", "n", "rho", "p_value"])
+
+
+def quartile_thresholds(values: pd.Series, *, min_n: int = MIN_PRACTICES) -> tuple[float, float] | None:
+    """The 25th and 75th percentiles (linear interpolation) of the values present, or None when there are
+    fewer than `min_n` values or no spread between the two."""
+    present = pd.to_numeric(values, errors="coerce").dropna()
+    if len(present) < min_n:
+        return None
+    q1, q3 = (float(x) for x in np.percentile(present.to_numpy(dtype="float64"), [25, 75]))
+    return None if q1 == q3 else (q1, q3)
+
+
+def quarter_bands(values: pd.Series, *, min_n: int = MIN_PRACTICES) -> pd.Series:
+    """ "lowest quarter" at or below the 25th percentile, "highest quarter" at or above the 75th, else None."""
+    bands = pd.Series([None] * len(values), index=values.index, dtype=object)
+    limits = quartile_thresholds(values, min_n=min_n)
+    if limits is None:
+        return bands
+    numbers = pd.to_numeric(values, errors="coerce")
+    bands[numbers <= limits[0]] = LOW
+    bands[numbers >= limits[1]] = HIGH
+    return bands
+
+
+def different_stories(
+    table: pd.DataFrame,
+    national: Sequence[str],
+    local: Sequence[str],
+    *,
+    labels: Mapping[str, str] | None = None,
+    min_n: int = MIN_PRACTICES,
+) -> pd.DataFrame:
+    """Practices in opposite quarters of the ICB on a national share measure and a local indicator."""
+    names = labels or {}
+    rows = []
+    national_bands = {n: quarter_bands(table[n], min_n=min_n).tolist() for n in national}
+    local_bands = {m: quarter_bands(table[m], min_n=min_n).tolist() for m in local}
+    for i, practice in enumerate(table.practice_code.tolist()):
+        for n in national:
+            nb = national_bands[n][i]
+            for m in local:
+                lb = local_bands[m][i]
+                if nb is None or lb is None or nb == lb:
+                    continue
+                label = names.get(n, n)
+                message = (
+                    f"{label[:1].upper()}{label[1:]} in the {nb} of the ICB's practices while local "
+                    f"{m.replace('_', ' ')} is in the {lb}: local data tells a different story"
+                )
+                rows.append(
+                    {
+                        "practice_code": practice,
+                        "national_measure": n,
+                        "national_value": table[n].iloc[i],
+                        "national_quarter": nb,
+                        "local_indicator": m,
+                        "local_value": table[m].iloc[i],
+                        "local_quarter": lb,
+                        "message": message,
+                    }
+                )
+    columns = [
+        "practice_code",
+        "national_measure",
+        "national_value",
+        "national_quarter",
+        "local_indicator",
+        "local_value",
+        "local_quarter",
+        "message",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# -- the local view -------------------------------------------------------------------------------------------
+@dataclass
+class LocalView:
+    icb_code: str
+    window: str  # the national measures' window, e.g. "Aug 2025 – Oct 2025"
+    national: list[str]
+    local: list[str]  # the local indicators' column names in `table`
+    local_periods: dict[str, str]  # local column -> the period shown (each indicator's latest)
+    table: pd.DataFrame
+    correlations: pd.DataFrame
+    flags: pd.DataFrame
+
+
+def latest_local(local: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Each indicator's latest period only, pivoted to one column per indicator (practice_code as a column)."""
+    if local.empty:
+        return pd.DataFrame({"practice_code": pd.Series(dtype=object)}), {}
+    ends = local.period.map(lambda p: (period_end(p), p))
+    latest = {ind: max(ends[local.indicator == ind]) for ind in sorted(local.indicator.unique())}
+    keep = local[[ends.iloc[i] == latest[ind] for i, ind in enumerate(local.indicator)]]
+    wide = keep.pivot_table(index="practice_code", columns="indicator", values="value", aggfunc="first")
+    wide = wide.reindex(columns=sorted(latest)).reset_index()
+    wide.columns.name = None
+    return wide, {ind: latest[ind][1] for ind in sorted(latest)}
+
+
+def local_view(
+    session: MeasureSession,
+    warehouse: Warehouse,
+    icb_code: str,
+    national: Sequence[str] = NATIONAL,
+) -> LocalView:
+    """Every practice of the ICB (practice-code order) with its national measures and latest local values,
+    the Spearman correlations between every pair of them, and the practices where the two tell different
+    stories on a share measure that has no good direction."""
+    measures = {n: session.measure(n) for n in national}
+    icb = session.icb_table(icb_code)
+    base = icb.reindex(columns=["practice_code", "practice_name", *national])
+    wide, periods = latest_local(stored_local(warehouse, icb_code))
+    renamed = {c: f"{c} (local)" for c in periods if c in base.columns}
+    wide = wide.rename(columns=renamed)
+    local_cols = [renamed.get(c, c) for c in periods]
+    table = base.merge(wide, on="practice_code", how="left").sort_values("practice_code").reset_index(drop=True)
+    shares = [n for n, m in measures.items() if m.kind == "share" and m.direction == "none"]
+    labels = {n: LABELS.get(n, measures[n].title) for n in shares}
+    flags = different_stories(table, shares, local_cols, labels=labels)
+    names = table.set_index("practice_code")["practice_name"]
+    flags.insert(1, "practice_name", flags.practice_code.map(names))
+    shown = {renamed.get(c, c): p for c, p in periods.items()}
+    flags.insert(list(flags.columns).index("local_value") + 1, "local_period", flags.local_indicator.map(shown))
+    return LocalView(
+        icb_code=icb_code,
+        window=session.label,
+        national=list(national),
+        local=local_cols,
+        local_periods=shown,
+        table=table,
+        correlations=spearman_pairs(table, [*national, *local_cols]),
+        flags=flags,
+    )
