@@ -282,16 +282,22 @@ def simulate(
 
 
 def _f2f_prob(a: np.ndarray, w: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Face-to-face probability per practice and cell: logit a + z + d, with d per practice chosen so that
-    the practice's expected share over its mix w equals that with logit a alone (z only concentrates modes
-    within cells, as slot types do; it does not move the practice's share)."""
-    goal = (w * expit(a)).sum(axis=1)
-    d = np.zeros(len(a))
-    for _ in range(3):
-        q = expit(a + z + d[:, None])
-        step = (goal - (w * q).sum(axis=1)) / np.maximum((w * q * (1 - q)).sum(axis=1), 1e-9)
-        d = np.clip(d + step, -8.0, 8.0)
-    return expit(a + z + d[:, None])
+    """Face-to-face probability per practice and cell: logit a + z + d, with d per practice and staff type
+    chosen so that the practice's expected share over its mix w, within each staff type, equals that with logit
+    a alone (z only concentrates modes within cells, as slot types do; it moves neither the practice's share
+    nor its GP-only share, so the truth holds for the GP criterion as for all staff)."""
+    out = np.empty_like(a)
+    for hcp in np.unique(CELL_HCP):
+        cols = CELL_HCP == hcp
+        aa, ww, zz = a[:, cols], w[:, cols], z[:, cols]
+        goal = (ww * expit(aa)).sum(axis=1)
+        d = np.zeros(len(a))
+        for _ in range(3):
+            q = expit(aa + zz + d[:, None])
+            step = (goal - (ww * q).sum(axis=1)) / np.maximum((ww * q * (1 - q)).sum(axis=1), 1e-9)
+            d = np.clip(d + step, -8.0, 8.0)
+        out[:, cols] = expit(aa + zz + d[:, None])
+    return out
 
 
 def _split_supplier_changes(s: Structure, rows: Rows, t: int, rng: np.random.Generator) -> Rows:
