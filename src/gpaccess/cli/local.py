@@ -14,6 +14,7 @@ from gpaccess.cli import commands
 from gpaccess.cohort.local import LocalView, local_view, upload
 from gpaccess.errors import UserError
 from gpaccess.measures.service import MeasureSession
+from gpaccess.publication.exports import neutralise_formulas
 
 out = commands.console()
 local_app = typer.Typer(
@@ -80,28 +81,13 @@ def view_command(
         frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
         if part not in frames:
             raise UserError(f"--part {part!r}: expected practices, correlations or flags")
-        typer.echo(neutralise(frames[part]).to_csv(index=False), nl=False)
+        typer.echo(neutralise_formulas(frames[part]).to_csv(index=False), nl=False)
     elif fmt == "json":
         typer.echo(json.dumps(view_json(view), indent=1))
     elif fmt == "table":
         print_view(view)
     else:
         raise UserError(f"--format {fmt!r}: expected table, csv or json")
-
-
-def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells and headers that a spreadsheet would run as formulas (= + - @) get a leading apostrophe;
-    indicator names come from uploaded files, so they are not trusted."""
-
-    def cell(v: object) -> object:
-        return f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-
-    out = df.copy()
-    for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col].dtype):
-            out[col] = out[col].map(cell)
-    out.columns = [cell(c) for c in out.columns]
-    return out
 
 
 def view_json(view: LocalView) -> dict[str, object]:

@@ -134,7 +134,7 @@ def test_cli_upload_and_view(store: Warehouse, tmp_path: Path, monkeypatch: pyte
 def test_cli_view_refuses_unknown_options_and_neutralises_formulas() -> None:
     import pandas as pd
 
-    from gpaccess.cli.local import neutralise
+    from gpaccess.publication.exports import neutralise_formulas as neutralise
 
     frame = pd.DataFrame({"indicator": ["=HYPERLINK(1)", "+1", "ok"], "value": [-1.0, 2.0, 3.0]})
     safe = neutralise(frame.rename(columns={"value": "@value"}))
