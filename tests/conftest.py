@@ -40,3 +40,22 @@ def warehouse(tmp_path: Path) -> Warehouse:
 @pytest.fixture
 def gpad_fixtures() -> Path:
     return GPAD_FIXTURES
+
+
+SYNTH_MONTHS = ["2019-08", "2019-09", "2019-10", "2025-06", "2025-07", "2025-08", "2025-09", "2025-10"]
+SYNTH_ICBS = 8
+
+
+@pytest.fixture(scope="session")
+def synthetic_store(tmp_path_factory):
+    """A store of 8 synthetic ICBs (≈1,000 practices): baseline months of 2019 and five recent months, with
+    list sizes and the generator's truth. Built once per test session."""
+    from gpaccess.ingest.load import ingest_files
+    from gpaccess.synth import generate
+
+    base = tmp_path_factory.mktemp("synthetic")
+    out = generate(base / "data", SYNTH_MONTHS, seed=7, icbs=SYNTH_ICBS)
+    wh = Warehouse(StoreConfig(home=base / "home"))
+    ingest_files(wh, [f for f in out.files() if f.name != "truth.csv"], user="tester")
+    wh.close()
+    return base / "home", out

@@ -58,7 +58,7 @@ def run_cohort(
     session = session_for(c, months) if home is None else _session_at(c, home)
     cycle_name = cycle or default_cycle(session.months)
     factory = plan_store(c) if home is None else _plan_store_at(c, home)
-    with factory() as db:
+    with factory.begin() as db:
         overrides = overrides_from_store(db, icb, cycle_name)
         cohort = build_cohort(session, icb, selection_settings(c), overrides)
         run_id = None
@@ -158,7 +158,7 @@ def override(
         raise UserError(f"--action {action!r}: expected add or remove")
     session = session_for(c, None)
     cycle_name = cycle or default_cycle(session.months)
-    with plan_store(c)() as db:
+    with plan_store(c).begin() as db:
         ensure_cycle(db, cycle_name, session.months, c.user)
         oid = cohort_commands.add_override(
             db,

@@ -12,24 +12,23 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
+import pandas as pd
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-import numpy as np
-import pandas as pd
-
 from gpaccess.access.pseudonym import load_or_create_key
 from gpaccess.cli import commands
 from gpaccess.cli.cohort import run_cohort
-from gpaccess.cohort.local import local_view, upload
-from gpaccess.publication.icb_report import write_icb_report
-from gpaccess.publication.nhse_return import build_return, write_return
 from gpaccess.cli.store import print_result, run_ingest
+from gpaccess.cohort.local import local_view, upload
 from gpaccess.measures.service import MeasureSession, icb_summary
 from gpaccess.publication.charts import save_chart, write_chart_data
 from gpaccess.publication.exports import write_csv
 from gpaccess.publication.figures import funnel_figure
+from gpaccess.publication.icb_report import write_icb_report
+from gpaccess.publication.nhse_return import build_return, write_return
 from gpaccess.synth import generate
 
 out = commands.console()

@@ -1,0 +1,119 @@
+"""The CLI as a user runs it: measures, funnel, spc and cohort on a synthetic store and on the real extract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPACCESS_")}
+    env["GPACCESS_HOME"] = str(home)
+    done = subprocess.run([sys.executable, "-m", "gpaccess", *args], env=env, capture_output=True, text=True)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def first_icb(home: Path) -> tuple[str, str]:
+    from gpaccess.measures.service import MeasureSession
+    from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
+    d = MeasureSession(Warehouse(StoreConfig(home=home))).directory()
+    icb = sorted(d.icb_code.dropna().unique())[0]
+    return icb, sorted(d[d.icb_code == icb].practice_code)[0]
+
+
+@pytest.mark.slow
+def test_measures_funnel_spc_and_cohort_on_synthetic_data(synthetic_store, tmp_path):
+    home, _ = synthetic_store
+    icb, practice = first_icb(home)
+    out = json.loads(gpaccess(home, "measures", "--icb", icb, "--format", "json").stdout)
+    codes = [p["practice_code"] for p in out["practices"]]
+    assert codes == sorted(codes)  # practice-code order, never by a measure
+    assert "Face-to-Face + Home Visit" in out["face_to_face_definition"]
+
+    gpaccess(home, "funnel", "--icb", icb, "--out", str(tmp_path / "f.html"), "--data", str(tmp_path / "f.csv"))
+    gpaccess(home, "funnel", "--icb", icb, "--out", str(tmp_path / "f.png"))
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (tmp_path / "f.html").read_text()
+    assert "https://cdn" not in html and practice in html
+    with open(tmp_path / "f.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"numerator", "denominator", "value", "expected", "lower95", "upper998"} <= set(rows[0])
+    assert not any("rank" in c.lower() or "percentile" in c.lower() for c in rows[0])
+
+    gpaccess(home, "spc", "--practice", practice, "--out", str(tmp_path / "s.svg"), "--data", str(tmp_path / "s.csv"))
+    assert (tmp_path / "s.svg").read_text().lstrip().startswith("<svg")
+    with open(tmp_path / "s.csv", newline="") as fh:
+        spc_rows = list(csv.DictReader(fh))
+    assert {"mean", "lower", "upper", "special_cause", "rule"} <= set(spc_rows[0])
+
+    cohort = json.loads(gpaccess(home, "cohort", "--icb", icb, "--format", "json").stdout)
+    selected = [m for m in cohort["members"] if m["selected"]]
+    assert len(selected) <= cohort["cap"] == int(0.2 * cohort["eligible"])
+    assert cohort["run_id"] is not None
+
+
+@pytest.mark.slow
+def test_override_needs_a_reason_and_shows_in_the_cohort(synthetic_store, tmp_path):
+    home, _ = synthetic_store
+    icb, practice = first_icb(home)
+    refused = gpaccess(
+        home,
+        "cohort",
+        "override",
+        "--icb",
+        icb,
+        "--practice",
+        practice,
+        "--action",
+        "add",
+        "--reason",
+        " ",
+        check=False,
+    )
+    assert refused.returncode != 0 and "reason" in refused.stderr.lower()
+    gpaccess(
+        home,
+        "--as",
+        "analyst.one",
+        "cohort",
+        "override",
+        "--icb",
+        icb,
+        "--practice",
+        practice,
+        "--action",
+        "add",
+        "--reason",
+        "Practice asked for support with its new telephony",
+    )
+    cohort = json.loads(gpaccess(home, "cohort", "--icb", icb, "--format", "json").stdout)
+    member = next(m for m in cohort["members"] if m["practice_code"] == practice)
+    assert member["selected"] and member["overridden"] == "added"
+    assert "new telephony" in member["override_reason"] and "analyst.one" in member["override_reason"]
+
+
+@pytest.mark.realdata
+def test_cli_on_the_real_south_west_extract(real_data, tmp_path):
+    home = tmp_path / "home"
+    gpaccess(
+        home,
+        "ingest",
+        str(real_data / "gpad" / "practice_level_south_west" / "Practice_Level_Crosstab_Oct_25.zip"),
+        str(real_data / "registered_patients" / "gp-reg-pat-prac-all_2025-10-01.csv"),
+    )
+    table = gpaccess(home, "measures", "--icb", "QSL", "--format", "csv").stdout.splitlines()
+    assert len(table) == 1 + 60  # NHS Somerset's 60 practices in the October 2025 file
+    gpaccess(home, "funnel", "--icb", "QSL", "--out", str(tmp_path / "qsl.html"), "--data", str(tmp_path / "qsl.csv"))
+    assert (tmp_path / "qsl.html").stat().st_size > 10_000
+    gpaccess(home, "spc", "--practice", "L85001", "--out", str(tmp_path / "spc.html"))
+    cohort = gpaccess(home, "cohort", "--icb", "QSL").stdout
+    assert "cap" in cohort and "Excluded for data quality" in cohort
