@@ -46,7 +46,7 @@ def selection_settings(c: commands.Context) -> SelectionSettings:
     )
 
 
-def plan_store(c: commands.Context):  # type: ignore[no-untyped-def]
+def plan_store(c: commands.Context):
     engine = make_engine(c.settings.plan_store_url)
     upgrade(engine)
     return make_session_factory(engine)
@@ -54,7 +54,7 @@ def plan_store(c: commands.Context):  # type: ignore[no-untyped-def]
 
 def run_cohort(
     c: commands.Context, icb: str, months: list[str] | None, cycle: str | None, home=None, save: bool = True
-) -> tuple[Cohort, str, int | None]:  # type: ignore[no-untyped-def]
+) -> tuple[Cohort, str, int | None]:
     session = session_for(c, months) if home is None else _session_at(c, home)
     cycle_name = cycle or default_cycle(session.months)
     factory = plan_store(c) if home is None else _plan_store_at(c, home)
@@ -68,13 +68,13 @@ def run_cohort(
     return cohort, cycle_name, run_id
 
 
-def _session_at(c: commands.Context, home):  # type: ignore[no-untyped-def]
+def _session_at(c: commands.Context, home):
     from gpaccess.measures.service import MeasureSession
 
     return MeasureSession(c.warehouse(home), c.measure_settings())
 
 
-def _plan_store_at(c: commands.Context, home):  # type: ignore[no-untyped-def]
+def _plan_store_at(c: commands.Context, home):
     engine = make_engine(f"sqlite:///{home}/plans.sqlite3")
     upgrade(engine)
     return make_session_factory(engine)

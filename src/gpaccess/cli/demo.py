@@ -126,7 +126,7 @@ def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: 
     upload(session.warehouse, path, icb_code=icb, icb_practices=set(practices.practice_code), user=c.user)
 
 
-def _nhse_return(c: commands.Context, session: MeasureSession, result, cycle: str, home: Path, path: Path) -> Path:  # type: ignore[no-untyped-def]
+def _nhse_return(c: commands.Context, session: MeasureSession, result, cycle: str, home: Path, path: Path) -> Path:
     key = load_or_create_key(home, result.icb_code)
     frame = build_return(
         result.members, icb_code=result.icb_code, cycle=cycle, key=key, criteria=list(result.settings.criteria.enabled)

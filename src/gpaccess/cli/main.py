@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -60,8 +60,9 @@ def run(argv: list[str] | None = None) -> None:
         err.print("Aborted.")
         sys.exit(130)
     except _CLICK_ERRORS as exc:  # usage errors arrive here in non-standalone mode
-        exc.show()
-        sys.exit(exc.exit_code)
+        usage: Any = exc
+        usage.show()
+        sys.exit(usage.exit_code)
 
 
 def _click_error_types() -> tuple[type[Exception], ...]:

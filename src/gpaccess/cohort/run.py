@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -94,11 +95,11 @@ def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
         commands.create_cycle(db, name=name, starts=starts, ends=ends, user=user)
 
 
-def data_versions(warehouse: Warehouse, months: list[str], baseline_year: int) -> dict[str, dict[str, str]]:
+def data_versions(warehouse: Warehouse, months: list[str], baseline_year: int) -> dict[str, Any]:
     """The store release behind each month the run read (window and baseline months): enough to reproduce it."""
     wanted = set(months) | {f"{baseline_year}-{m[5:]}" for m in months}
     manifest = warehouse.manifest()
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, Any] = {}
     for pub, p in sorted(manifest.publications.items()):
         every = pub in ("local_indicators", "imd")
         out[pub] = {
@@ -143,7 +144,7 @@ def record(db: Session, cohort: Cohort, cycle: str, warehouse: Warehouse, baseli
     )
 
 
-def _jsonable(value):  # type: ignore[no-untyped-def]
+def _jsonable(value):
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -25,7 +25,7 @@ def verify(tx: Transaction, by_item: list[tuple[Loaded, str, list[Path]]]) -> di
         total_col = _TOTAL_COLUMN.get(publication)
         got = t.aggregate(rows=t.count(), **({"total": t[total_col].sum()} if total_col else {}))
         stored = got.to_pyarrow().to_pylist()[0]
-        entry = {"file_rows": item.file_rows, "stored_rows": int(stored["rows"])}
+        entry: dict[str, Any] = {"file_rows": item.file_rows, "stored_rows": int(stored["rows"])}
         ok = publication not in _ROW_FOR_ROW or entry["file_rows"] == entry["stored_rows"]
         if total_col:
             entry |= {"file_total": item.file_total, "stored_total": int(stored["total"] or 0)}

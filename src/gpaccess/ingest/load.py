@@ -233,7 +233,7 @@ def _write_all(
 def _targets(item: Loaded) -> list[tuple[str, Callable[[date], object]]]:
     t = item.table
 
-    def in_month(expr, m: date):  # type: ignore[no-untyped-def]
+    def in_month(expr, m: date):
         return expr if len(item.months) == 1 else expr.filter(expr.month == m)
 
     if item.spec_name == "gpad_crosstab":

@@ -56,8 +56,8 @@ def load_member(con: Any, member: Member, resolved: ResolvedHeader, month_hint: 
 
     t = raw.select(*kept)
     if spec.row_filter:
-        col, value = spec.row_filter
-        t = t.filter(t[col] == value)
+        filter_column, value = spec.row_filter
+        t = t.filter(t[filter_column] == value)
     # What the file itself says, before any normalisation: the totals every later check is held to.
     stats = (
         t.aggregate(rows=t.count(), **({"total": t[spec.measure].sum()} if spec.measure else {}))
@@ -188,7 +188,7 @@ def _located(member: Member, resolved: ResolvedHeader, column: str, bad: set[Any
     label = f"{idx + 1} ({member.header[idx]})"
     problems = []
     for value in sorted(bad, key=lambda v: (v is None, str(v))):
-        for line in lines.get(value, [None]):  # type: ignore[list-item]
+        for line in lines.get(value, [None]):
             problems.append(
                 Problem(member.display, line, label, expected, "an empty value" if value is None else value)
             )

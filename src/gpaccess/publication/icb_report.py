@@ -30,7 +30,7 @@ class ReportFiles:
     csv: Path
 
 
-def _svg(chart) -> str:  # type: ignore[no-untyped-def]
+def _svg(chart) -> str:
     return str(vlc.vegalite_to_svg(chart.to_dict()))
 
 
@@ -86,7 +86,7 @@ def write_icb_report(
     return ReportFiles(html_path, csv_path)
 
 
-def local_view_html(view) -> str:  # type: ignore[no-untyped-def]
+def local_view_html(view) -> str:
     """The local view as HTML tables: flags first (where local data tells a different story), then the
     Spearman correlations across the ICB's practices, then every practice's national and local figures."""
     parts = [

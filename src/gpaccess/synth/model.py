@@ -288,7 +288,7 @@ def _f2f_prob(a: np.ndarray, w: np.ndarray, z: np.ndarray) -> np.ndarray:
     nor its GP-only share, so the truth holds for the GP criterion as for all staff)."""
     out = np.empty_like(a)
     for hcp in np.unique(CELL_HCP):
-        cols = CELL_HCP == hcp
+        cols = hcp == CELL_HCP
         aa, ww, zz = a[:, cols], w[:, cols], z[:, cols]
         goal = (ww * expit(aa)).sum(axis=1)
         d = np.zeros(len(a))
