@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -88,6 +89,10 @@ def cohort(
     cycle: Annotated[str | None, typer.Option(help="Support cycle (default: the winter after the window).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     save: Annotated[bool, typer.Option(help="Store the run in the plan store (reproducible, audited).")] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the confidential ICB report (HTML, CSV) and the NHS England return here."),
+    ] = None,
 ) -> None:
     """Select an ICB's support cohort and print it with its exclusions and near-misses, each with its reasons."""
     if ctx.invoked_subcommand:
@@ -96,6 +101,8 @@ def cohort(
         raise UserError("give --icb CODE (or a subcommand: override, revoke)")
     c = commands.get(ctx)
     result, cycle_name, run_id = run_cohort(c, icb, months, cycle, save=save)
+    if report is not None:
+        write_outputs(c, result, cycle_name, run_id, months, report)
     members = result.members
     if fmt == "csv":
         from gpaccess.publication.exports import neutralise_formulas
@@ -119,6 +126,41 @@ def cohort(
         print_cohort(result, cycle_name, run_id)
     else:
         raise UserError(f"--format {fmt!r}: expected table, csv or json")
+
+
+def write_outputs(
+    c: commands.Context, result: Cohort, cycle: str, run_id: int | None, months: list[str] | None, folder: Path
+) -> None:
+    """The confidential report (names practices: stays in the ICB) and the pseudonymised return (may leave)."""
+    from gpaccess.access.pseudonym import load_or_create_key
+    from gpaccess.cohort.local import local_view
+    from gpaccess.publication.icb_report import write_icb_report
+    from gpaccess.publication.nhse_return import build_return, write_return
+
+    session = session_for(c, months)
+    files = write_icb_report(
+        session,
+        result,
+        folder,
+        cycle=cycle,
+        run_id=run_id,
+        local_view=local_view(session, session.warehouse, result.icb_code),
+    )
+    frame = build_return(
+        result.members,
+        icb_code=result.icb_code,
+        cycle=cycle,
+        key=load_or_create_key(c.settings.home, result.icb_code),
+        criteria=list(result.settings.criteria.enabled),
+    )
+    directory = session.directory()
+    returned = write_return(
+        frame,
+        folder / f"nhse_return_{result.icb_code}.csv",
+        known_codes=set(directory.practice_code),
+        known_names=set(directory.practice_name.dropna()),
+    )
+    out.print(f"report: {files.html}\ncohort CSV: {files.csv}\nNHS England return (pseudonymised, guarded): {returned}")
 
 
 def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:

@@ -81,6 +81,8 @@ def measures(
         typer.echo(json.dumps(body, indent=1))
     elif fmt == "table":
         _print_table(table, s, definition)
+        if practice:
+            _print_context(s, table.iloc[0])
     else:
         raise UserError(f"--format {fmt!r}: expected table, csv or json")
 
@@ -101,6 +103,27 @@ def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> Non
         size = "—" if pd.isna(row.patients) else f"{row.patients:,.0f}"
         t.add_row(row.practice_code, str(row.practice_name)[:28], size, *cells)
     out.print(t)
+
+
+def _print_context(s: MeasureSession, row: pd.Series) -> None:
+    """The practice's context from every source that covers it, each with its source and period named."""
+    from gpaccess.ingest.context.queries import coverage_for, practice_context
+
+    month = max(s.months)
+    found = practice_context(s.warehouse, str(row.practice_code), month)
+    out.print(f"\n[bold]Context for {row.practice_code}[/] (around {month:%Y-%m}; each source at its own period)")
+    if not found:
+        out.print(
+            "No context data loaded (deprivation, ODS, payments, online consultation, telephony, GPPS, workforce:"
+            " see docs/context-data.md)."
+        )
+    for item in found:
+        fields = ", ".join(f"{k} {v}" for k, v in item["fields"].items() if v is not None and k != "practice_code")
+        out.print(f"  {item['source']} ({item['period']}): {fields}")
+    if s.warehouse.has("coverage") and isinstance(row.sub_icb_code, str):
+        cov = coverage_for(s.warehouse, row.sub_icb_code, month)
+        if cov:
+            out.print(f"  coverage of sub-ICB {row.sub_icb_code}: {cov}")
 
 
 def funnel(
