@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     cohort_f2f_method: Literal["funnel", "shrunk"] = Field(
         default="funnel", description="Face-to-face rule: O/E below the funnel limit, or shrunk estimate."
     )
-    cohort_f2f_level: float = Field(default=0.95, description="Funnel limit for the face-to-face rule: 0.95 or 0.998.")
+    cohort_f2f_level: float = Field(
+        default=0.95, description="Funnel limit for the face-to-face rule: 0.95 or 0.998."
+    )
     cohort_baseline_threshold: float = Field(
         default=1.0, description="Appointments per 1,000 below this share of the baseline year's meet the rule."
     )
@@ -114,6 +116,13 @@ class Settings(BaseSettings):
         default=None,
         description="Test only: pause an ingest at this point so a test can kill it (proves atomicity).",
     )
+
+    @field_validator("cohort_f2f_level")
+    @classmethod
+    def _funnel_level(cls, v: float) -> float:
+        if v not in (0.95, 0.998):
+            raise ValueError("cohort_f2f_level must be 0.95 or 0.998 (the funnel's two limits)")
+        return v
 
     @field_validator("home")
     @classmethod

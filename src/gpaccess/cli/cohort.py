@@ -166,7 +166,8 @@ def write_outputs(
 def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
     out.print(
         f"[bold]{result.icb_code}[/] · {cycle} · {result.window} · {result.eligible} eligible practices · "
-        f"cap {result.cap} (20%) · {len(result.selected)} selected" + (f" · run {run_id}" if run_id else "")
+        f"cap {result.cap} ({result.settings.cap_share:.0%}) · {len(result.selected)} selected"
+        + (f" · run {run_id}" if run_id else "")
     )
     for note in result.notes:
         out.print(f"[yellow]note:[/] {note}")
@@ -199,6 +200,9 @@ def override(
     if action not in ("add", "remove"):
         raise UserError(f"--action {action!r}: expected add or remove")
     session = session_for(c, None)
+    members = set(session.icb_practices(icb).practice_code)
+    if practice.strip().upper() not in members:
+        raise UserError(f"practice {practice!r} is not one of ICB {icb}'s practices in {session.label}")
     cycle_name = cycle or default_cycle(session.months)
     with plan_store(c).begin() as db:
         ensure_cycle(db, cycle_name, session.months, c.user)
@@ -212,3 +216,17 @@ def override(
             user=c.user,
         )
     out.print(f"override {oid}: {action} {practice} for {icb}, {cycle_name} — recorded by {c.user}")
+
+
+@app.command()
+def revoke(
+    ctx: typer.Context,
+    icb: Annotated[str, typer.Option(help="ICB code.")],
+    override_id: Annotated[int, typer.Option("--id", help="The override's id (printed when it was made).")],
+    reason: Annotated[str | None, typer.Option(help="Why it is withdrawn (recorded in the audit log).")] = None,
+) -> None:
+    """Withdraw a local override; the cohort goes back to what the criteria say (recorded and audited)."""
+    c = commands.get(ctx)
+    with plan_store(c).begin() as db:
+        cohort_commands.revoke_override(db, icb_code=icb, override_id=override_id, reason=reason, user=c.user)
+    out.print(f"override {override_id} for {icb} revoked by {c.user}")

@@ -92,7 +92,10 @@ def status(
         raise UserError(f"--format {fmt!r}: expected table or json")
     out.print(f"Store: {info['store']}")
     if not info["publications"]:
-        out.print("The store is empty: run `gpaccess ingest FILE` (or `gpaccess demo`).")
+        out.print(
+            "The store is empty: run `gpaccess ingest FILE`. (The demo keeps its own store: "
+            f"GPACCESS_HOME={c.settings.home / 'demo'} gpaccess status)"
+        )
         return
     table = Table("publication", "month", "rows", "total", "practices", "release", "replaced releases below")
     for pub in info["publications"]:

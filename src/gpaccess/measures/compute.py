@@ -13,6 +13,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from gpaccess.errors import UserError
 from gpaccess.measures.definitions import Condition, Measure
 
 COUNT = "count"
@@ -139,4 +140,7 @@ def monthly_series(counts: ir.Table, measure: Measure, practice_code: str) -> ir
     if measure.kind == "rate_per_1000":
         value = ibis.ifelse(t.patients > 0, t.appointments.cast("float64") * 1000.0 / t.patients, ibis.null("float64"))
         return t.select("month", numerator=t.appointments, denominator=t.patients, value=value).order_by("month")
-    raise ValueError(f"{measure.name} has no monthly series (it compares a window with a baseline)")
+    raise UserError(
+        f"{measure.name} has no monthly series (it compares a window with a baseline year); "
+        "try appts_per_1000 or a share such as f2f_gp"
+    )

@@ -68,7 +68,7 @@ def funnel_figure(session: MeasureSession, measure_name: str, icb_code: str, hig
 
 def spc_figure(session: MeasureSession, practice_code: str, measure_name: str) -> Figure:
     m = session.measure(measure_name)
-    series = session.series(practice_code, measure_name).dropna(subset=["value"]).reset_index(drop=True)
+    series = latest_consecutive(session.series(practice_code, measure_name).dropna(subset=["value"]))
     result = xmr(series["value"].to_numpy(), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
     p = result.points
     rules = _rules(result)
@@ -97,6 +97,15 @@ def spc_figure(session: MeasureSession, practice_code: str, measure_name: str) -
     )
     data = points.assign(practice_code=practice_code, measure=m.name, definition=m.definition)
     return Figure(spc_chart(points, meta), data)
+
+
+def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:
+    """The latest run of consecutive months: an XmR chart joins points as neighbours, so a gap (e.g. 2019
+    baseline months stored beside recent ones) must not be drawn as if the months followed each other."""
+    months = pd.to_datetime(series["month"]).dt.to_period("M")
+    step = months.diff().map(lambda d: getattr(d, "n", 1))
+    breaks = (step != 1).cumsum()
+    return series[breaks == breaks.iloc[-1]].reset_index(drop=True) if len(series) else series
 
 
 def _cause(kind: str, special: bool) -> str:
