@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from gpaccess.cli import commands
+from gpaccess.errors import UserError
 from gpaccess.ingest.context.fingertips_api import GP_PRACTICES, download_indicator
 from gpaccess.ingest.load import ingest_files
 
@@ -46,3 +49,58 @@ def fingertips_download(
 
 def register(app: typer.Typer) -> None:
     app.command(name="fingertips-download")(fingertips_download)
+    app.command(name="baseline")(baseline)
+
+
+def baseline(
+    ctx: typer.Context,
+    icb: Annotated[str, typer.Option(help="ICB code; its CCGs / sub-ICB locations are shown.")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Each system's face-to-face share and appointments against the same month of 2019 (system-level GPAD),
+    with coverage beside it where the coverage table is loaded. Context, not a target."""
+    from gpaccess.ingest.context.queries import coverage_for, system_baseline
+
+    c = commands.get(ctx)
+    wh = c.warehouse()
+    if not wh.has("gpad_system"):
+        raise UserError("no system-level GPAD stored: ingest the CCG-level Regional_CSV_*.csv(.gz) files first")
+    rows = system_baseline(wh, icb)
+    if not rows:
+        raise UserError(f"no system-level months after 2019 stored for ICB {icb} (is the CCG to ICB lookup loaded?)")
+    for r in rows:
+        cov = coverage_for(wh, r["system_code"], r["month"], warn_below=c.settings.coverage_warning_threshold)
+        r["coverage"] = cov
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=1, default=str))
+        return
+    out = commands.console()
+    table = Table(
+        "system",
+        "month",
+        "appointments",
+        "F2F share",
+        "2019 F2F share",
+        "GP F2F",
+        "2019 GP F2F",
+        "per 1,000",
+        "coverage",
+        title=f"{icb}: system-level figures against the same month of 2019",
+    )
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    for r in rows:
+        b = r["baseline"] or {}
+        cov = r["coverage"]
+        cov_text = "—" if not cov else f"{cov.get('coverage', 0):.0%}" + (" (low)" if cov.get("warning") else "")
+        table.add_row(
+            r["system_code"],
+            r["month"],
+            f"{r['appointments']:,}",
+            pct(r["f2f_share"]),
+            pct(b.get("f2f_share")),
+            pct(r["gp_f2f_share"]),
+            pct(b.get("gp_f2f_share")),
+            "—" if r["per_1000_patients"] is None else f"{r['per_1000_patients']:.0f}",
+            cov_text,
+        )
+    out.print(table)
