@@ -1,6 +1,7 @@
 """`gpaccess demo`: the main job on the bundled synthetic national data, in a store of its own.
 
-synthetic data → ingest (and a republished month, to show releases) → per-ICB summary, measures tables and
+synthetic data (with its companion context files: IMD, ODS, coverage, workforce, telephony, online
+consultations) → ingest (and a republished month, to show releases) → per-ICB summary, measures tables and
 funnel plots. The demo writes under `$GPACCESS_HOME/demo`, never into a real store.
 """
 
@@ -63,6 +64,7 @@ def demo(
     started = time.monotonic()
     data = _synthetic(home / "synthetic", icbs, seed)
     files = sorted(data.glob("gpad/*.zip")) + sorted(data.glob("registered_patients/*.csv"))
+    files += sorted(data.glob("context/*"))  # IMD, epraccur, coverage, workforce, telephony, online consultations
     out.print(f"Ingesting {len(files)} files into {home / 'store'}")
     print_result(run_ingest(c, files, home=home))
     out.print("Ingesting the republished month (a later release replaces the practices it revises)")
@@ -141,7 +143,7 @@ def _synthetic(folder: Path, icbs: int, seed: int) -> Path:
     """Generate once per set of options: the same options give byte-identical files, so reuse them."""
     months = demo_months()
     stamp = folder / "synth.json"
-    wanted = {"icbs": icbs, "seed": seed, "months": months, "republish": [REPUBLISHED]}
+    wanted = {"icbs": icbs, "seed": seed, "months": months, "republish": [REPUBLISHED], "companions": True}
     if stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return folder
     shutil.rmtree(folder, ignore_errors=True)

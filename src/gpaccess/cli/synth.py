@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 
 def synth(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write gpad/, registered_patients/ and truth.csv into.")],
+    out_dir: Annotated[
+        Path, typer.Argument(help="Folder to write gpad/, registered_patients/, context/ and truth.csv into.")
+    ],
     first: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")] = "2019-01",
     last: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")] = "2025-12",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed and options give the same bytes.")] = 2021,
@@ -35,6 +37,13 @@ def synth(
     ] = None,
     registrations: Annotated[
         bool, typer.Option(help="Also write gp-reg-pat-prac-all list sizes for each month.")
+    ] = True,
+    companions: Annotated[
+        bool,
+        typer.Option(
+            help="Also write context files for the same practices under context/ (IMD, epraccur, coverage, "
+            "workforce, telephony, online consultations)."
+        ),
     ] = True,
 ) -> None:
     """Generate synthetic GPAD practice-level months (2019 onwards, in today's layout) with list sizes and
@@ -67,10 +76,16 @@ def synth(
             zipped=zipped,
             republish=republish or [],
             registrations=registrations,
+            companions=companions,
             progress=step,
         )
     rows = sum(m.rows for m in result.months.values())
     out.print(
         f"Wrote {len(result.months)} month(s) for {len(result.icbs)} ICB(s), {rows:,} crosstab rows, "
         f"under {result.out_dir} (truth: {result.truth})"
+        + (
+            f"; {len(result.companions)} context file(s) under {result.out_dir / 'context'}"
+            if result.companions
+            else ""
+        )
     )

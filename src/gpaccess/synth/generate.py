@@ -5,6 +5,8 @@ Layout under `out_dir`:
     gpad/Practice_Level_Crosstab_Oct_25.zip          crosstab CSV + Mapping.csv (or regional CSVs + Mapping.csv)
     gpad/republished/Practice_Level_Crosstab_Oct_25.zip   the month as republished (about 5% of practices differ)
     registered_patients/gp-reg-pat-prac-all_2025-10-01.csv
+    context/...                                      companion files (IMD, epraccur, coverage, workforce,
+                                                     telephony, online consultations): see companions.py
     truth.csv                                        each practice's true parameters (see model.py)
 
 With `zipped=False` the crosstab CSV(s) and a loose `Mapping_Oct_25.csv` are written into `gpad/` instead.
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from gpaccess.errors import UserError
+from gpaccess.synth import companions as companion_files
 from gpaccess.synth import model, structure, vocab, write
 from gpaccess.synth.model import Rows
 from gpaccess.synth.structure import NEVER, SUPPLIER_F2F_LOGIT, SUPPLIERS, Structure
@@ -50,6 +53,7 @@ class SynthOutput:
     icbs: list[str]
     months: dict[str, MonthFiles]
     truth: Path
+    companions: list[Path] = field(default_factory=list)  # context/ files (companions.py)
 
     def files(self) -> list[Path]:
         out: list[Path] = []
@@ -57,7 +61,7 @@ class SynthOutput:
             out += mf.crosstab + ([mf.mapping] if mf.mapping else [])
             out += [mf.registrations] if mf.registrations else []
             out += mf.republished
-        return [*out, self.truth]
+        return [*out, *self.companions, self.truth]
 
 
 def select_icbs(s: Structure, icbs: int | Sequence[str] | None) -> list[str]:
@@ -143,6 +147,7 @@ def generate(
     zipped: bool = True,
     republish: Sequence[str] = (),
     registrations: bool = True,
+    companions: bool = True,
     progress: Progress | None = None,
 ) -> SynthOutput:
     """Write synthetic GPAD practice-level months (and list sizes and truth.csv) under `out_dir`.
@@ -150,7 +155,9 @@ def generate(
     `months` are "YYYY-MM" (any month; 2019 is written in today's practice-level layout, which no real file
     has). `icbs`: None for all 42, N for the first N of a fixed round-robin-over-regions order, or ICB codes.
     `republish`: months also written "as republished" into gpad/republished/ (about 5% of practices' rows
-    differ). Same seed and options give byte-identical files.
+    differ). `companions`: also write context files for the same practices and months under context/ (IMD,
+    epraccur, coverage, workforce, telephony, online consultations). Same seed and options give
+    byte-identical files.
     """
     out_dir = Path(out_dir)
     try:
@@ -190,7 +197,10 @@ def generate(
             progress(month, i + 1, len(todo))
     truth = out_dir / "truth.csv"
     write.write_bytes(truth, truth_csv(s, seed, np.flatnonzero(ever)))
-    return SynthOutput(out_dir=out_dir, seed=seed, icbs=chosen, months=result, truth=truth)
+    extra: list[Path] = []
+    if companions:
+        extra = companion_files.write_companions(out_dir / companion_files.CONTEXT_DIR, s, seed, todo, selected)
+    return SynthOutput(out_dir=out_dir, seed=seed, icbs=chosen, months=result, truth=truth, companions=extra)
 
 
 def _month_or_blank(t: int) -> str:
