@@ -177,12 +177,13 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
 
 
 def _section(title: str, rows: pd.DataFrame, reasons: str) -> None:
-    t = Table("practice", "name", "criteria met", "why", title=f"{title}: {len(rows)}", title_justify="left")
+    t = Table("practice", "name", "IMD", "criteria met", "why", title=f"{title}: {len(rows)}", title_justify="left")
     for r in rows.itertuples():
         why = list(getattr(r, reasons))
         if r.overridden != "none":
             why = [f"LOCAL OVERRIDE ({r.overridden}): {r.override_reason}", *why]
-        t.add_row(r.practice_code, str(r.practice_name)[:30], ", ".join(r.criteria_met) or "—", "\n".join(why))
+        imd = "—" if pd.isna(r.imd_score) else f"{r.imd_score:.1f} (decile {int(r.imd_decile)})"
+        t.add_row(r.practice_code, str(r.practice_name)[:30], imd, ", ".join(r.criteria_met) or "—", "\n".join(why))
     out.print(t)
 
 

@@ -130,7 +130,9 @@ def _local_high(indicator: str, label: str) -> Rule:
         known = values.dropna()
         cut = float(np.quantile(known, 1 - cfg.local_top_share)) if len(known) else float("nan")
         q1, q3 = np.quantile(known, [0.25, 0.75]) if len(known) else (np.nan, np.nan)
-        spread = float(q3 - q1) or 1.0
+        # A robust standard deviation (IQR / 1.349 for normal data), so evidence is in z-like units and can be
+        # weighed against the funnel's z when the cap forces a choice.
+        spread = float(q3 - q1) / 1.349 or 1.0
         out = {}
         for c in codes:
             v = values.get(c)

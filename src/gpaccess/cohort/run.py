@@ -150,3 +150,15 @@ def _jsonable(value):
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+def settings_from_parameters(parameters: dict[str, Any]) -> SelectionSettings:
+    """The selection settings a stored run used, rebuilt from its `parameters` (to reproduce it exactly)."""
+    from gpaccess.cohort.criteria import CriteriaSettings
+    from gpaccess.cohort.exclusions import ExclusionSettings
+
+    p = dict(parameters)
+    criteria = dict(p.pop("criteria"))
+    criteria["enabled"] = tuple(criteria["enabled"])
+    exclusions = ExclusionSettings(**p.pop("exclusions"))
+    return SelectionSettings(**p, criteria=CriteriaSettings(**criteria), exclusions=exclusions)
