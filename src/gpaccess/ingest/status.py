@@ -32,3 +32,42 @@ def store_status(warehouse: Warehouse) -> dict[str, Any]:
         "publications": pubs,
         "releases": [asdict(r) for r in manifest.releases],
     }
+
+
+def ingests_table(warehouse: Warehouse) -> Any:
+    """The `ingests` table (DESIGN data model): one row per source file of each release, with the publication
+    months it touched, its rows, when, by whom, its status and whether its totals checks passed. It lives in the
+    manifest, so it changes in the same atomic swap as the data it describes."""
+    import ibis
+
+    rows = []
+    for r in warehouse.manifest().releases:
+        months = sorted({m for periods in r.touched.values() for m in periods})
+        for s in r.sources:
+            rows.append(
+                {
+                    "file_sha256": s.sha256,
+                    "file_name": s.name,
+                    "release": r.id,
+                    "publications": ",".join(sorted(r.touched)),
+                    "months": ",".join(months),
+                    "rows": r.rows,
+                    "ingested_at": r.ingested_at,
+                    "ingested_by": r.user or "",
+                    "status": r.status,
+                    "checks_passed": all(bool(c.get("ok", True)) for c in r.checks.values() if isinstance(c, dict)),
+                }
+            )
+    schema = {
+        "file_sha256": "string",
+        "file_name": "string",
+        "release": "string",
+        "publications": "string",
+        "months": "string",
+        "rows": "int64",
+        "ingested_at": "string",
+        "ingested_by": "string",
+        "status": "string",
+        "checks_passed": "boolean",
+    }
+    return ibis.memtable(rows or {k: [] for k in schema}, schema=ibis.schema(schema))

@@ -97,3 +97,17 @@ def test_second_writer_is_refused_while_one_writes(warehouse, gpad_fixtures):
 
     with warehouse.transaction(user="a"), pytest.raises(StoreBusyError):
         ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="b")
+
+
+def test_ingests_table_logs_every_file_with_its_checks(warehouse, gpad_fixtures):
+    from gpaccess.ingest.status import ingests_table
+    from gpaccess.storage.warehouse import sha256_file
+
+    assert ingests_table(warehouse).count().to_pyarrow().as_py() == 0
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Mapping_Jul_24.csv"], user="tester")
+    rows = ingests_table(warehouse).to_pandas().set_index("file_name")
+    assert rows.loc[CROSSTAB, "file_sha256"] == sha256_file(gpad_fixtures / CROSSTAB)
+    assert rows.loc[CROSSTAB, "months"] == "2024-07"
+    assert rows.loc[CROSSTAB, "ingested_by"] == "tester"
+    assert rows.checks_passed.all()
+    assert rows.loc[CROSSTAB, "release"] == rows.loc["Mapping_Jul_24.csv", "release"]  # one call, one release
