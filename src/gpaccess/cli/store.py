@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -73,6 +74,8 @@ def print_result(result: IngestResult) -> None:
             continue
         note = f" ({f.detail})" if f.detail else ""
         out.print(f"{f.status}: {f.name}{note}")
+    for note in result.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     if result.release:
         months = "; ".join(f"{pub} {', '.join(ms)}" for pub, ms in result.months.items())
         out.print(f"release {result.release}: {result.rows:,} rows — {months}")

@@ -66,6 +66,7 @@ class IngestResult:
     files: list[FileOutcome] = field(default_factory=list)
     months: dict[str, list[str]] = field(default_factory=dict)  # publication -> months
     rows: int = 0
+    notes: list[str] = field(default_factory=list)  # what a user should notice (e.g. a month only partly replaced)
 
 
 def month_key(d: date) -> str:
@@ -166,8 +167,27 @@ def _ingest(
     for src in sources:
         result.files.append(FileOutcome(src.name, src.sha256, "ingested"))
     result.release, result.months, result.rows = release, touched, rows
+    result.notes = list(tx.notes)
     say("making the release visible")
     return result
+
+
+def replacement_note(tx: Transaction, period: str, new_files: list[Path]) -> str | None:
+    """Say when a release replaced only some practices of a month that already held data: right for a
+    republished region or a corrected file, but a truncated file looks the same, so the user is told."""
+    stack = tx.manifest.publications[APPOINTMENTS].periods[period]
+    if len(stack) < 2:
+        return None
+    t = tx.warehouse.con.read_parquet([str(f) for f in new_files])
+    replaced = int(t.practice_code.nunique().to_pyarrow().as_py())
+    kept = stack[-1].keys - replaced
+    if kept <= 0:
+        return None
+    return (
+        f"{period}: this release holds {replaced:,} practices; {kept:,} other practices keep their rows from "
+        f"release {stack[-2].release} (if this file should have held the whole month, roll it back: "
+        f"gpaccess ingest --rollback {period})"
+    )
 
 
 def _read_all(
@@ -227,6 +247,8 @@ def _write_all(
         schema, key, measure = _layout(pub)
         tx.put(pub, period, release, files, schema=schema, key=key, measure=measure)
         touched.setdefault(pub, set()).add(period)
+        if pub == APPOINTMENTS and (note := replacement_note(tx, period, files)):
+            tx.notes.append(note)
     return touched, by_item
 
 

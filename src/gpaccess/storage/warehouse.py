@@ -168,6 +168,7 @@ class Transaction:
     user: str | None
     staged_dirs: list[Path] = field(default_factory=list)
     changed: bool = False
+    notes: list[str] = field(default_factory=list)  # for the user, about what this transaction did
     _counter: int = 0
 
     def new_release_id(self, sources: list[mf.Source]) -> str:

@@ -111,3 +111,13 @@ def test_ingests_table_logs_every_file_with_its_checks(warehouse, gpad_fixtures)
     assert rows.loc[CROSSTAB, "ingested_by"] == "tester"
     assert rows.checks_passed.all()
     assert rows.loc[CROSSTAB, "release"] == rows.loc["Mapping_Jul_24.csv", "release"]  # one call, one release
+
+
+def test_partial_replacement_of_a_month_is_pointed_out(warehouse, gpad_fixtures, tmp_path):
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    result = ingest_files(warehouse, [republished(tmp_path, gpad_fixtures)], user="tester")
+    [note] = result.notes
+    assert note.startswith("2024-07: this release holds 1 practices; 1 other practices keep their rows")
+    assert "--rollback 2024-07" in note
+    whole = ingest_files(warehouse, [gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"], user="tester")
+    assert whole.notes == []  # a new month replaces nothing
