@@ -96,9 +96,7 @@ class Settings(BaseSettings):
     cohort_f2f_method: Literal["funnel", "shrunk"] = Field(
         default="funnel", description="Face-to-face rule: O/E below the funnel limit, or shrunk estimate."
     )
-    cohort_f2f_level: float = Field(
-        default=0.95, description="Funnel limit for the face-to-face rule: 0.95 or 0.998."
-    )
+    cohort_f2f_level: float = Field(default=0.95, description="Funnel limit for the face-to-face rule: 0.95 or 0.998.")
     cohort_baseline_threshold: float = Field(
         default=1.0, description="Appointments per 1,000 below this share of the baseline year's meet the rule."
     )

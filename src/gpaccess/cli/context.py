@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from gpaccess.cli import commands
+from gpaccess.cli.download import ingest_downloaded
 from gpaccess.errors import UserError
 from gpaccess.ingest.context.fingertips_api import GP_PRACTICES, download_indicator
-from gpaccess.ingest.load import ingest_files
 
 
 def fingertips_download(
@@ -40,11 +40,7 @@ def fingertips_download(
     typer.echo(str(path))
     if ingest:
         err = Console(stderr=True)
-        result = ingest_files(c.warehouse(), [path], user=c.user)
-        if result.release is None:
-            err.print(f"{path.name} was already ingested; the store is unchanged.", highlight=False)
-        else:
-            err.print(f"Ingested {path.name}: release {result.release}, {result.rows:,} rows.", highlight=False)
+        ingest_downloaded(c, path, err)
 
 
 def register(app: typer.Typer) -> None:

@@ -94,10 +94,11 @@ def download(
         path = download_month(month, dest_dir, download_config(c.settings), progress=on_progress, on_event=on_event)
     typer.echo(str(path))
     if ingest:
-        _ingest(c, path, err)
+        ingest_downloaded(c, path, err)
 
 
-def _ingest(c: commands.Context, path: Path, err: Console) -> None:
+def ingest_downloaded(c: commands.Context, path: Path, err: Console) -> None:
+    """Ingest a file just downloaded and say what happened (one release, or already ingested)."""
     err.print(f"Ingesting {path.name}", highlight=False)
     result = ingest_files(c.warehouse(), [path], user=c.user)
     if result.release is None:

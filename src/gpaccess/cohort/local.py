@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from scipy import stats
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
+from gpaccess.ingest.context.base import excel_column
 from gpaccess.storage.manifest import Release, Source
 from gpaccess.storage.warehouse import Warehouse, now_iso, sha256_file
 
@@ -224,15 +225,6 @@ def _header_key(text: object) -> str:
     return re.sub(r"[\s\-]+", "_", str(text if text is not None else "").strip().lower())
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def _read_csv_rows(path: Path, name: str) -> list[tuple[int, list[Any]]]:
     data = path.read_bytes()
     try:
@@ -357,7 +349,7 @@ def _to_long(
                 continue
             if any(not _blank(cell(row, i)) for _, row in rows):
                 problems.append(
-                    Problem(name, header_row, f"column {_column_letter(i)}", "an indicator name in the header", "")
+                    Problem(name, header_row, f"column {excel_column(i)}", "an indicator name in the header", "")
                 )
         named = [i for i in indicators if labels[i]]
         if not named:

@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from gpaccess.ingest.context.base import excel_column
 from gpaccess.synth import model, vocab, write
 from gpaccess.synth.structure import ALWAYS, NEVER, Structure
 
@@ -318,15 +319,6 @@ def workforce_csv(s: Structure, seed: int, idx: np.ndarray, t: int) -> bytes:
 # --- (5) and (6): Excel workbooks
 
 
-def _col(j: int) -> str:
-    out = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
 def _sheet_xml(rows: list[list[object]]) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -335,7 +327,7 @@ def _sheet_xml(rows: list[list[object]]) -> str:
     for i, row in enumerate(rows, 1):
         cells = []
         for j, v in enumerate(row):
-            ref = f"{_col(j)}{i}"
+            ref = f"{excel_column(j)}{i}"
             if v is None:
                 continue
             if isinstance(v, date):
