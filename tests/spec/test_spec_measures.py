@@ -125,3 +125,14 @@ def test_baseline_ratio_against_same_months_of_2019(engine):
     assert table.loc["A", "appts_vs_baseline"] == pytest.approx(0.8)
     # B: no August 2019 (and no 2019 list size): unavailable, never zero or guessed.
     assert table["appts_vs_baseline"].isna().loc["B"]
+
+
+def test_conditions_merge_per_column_and_empty_intersection_matches_nothing():
+    from gpaccess.measures.compute import merge_conditions
+
+    assert merge_conditions({"appt_status": ("DNA",)}, {"appt_status": ("Attended", "DNA")}) == {"appt_status": ("DNA",)}
+    assert merge_conditions({"hcp_type": ("GP",)}, {}, {"appt_mode": ("Telephone",)}) == {
+        "appt_mode": ("Telephone",),
+        "hcp_type": ("GP",),
+    }
+    assert merge_conditions({"appt_mode": ("Unknown",)}, {"appt_mode": ("Telephone",)}) is None

@@ -20,7 +20,7 @@ from gpaccess.ingest.read import Member, month_from_filename, open_inputs
 from gpaccess.ingest.schemas import publications, resolve_header
 from gpaccess.storage import csvread
 from gpaccess.storage.manifest import Release, Source
-from gpaccess.storage.warehouse import Transaction, Warehouse, now_iso, pause_point
+from gpaccess.storage.warehouse import Transaction, Warehouse, now_iso, pause_point, sha256_file
 
 Progress = Callable[[str], None]
 
@@ -109,12 +109,11 @@ def _ingest(
     known = {s.sha256: r.id for r in tx.manifest.releases if r.id in applied for s in r.sources}
     result = IngestResult(release=None)
     fresh: list[Path] = []
+    digests: dict[Path, str] = {}
     for p in paths:
-        from gpaccess.storage.warehouse import sha256_file
-
         if not p.exists():
             raise NotFoundError(f"{p}: no such file")
-        digest = sha256_file(p)
+        digest = digests[p] = sha256_file(p)
         if digest in known:
             result.files.append(FileOutcome(p.name, digest, "already ingested", f"release {known[digest]}"))
         else:
@@ -132,8 +131,10 @@ def _ingest(
             gpad_paths.append(p)
         else:
             detected.append(found)
-    inputs = open_inputs(gpad_paths, scratch) if gpad_paths else []
-    sources = [src for src, _ in inputs] + [context.source_of(probe.path) for probe, _ in detected]
+    inputs = open_inputs(gpad_paths, scratch, digests) if gpad_paths else []
+    sources = [src for src, _ in inputs] + [
+        context.source_of(probe.path, digests.get(probe.path)) for probe, _ in detected
+    ]
     release = tx.new_release_id(sources)
     problems: list[Problem] = []
     loaded: list[Loaded] = []

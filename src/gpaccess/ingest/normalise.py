@@ -58,41 +58,46 @@ def load_member(con: Any, member: Member, resolved: ResolvedHeader, month_hint: 
     if spec.row_filter:
         filter_column, value = spec.row_filter
         t = t.filter(t[filter_column] == value)
-    # What the file itself says, before any normalisation: the totals every later check is held to.
-    stats = (
-        t.aggregate(rows=t.count(), **({"total": t[spec.measure].sum()} if spec.measure else {}))
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
+    # One pass gives what the file itself says (the totals every later check is held to), how many codes and
+    # counts are unusable, and the distinct labels of every category and month column to check and map.
+    category_cols = [c.name for c in spec.columns if c.name in kept and c.type == "category"]
+    label_cols = category_cols + ([spec.month_column] if spec.month_column in kept else [])
+    code_cols = [c.name for c in spec.columns if c.name in kept and c.type == "code"]
+    count_cols = [c.name for c in spec.columns if c.name in kept and c.type == "count"]
+    aggs: dict[str, Any] = {"rows": t.count()}
+    if spec.measure:
+        aggs["total"] = t[spec.measure].sum()
+    for name in code_cols:
+        aggs[f"bad__{name}"] = (t[name].isnull() | (t[name] == "")).sum()
+    for name in count_cols:
+        aggs[f"bad__{name}"] = (t[name].isnull() | (t[name] < 0)).sum()
+    for name in label_cols:
+        aggs[f"seen__{name}"] = t[name].collect(distinct=True, include_null=True)
+    stats = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     file_rows = int(stats["rows"])
     file_total = int(stats["total"] or 0) if spec.measure else None
     if file_rows + len(rejects) == 0:
         problems.append(Problem(member.display, 2, None, "at least one data row after the header", "no rows"))
     substitutions: dict[str, Any] = {}
-    for col in spec.columns:
-        if col.name not in kept:
-            continue
-        if col.type == "category":
-            mapping, bad = _vocabulary_mapping(t, col.name, col.vocabulary or "")
-            problems += _located(member, resolved, col.name, bad, _vocab_expectation(col.vocabulary or ""))
-            if mapping:
-                substitutions[col.name] = t[col.name].substitute(mapping)
-        elif col.type == "code":
-            bad = _distinct_where(t, col.name, t[col.name].isnull() | (t[col.name].strip() == ""))
-            problems += _located(member, resolved, col.name, bad, "a practice code")
-        elif col.type == "count":
-            bad_counts = _distinct_where(t, col.name, t[col.name].isnull() | (t[col.name] < 0))
-            problems += _located(
-                member,
-                resolved,
-                col.name,
-                {None if v is None else str(v) for v in bad_counts},
-                "a whole number ≥ 0",
-            )
+    for name in category_cols:
+        vocabulary = spec.column(name).vocabulary or ""
+        mapping, bad = _vocabulary_mapping(stats[f"seen__{name}"] or [], vocabulary)
+        problems += _located(member, resolved, name, bad, _vocab_expectation(vocabulary))
+        if mapping:
+            substitutions[name] = t[name].substitute(mapping)
+    for name in code_cols:
+        if stats[f"bad__{name}"]:
+            bad_codes = _distinct_where(t, name, t[name].isnull() | (t[name].strip() == ""))
+            problems += _located(member, resolved, name, bad_codes, "a practice code")
+    for name in count_cols:
+        if stats[f"bad__{name}"]:
+            bad_counts = _distinct_where(t, name, t[name].isnull() | (t[name] < 0))
+            found = {None if v is None else str(v) for v in bad_counts}
+            problems += _located(member, resolved, name, found, "a whole number ≥ 0")
 
     months: list[date] = []
     if spec.month_column:
-        month_map, bad_months = _month_mapping(t, spec.month_column)
+        month_map, bad_months = _month_mapping(stats.get(f"seen__{spec.month_column}") or [])
         problems += _located(member, resolved, spec.month_column, bad_months, "a month such as 01OCT2025 or 2025-10-01")
         substitutions[spec.month_column] = _month_expr(t[spec.month_column], month_map)
         months = sorted(set(month_map.values()))
@@ -140,13 +145,13 @@ def _distinct_where(t: ir.Table, column: str, predicate: ir.BooleanValue) -> set
     return set(rows)
 
 
-def _vocabulary_mapping(t: ir.Table, column: str, vocabulary: str) -> tuple[dict[str, str], set[str | None]]:
+def _vocabulary_mapping(seen: list[str | None], vocabulary: str) -> tuple[dict[str, str], set[str | None]]:
     vocab = vocabularies()[vocabulary]
-    seen = t.select(column).distinct().to_pyarrow().column(0).to_pylist()
-    mapping, bad = {}, set()
+    mapping: dict[str, str] = {}
+    bad: set[str | None] = set()
     for raw in seen:
         canonical = vocab.normalise(raw)
-        if canonical is None:
+        if raw is None or canonical is None:
             bad.add(raw)
         elif canonical != raw:
             mapping[raw] = canonical
@@ -161,13 +166,12 @@ def _vocab_expectation(vocabulary: str) -> str:
     )
 
 
-def _month_mapping(t: ir.Table, column: str) -> tuple[dict[str, date], set[str | None]]:
-    seen = t.select(column).distinct().to_pyarrow().column(0).to_pylist()
+def _month_mapping(seen: list[str | None]) -> tuple[dict[str, date], set[str | None]]:
     mapping: dict[str, date] = {}
     bad: set[str | None] = set()
     for raw in seen:
         parsed = parse_month(raw) if raw is not None else None
-        if parsed is None:
+        if raw is None or parsed is None:
             bad.add(raw)
         else:
             mapping[raw] = parsed

@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,14 +34,18 @@ class Member:
     header: list[str]
 
 
-def open_inputs(paths: Iterable[Path], scratch: Path) -> list[tuple[Source, list[Member]]]:
-    """Hash each input and expand zips into `scratch`; refuse missing, truncated or unreadable files."""
+def open_inputs(
+    paths: Iterable[Path], scratch: Path, digests: Mapping[Path, str] | None = None
+) -> list[tuple[Source, list[Member]]]:
+    """Hash each input (unless its digest is given) and expand zips into `scratch`; refuse missing, truncated
+    or unreadable files."""
     out = []
     problems: list[Problem] = []
     for path in paths:
         if not path.exists():
             raise NotFoundError(f"{path}: no such file")
-        source = Source(name=path.name, sha256=sha256_file(path), bytes=path.stat().st_size)
+        digest = (digests or {}).get(path) or sha256_file(path)
+        source = Source(name=path.name, sha256=digest, bytes=path.stat().st_size)
         try:
             members = _expand(path, source, scratch)
         except _RefusedError as exc:

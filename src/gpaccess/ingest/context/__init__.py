@@ -99,8 +99,8 @@ def detect(path: Path) -> tuple[Probe, Reader] | None:
     return None
 
 
-def source_of(path: Path) -> Source:
-    return Source(name=path.name, sha256=sha256_file(path), bytes=path.stat().st_size)
+def source_of(path: Path, digest: str | None = None) -> Source:
+    return Source(name=path.name, sha256=digest or sha256_file(path), bytes=path.stat().st_size)
 
 
 def read_all(detected: list[tuple[Probe, Reader]], options: ReadOptions, say: Callable[[str], None]) -> list[FileRead]:
