@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from gpaccess.cli import commands
-from gpaccess.cli.measures import Months, session_for
-from gpaccess.cohort import commands as cohort_commands
-from gpaccess.cohort.criteria import CriteriaSettings
-from gpaccess.cohort.exclusions import ExclusionSettings
-from gpaccess.cohort.run import build_cohort, default_cycle, ensure_cycle, overrides_from_store, record
-from gpaccess.cohort.schemas import OverrideAction
-from gpaccess.cohort.select import Cohort, SelectionSettings
+from gpaccess.cli.measures import Months
 from gpaccess.errors import UserError
-from gpaccess.storage.db import make_engine, make_session_factory, upgrade
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gpaccess.cohort.select import Cohort, SelectionSettings
 
 out = commands.console()
 app = typer.Typer(help="Each ICB's support cohort (up to 20% of its practices), with reasons.", no_args_is_help=False)
@@ -30,6 +27,10 @@ def register(root: typer.Typer) -> None:
 
 
 def selection_settings(c: commands.Context) -> SelectionSettings:
+    from gpaccess.cohort.criteria import CriteriaSettings
+    from gpaccess.cohort.exclusions import ExclusionSettings
+    from gpaccess.cohort.select import SelectionSettings
+
     s = c.settings
     return SelectionSettings(
         cap_share=s.cohort_cap_share,
@@ -48,6 +49,8 @@ def selection_settings(c: commands.Context) -> SelectionSettings:
 
 
 def plan_store(c: commands.Context):
+    from gpaccess.storage.db import make_engine, make_session_factory, upgrade
+
     engine = make_engine(c.settings.plan_store_url)
     upgrade(engine)
     return make_session_factory(engine)
@@ -56,6 +59,9 @@ def plan_store(c: commands.Context):
 def run_cohort(
     c: commands.Context, icb: str, months: list[str] | None, cycle: str | None, home=None, save: bool = True
 ) -> tuple[Cohort, str, int | None]:
+    from gpaccess.cli.measures import session_for
+    from gpaccess.cohort.run import build_cohort, default_cycle, ensure_cycle, overrides_from_store, record
+
     session = session_for(c, months) if home is None else _session_at(c, home)
     cycle_name = cycle or default_cycle(session.months)
     factory = plan_store(c) if home is None else _plan_store_at(c, home)
@@ -76,6 +82,8 @@ def _session_at(c: commands.Context, home):
 
 
 def _plan_store_at(c: commands.Context, home):
+    from gpaccess.storage.db import make_engine, make_session_factory, upgrade
+
     engine = make_engine(f"sqlite:///{home}/plans.sqlite3")
     upgrade(engine)
     return make_session_factory(engine)
@@ -133,6 +141,7 @@ def write_outputs(
 ) -> None:
     """The confidential report (names practices: stays in the ICB) and the pseudonymised return (may leave)."""
     from gpaccess.access.pseudonym import load_or_create_key
+    from gpaccess.cli.measures import session_for
     from gpaccess.cohort.local import local_view
     from gpaccess.publication.icb_report import write_icb_report
     from gpaccess.publication.nhse_return import build_return, write_return
@@ -177,6 +186,8 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
 
 
 def _section(title: str, rows: pd.DataFrame, reasons: str) -> None:
+    import pandas as pd
+
     t = Table("practice", "name", "IMD", "criteria met", "why", title=f"{title}: {len(rows)}", title_justify="left")
     for r in rows.itertuples():
         why = list(getattr(r, reasons))
@@ -197,6 +208,11 @@ def override(
     cycle: Annotated[str | None, typer.Option(help="Support cycle (default: the current window's).")] = None,
 ) -> None:
     """Add a practice to, or remove it from, the ICB's cohort: recorded with reason, user and time."""
+    from gpaccess.cli.measures import session_for
+    from gpaccess.cohort import commands as cohort_commands
+    from gpaccess.cohort.run import default_cycle, ensure_cycle
+    from gpaccess.cohort.schemas import OverrideAction
+
     c = commands.get(ctx)
     if action not in ("add", "remove"):
         raise UserError(f"--action {action!r}: expected add or remove")
@@ -227,6 +243,8 @@ def revoke(
     reason: Annotated[str | None, typer.Option(help="Why it is withdrawn (recorded in the audit log).")] = None,
 ) -> None:
     """Withdraw a local override; the cohort goes back to what the criteria say (recorded and audited)."""
+    from gpaccess.cohort import commands as cohort_commands
+
     c = commands.get(ctx)
     with plan_store(c).begin() as db:
         cohort_commands.revoke_override(db, icb_code=icb, override_id=override_id, reason=reason, user=c.user)

@@ -8,14 +8,16 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from gpaccess.config import Settings
-from gpaccess.measures.service import MeasureSettings
-from gpaccess.storage.warehouse import StoreConfig, Warehouse, acting_user
+
+if TYPE_CHECKING:
+    from gpaccess.measures.service import MeasureSettings
+    from gpaccess.storage.warehouse import Warehouse
 
 COMMAND_MODULES = [
     "gpaccess.cli.store",
@@ -36,9 +38,13 @@ class Context:
 
     @property
     def user(self) -> str:
+        from gpaccess.storage.warehouse import acting_user
+
         return acting_user(self.as_user)
 
     def measure_settings(self) -> MeasureSettings:
+        from gpaccess.measures.service import MeasureSettings
+
         s = self.settings
         return MeasureSettings(
             f2f_definition=s.f2f_definition,
@@ -48,6 +54,8 @@ class Context:
         )
 
     def warehouse(self, home: Any = None) -> Warehouse:
+        from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
         s = self.settings
         return Warehouse(
             StoreConfig(

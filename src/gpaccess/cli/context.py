@@ -11,21 +11,24 @@ from rich.console import Console
 from rich.table import Table
 
 from gpaccess.cli import commands
-from gpaccess.cli.download import ingest_downloaded
 from gpaccess.errors import UserError
-from gpaccess.ingest.context.fingertips_api import GP_PRACTICES, download_indicator
 
 
 def fingertips_download(
     ctx: typer.Context,
     indicator: Annotated[int, typer.Option(help="Fingertips indicator id (93553: IMD score by practice).")] = 93553,
-    area_type: Annotated[int, typer.Option(help="Fingertips area type id (7: GP practices).")] = GP_PRACTICES,
+    area_type: Annotated[
+        int, typer.Option(help="Fingertips area type id (7: GP practices).")
+    ] = 7,  # fingertips_api.GP_PRACTICES
     to: Annotated[
         Path | None, typer.Option("--to", help="Folder to save in (default: <GPACCESS_HOME>/downloads).")
     ] = None,
     ingest: Annotated[bool, typer.Option("--ingest", help="Ingest the CSV once downloaded.")] = False,
 ) -> None:
     """Download a Fingertips indicator's CSV (from <fingertips_base_url>/all_data/csv/by_indicator_id)."""
+    from gpaccess.cli.download import ingest_downloaded
+    from gpaccess.ingest.context.fingertips_api import download_indicator
+
     c = commands.get(ctx)
     s = c.settings
     dest = (to or s.home / "downloads").expanduser().resolve()

@@ -11,26 +11,16 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from gpaccess.access.pseudonym import load_or_create_key
 from gpaccess.cli import commands
-from gpaccess.cli.cohort import run_cohort
-from gpaccess.cli.store import print_result, run_ingest
-from gpaccess.cohort.local import local_view, upload
-from gpaccess.measures.service import MeasureSession, icb_summary
-from gpaccess.publication.charts import save_chart, write_chart_data
-from gpaccess.publication.exports import write_csv
-from gpaccess.publication.figures import funnel_figure
-from gpaccess.publication.icb_report import write_icb_report
-from gpaccess.publication.nhse_return import build_return, write_return
-from gpaccess.synth import generate
+
+if TYPE_CHECKING:
+    from gpaccess.measures.service import MeasureSession
 
 out = commands.console()
 BASELINE = ["2019-08", "2019-09", "2019-10"]
@@ -57,6 +47,15 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Delete the demo store first.")] = False,
 ) -> None:
     """Run the main job on synthetic data: generate, ingest, measure, compare; print where the outputs are."""
+    from gpaccess.cli.cohort import run_cohort
+    from gpaccess.cli.store import print_result, run_ingest
+    from gpaccess.cohort.local import local_view
+    from gpaccess.measures.service import MeasureSession, icb_summary
+    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.exports import write_csv
+    from gpaccess.publication.figures import funnel_figure
+    from gpaccess.publication.icb_report import write_icb_report
+
     c = commands.get(ctx)
     home = c.settings.home / "demo"
     if fresh and home.exists():
@@ -104,6 +103,11 @@ def demo(
 def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: Path) -> None:
     """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), uploaded as the ICB
     would upload its own: one long-form CSV, validated against the ICB's practices."""
+    import numpy as np
+    import pandas as pd
+
+    from gpaccess.cohort.local import upload
+
     practices = session.icb_practices(icb)
     rng = np.random.default_rng(sum(map(ord, icb)))
     n = len(practices)
@@ -129,6 +133,9 @@ def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: 
 
 
 def _nhse_return(c: commands.Context, session: MeasureSession, result, cycle: str, home: Path, path: Path) -> Path:
+    from gpaccess.access.pseudonym import load_or_create_key
+    from gpaccess.publication.nhse_return import build_return, write_return
+
     key = load_or_create_key(home, result.icb_code)
     frame = build_return(
         result.members, icb_code=result.icb_code, cycle=cycle, key=key, criteria=list(result.settings.criteria.enabled)
@@ -141,6 +148,8 @@ def _nhse_return(c: commands.Context, session: MeasureSession, result, cycle: st
 
 def _synthetic(folder: Path, icbs: int, seed: int) -> Path:
     """Generate once per set of options: the same options give byte-identical files, so reuse them."""
+    from gpaccess.synth import generate
+
     months = demo_months()
     stamp = folder / "synth.json"
     wanted = {"icbs": icbs, "seed": seed, "months": months, "republish": [REPUBLISHED], "companions": True}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,8 +19,10 @@ from rich.progress import (
 
 from gpaccess.cli import commands
 from gpaccess.config import Settings
-from gpaccess.ingest.download import DownloadConfig, Month, download_month
-from gpaccess.ingest.load import ingest_files
+from gpaccess.ingest.download import Month  # a parameter type: Typer needs it at import
+
+if TYPE_CHECKING:
+    from gpaccess.ingest.download import DownloadConfig
 
 
 def _parse_month(value: str) -> Month:
@@ -31,6 +33,8 @@ def _parse_month(value: str) -> Month:
 
 
 def download_config(settings: Settings) -> DownloadConfig:
+    from gpaccess.ingest.download import DownloadConfig
+
     return DownloadConfig(
         base_url=settings.publisher_base_url,
         retries=settings.download_retries,
@@ -68,6 +72,8 @@ def download(
 
     If the publisher refuses scripted downloads, download the zip in a browser and run `gpaccess ingest <file>`.
     """
+    from gpaccess.ingest.download import download_month
+
     c = commands.get(ctx)
     dest_dir = (to or c.settings.home / "downloads").expanduser().resolve()
     err = Console(stderr=True)
@@ -99,6 +105,8 @@ def download(
 
 def ingest_downloaded(c: commands.Context, path: Path, err: Console) -> None:
     """Ingest a file just downloaded and say what happened (one release, or already ingested)."""
+    from gpaccess.ingest.load import ingest_files
+
     err.print(f"Ingesting {path.name}", highlight=False)
     result = ingest_files(c.warehouse(), [path], user=c.user)
     if result.release is None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from gpaccess.cli import commands
-from gpaccess.cohort.local import LocalView, local_view, upload
 from gpaccess.errors import UserError
-from gpaccess.measures.service import MeasureSession
-from gpaccess.publication.exports import neutralise_formulas
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gpaccess.cohort.local import LocalView
+
 
 out = commands.console()
 local_app = typer.Typer(
@@ -41,11 +43,15 @@ def upload_command(
     """Upload local indicators for an ICB's practices. Every row is checked first (practice of this ICB,
     numeric value, readable period, no duplicates) and every problem is listed; nothing is stored unless the
     whole file is good. A new upload replaces the same practice, indicator and period; others stay."""
+    from gpaccess.measures.service import MeasureSession
+
     c = commands.get(ctx)
     wh = c.warehouse()
     session = MeasureSession(wh, c.measure_settings())
     practices = set(session.icb_practices(icb).practice_code)
     directory = session.directory().dropna(subset=["icb_code"])
+    from gpaccess.cohort.local import upload
+
     result = upload(
         wh,
         file,
@@ -74,8 +80,13 @@ def view_command(
 ) -> None:
     """Every practice of the ICB with its national measures and local indicators side by side (practice-code
     order), Spearman correlations between indicators, and where local data tells a different story."""
+    from gpaccess.measures.service import MeasureSession
+    from gpaccess.publication.exports import neutralise_formulas
+
     c = commands.get(ctx)
     wh = c.warehouse()
+    from gpaccess.cohort.local import local_view
+
     view = local_view(MeasureSession(wh, c.measure_settings()), wh, icb)
     if fmt == "csv":
         frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
@@ -91,6 +102,7 @@ def view_command(
 
 
 def view_json(view: LocalView) -> dict[str, object]:
+
     def records(df: pd.DataFrame) -> object:
         return json.loads(df.to_json(orient="records"))
 
@@ -107,6 +119,8 @@ def view_json(view: LocalView) -> dict[str, object]:
 
 
 def _fmt(v: object) -> str:
+    import pandas as pd
+
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "—"
     return f"{v:.3g}" if isinstance(v, float) else str(v)

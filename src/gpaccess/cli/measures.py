@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from gpaccess.cli import commands
 from gpaccess.errors import UserError
-from gpaccess.measures.service import MeasureSession, parse_months
-from gpaccess.publication.charts import save_chart, write_chart_data
-from gpaccess.publication.figures import funnel_figure, spc_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gpaccess.measures.service import MeasureSession
 
 out = commands.console()
 
@@ -40,6 +41,8 @@ def register(app: typer.Typer) -> None:
 
 
 def session_for(c: commands.Context, months: list[str] | None) -> MeasureSession:
+    from gpaccess.measures.service import MeasureSession, parse_months
+
     return MeasureSession(c.warehouse(), c.measure_settings(), months=parse_months(months or []))
 
 
@@ -88,6 +91,8 @@ def measures(
 
 
 def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> None:
+    import pandas as pd
+
     out.print(f"[bold]{s.label}[/] · face-to-face = {definition} · no target, no ranking; practice-code order")
     t = Table("practice", "name", "list size", *[s.measure(n).name for n in SHOWN])
     for row in table.itertuples():
@@ -138,6 +143,9 @@ def funnel(
 ) -> None:
     """A funnel plot of an ICB's practices with 95% and 99.8% limits (overdispersion-adjusted). Face-to-face
     shares are compared with what each practice's own appointment mix would predict. No ranks anywhere."""
+    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.figures import funnel_figure
+
     c = commands.get(ctx)
     fig = funnel_figure(session_for(c, months), measure, icb)
     path = save_chart(fig.chart, out_file)
@@ -154,6 +162,9 @@ def spc(
     data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
 ) -> None:
     """A Making Data Count XmR chart of one practice's measure over every stored month."""
+    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.figures import spc_figure
+
     c = commands.get(ctx)
     fig = spc_figure(session_for(c, None), practice, measure)
     path = save_chart(fig.chart, out_file)

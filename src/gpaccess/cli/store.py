@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,8 +13,9 @@ from rich.table import Table
 
 from gpaccess.cli import commands
 from gpaccess.errors import UserError
-from gpaccess.ingest.load import IngestResult, ingest_files, rollback
-from gpaccess.ingest.status import store_status
+
+if TYPE_CHECKING:
+    from gpaccess.ingest.load import IngestResult
 
 out = commands.console()
 
@@ -38,6 +39,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest published files into the store (one call is one release), or roll a month back."""
+    from gpaccess.ingest.load import rollback
+
     c = commands.get(ctx)
     wh = c.warehouse()
     if rollback_month:
@@ -53,6 +56,8 @@ def ingest(
 
 
 def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None) -> IngestResult:
+    from gpaccess.ingest.load import ingest_files
+
     wh = c.warehouse(home)
     with Progress(
         SpinnerColumn(),
@@ -86,6 +91,8 @@ def status(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """What the store holds: per publication and month, rows, totals and the release they came from."""
+    from gpaccess.ingest.status import store_status
+
     c = commands.get(ctx)
     info = store_status(c.warehouse())
     if fmt == "json":

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gpaccess.errors import UserError
-from gpaccess.synth import generate, month_range
+
+if TYPE_CHECKING:
+    pass
 
 out = Console()
 
@@ -48,6 +50,8 @@ def synth(
 ) -> None:
     """Generate synthetic GPAD practice-level months (2019 onwards, in today's layout) with list sizes and
     truth.csv, the generator's true practice parameters."""
+    from gpaccess.synth import generate, month_range
+
     try:
         months = month_range(first, last)
     except ValueError as exc:
