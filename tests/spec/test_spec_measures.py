@@ -130,7 +130,9 @@ def test_baseline_ratio_against_same_months_of_2019(engine):
 def test_conditions_merge_per_column_and_empty_intersection_matches_nothing():
     from gpaccess.measures.compute import merge_conditions
 
-    assert merge_conditions({"appt_status": ("DNA",)}, {"appt_status": ("Attended", "DNA")}) == {"appt_status": ("DNA",)}
+    assert merge_conditions({"appt_status": ("DNA",)}, {"appt_status": ("Attended", "DNA")}) == {
+        "appt_status": ("DNA",)
+    }
     assert merge_conditions({"hcp_type": ("GP",)}, {}, {"appt_mode": ("Telephone",)}) == {
         "appt_mode": ("Telephone",),
         "hcp_type": ("GP",),

@@ -74,9 +74,7 @@ def practice_month_counts(appointments: ir.Table, measures: Iterable[Measure]) -
         outputs[f"{m.name}__num"] = sum_for(merge_conditions(m.filter, m.numerator, m.denominator))
         outputs[f"{m.name}__den"] = sum_for(merge_conditions(m.filter, m.denominator))
     grouped = t.group_by(["month", "practice_code"]).aggregate(**aggs)
-    columns = {
-        name: grouped[source] if source else ibis.literal(0, type="int64") for name, source in outputs.items()
-    }
+    columns = {name: grouped[source] if source else ibis.literal(0, type="int64") for name, source in outputs.items()}
     return grouped.select("month", "practice_code", **columns)
 
 
