@@ -101,12 +101,18 @@ def status(
     if fmt != "table":
         raise UserError(f"--format {fmt!r}: expected table or json")
     out.print(f"Store: {info['store']}")
-    if not info["publications"]:
+    if any(pub["periods"] for pub in info["publications"]):
+        out.print(_periods_table(info))
+    else:
         out.print(
             "The store is empty: run `gpaccess ingest FILE`. (The demo keeps its own store: "
             f"GPACCESS_HOME={c.settings.home / 'demo'} gpaccess status)"
         )
-        return
+    if info["releases"]:
+        out.print(_releases_table(info))
+
+
+def _periods_table(info: dict[str, Any]) -> Table:
     table = Table("publication", "month", "rows", "total", "practices", "release", "replaced releases below")
     for pub in info["publications"]:
         for p in pub["periods"]:
@@ -119,7 +125,10 @@ def status(
                 p["release"],
                 str(p["history"]),
             )
-    out.print(table)
+    return table
+
+
+def _releases_table(info: dict[str, Any]) -> Table:
     rel = Table("release", "ingested", "by", "status", "source files (sha256)")
     for r in info["releases"]:
         rel.add_row(
@@ -129,4 +138,4 @@ def status(
             r["status"],
             "\n".join(f"{s['name']} ({s['sha256'][:12]}…)" for s in r["sources"]),
         )
-    out.print(rel)
+    return rel

@@ -1,0 +1,102 @@
+"""The main job and the store commands as a user runs them (real subprocesses, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpaccess.publication.guard import check_outward
+
+
+def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPACCESS_")}
+    env["GPACCESS_HOME"] = str(home)
+    done = subprocess.run([sys.executable, "-m", "gpaccess", *args], env=env, capture_output=True, text=True)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.slow
+def test_main_job_writes_every_output_and_a_guarded_return(tmp_path):
+    done = gpaccess(tmp_path, "demo", "--icbs", "1")
+    outputs = tmp_path / "demo" / "outputs"
+    assert str(outputs) in done.stdout
+    with open(outputs / "icb_summary.csv", newline="") as fh:
+        [summary] = list(csv.DictReader(fh))
+    icb = summary["icb_code"]
+    assert int(summary["practices"]) > 50 and 0.3 < float(summary["f2f_gp"]) < 0.9
+    folder = outputs / icb
+    report = (folder / "cohort_report.html").read_text()
+    assert "Selected for support" in report and "Excluded for data quality" in report and "<svg" in report
+    assert "https://cdn" not in report  # self-contained
+    assert "decile" in report  # deprivation from the synthetic companion files is shown
+    for name in ("measures.csv", "cohort.csv", "funnel_f2f_gp.html", "funnel_f2f_gp.png", "funnel_f2f_gp.csv"):
+        assert (folder / name).stat().st_size > 0, name
+    returned = outputs / "nhse_returns" / f"{icb}.csv"
+    with open(folder / "cohort.csv", newline="") as fh:
+        members = list(csv.DictReader(fh))
+    check_outward(
+        returned,
+        kind="nhse_return",
+        known_codes={m["practice_code"] for m in members},
+        known_names={m["practice_name"] for m in members},
+    )
+    with open(returned, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == sum(m["selected"] == "True" for m in members)
+
+    again = gpaccess(tmp_path, "demo", "--icbs", "1")  # same data: every file already ingested
+    assert "already ingested" in again.stdout
+    status = json.loads(gpaccess(tmp_path / "demo", "status", "--format", "json").stdout)
+    appointments = next(p for p in status["publications"] if p["name"] == "gpad_appointments")
+    october = next(p for p in appointments["periods"] if p["period"] == "2025-10")
+    assert october["history"] == 1  # the republished October replaced the first release's rows
+
+
+def test_ingest_status_and_rollback_from_the_command_line(tmp_path, gpad_fixtures):
+    crosstab = gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv"
+    first = gpaccess(tmp_path, "ingest", str(crosstab), str(gpad_fixtures / "Mapping_Jul_24.csv"))
+    assert "ingested: Practice_Level_Crosstab_Jul_24.csv" in first.stdout
+    table = gpaccess(tmp_path, "status").stdout
+    assert "gpad_appointments" in table and "2024-07" in table
+    broken = tmp_path / "bad" / crosstab.name
+    broken.parent.mkdir()
+    broken.write_text(crosstab.read_text().replace(",80,", ",eighty,"))
+    refused = gpaccess(tmp_path, "ingest", str(broken), check=False)
+    assert refused.returncode == 8
+    assert "line 3, column 13 (COUNT_OF_APPOINTMENTS): expected a whole number" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    rolled = gpaccess(tmp_path, "ingest", "--rollback", "2024-07")
+    assert "Rolled back release" in rolled.stdout
+    assert "empty" in gpaccess(tmp_path, "status").stdout
+    usage = gpaccess(tmp_path, "ingest", check=False)
+    assert usage.returncode == 2 and "name at least one file" in usage.stderr
+
+
+def test_synth_command_writes_published_formats(tmp_path):
+    done = gpaccess(tmp_path, "synth", str(tmp_path / "out"), "--from", "2025-09", "--to", "2025-10", "--icbs", "1")
+    assert "Wrote 2 month(s)" in done.stdout
+    assert (tmp_path / "out" / "gpad" / "Practice_Level_Crosstab_Oct_25.zip").exists()
+    assert (tmp_path / "out" / "truth.csv").exists()
+
+
+@pytest.mark.realdata
+def test_system_baseline_from_the_real_ccg_files(real_data, tmp_path):
+    gpaccess(
+        tmp_path,
+        "ingest",
+        str(real_data / "gpad" / "ccg_regional_monthly" / "Regional_CSV_Dorset.csv.gz"),
+        str(real_data / "lookups" / "CCG_ICB_code.csv"),
+    )
+    rows = json.loads(gpaccess(tmp_path, "baseline", "--icb", "QVV", "--format", "json").stdout)
+    april_2020 = next(r for r in rows if r["month"] == "2020-04")
+    assert april_2020["baseline"]["month"] == "2019-04"
+    assert april_2020["f2f_share"] < april_2020["baseline"]["f2f_share"]  # the first pandemic spring
+    assert gpaccess(tmp_path, "baseline", "--icb", "QVV").stdout.count("2019") > 0
