@@ -20,6 +20,9 @@ from rich.table import Table
 from gpaccess.cli import commands
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from gpaccess.measures.service import MeasureSession
 
 out = commands.console()
@@ -102,34 +105,56 @@ def demo(
 
 def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: Path) -> None:
     """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), uploaded as the ICB
-    would upload its own: one long-form CSV, validated against the ICB's practices."""
+    would upload its own: one long-form CSV, validated against the ICB's practices.
+
+    Plausible, not random: in-hours 111 use is higher where the practice offers fewer appointments per head,
+    A&E attendance rises with deprivation, and satisfaction varies. Seeded by the ICB code."""
     import numpy as np
     import pandas as pd
 
     from gpaccess.cohort.local import upload
 
-    practices = session.icb_practices(icb)
+    table = session.icb_table(icb)
     rng = np.random.default_rng(sum(map(ord, icb)))
-    n = len(practices)
-    rows = pd.DataFrame(
-        {
-            "practice_code": np.repeat(practices.practice_code.to_numpy(), 3),
-            "indicator": np.tile(
-                ["nhs111_in_hours_per_1000", "ae_attendances_per_1000", "patient_satisfaction_pct"], n
-            ),
-            "period": "2025-Q3",
-        }
-    )
-    base = {
-        "nhs111_in_hours_per_1000": (22, 6),
-        "ae_attendances_per_1000": (31, 8),
-        "patient_satisfaction_pct": (72, 9),
+    n = len(table)
+    rate = table.appts_per_1000.astype(float)
+    z_rate = ((rate - rate.mean()) / (rate.std() or 1.0)).fillna(0.0).to_numpy()
+    imd = _imd_scores(session, table.practice_code)
+    values = {
+        "nhs111_in_hours_per_1000": 22 - 4 * z_rate + rng.normal(0, 3, n),
+        "ae_attendances_per_1000": 24 + 0.35 * imd + rng.normal(0, 5, n),
+        "patient_satisfaction_pct": 72 + rng.normal(0, 8, n),
     }
-    rows["value"] = [round(max(0.0, rng.normal(*base[i])), 1) for i in rows.indicator]
+    rows = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "practice_code": table.practice_code,
+                    "indicator": name,
+                    "period": "2025-Q3",
+                    "value": np.round(np.clip(v, 0, None), 1),
+                }
+            )
+            for name, v in values.items()
+        ]
+    )
     path = home / "synthetic" / "local" / f"local_indicators_{icb}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(path, index=False)
-    upload(session.warehouse, path, icb_code=icb, icb_practices=set(practices.practice_code), user=c.user)
+    upload(session.warehouse, path, icb_code=icb, icb_practices=set(table.practice_code), user=c.user)
+
+
+def _imd_scores(session: MeasureSession, codes: pd.Series) -> np.ndarray:
+    """Each practice's IMD score where the (synthetic) Fingertips file is loaded; the mean elsewhere."""
+    import numpy as np
+
+    from gpaccess.cohort.run import deprivation
+
+    imd = deprivation(session.warehouse)
+    if imd is None:
+        return np.full(len(codes), 20.0)
+    scores = codes.map(dict(zip(imd.practice_code, imd.imd_score, strict=True)))
+    return scores.fillna(scores.mean() if scores.notna().any() else 20.0).to_numpy(dtype=float)
 
 
 def _nhse_return(c: commands.Context, session: MeasureSession, result, cycle: str, home: Path, path: Path) -> Path:
