@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from gpaccess.cohort.select import Cohort, SelectionSettings
+    from gpaccess.measures.service import MeasureSession
 
 out = commands.console()
 app = typer.Typer(help="Each ICB's support cohort (up to 20% of its practices), with reasons.", no_args_is_help=False)
@@ -57,12 +58,20 @@ def plan_store(c: commands.Context):
 
 
 def run_cohort(
-    c: commands.Context, icb: str, months: list[str] | None, cycle: str | None, home=None, save: bool = True
+    c: commands.Context,
+    icb: str,
+    months: list[str] | None,
+    cycle: str | None,
+    home=None,
+    save: bool = True,
+    session: MeasureSession | None = None,
 ) -> tuple[Cohort, str, int | None]:
+    """Select, and store the run. Pass the caller's `session` to reuse its measures (one scan for many ICBs)."""
     from gpaccess.cli.measures import session_for
     from gpaccess.cohort.run import build_cohort, default_cycle, ensure_cycle, overrides_from_store, record
 
-    session = session_for(c, months) if home is None else _session_at(c, home)
+    if session is None:
+        session = session_for(c, months) if home is None else _session_at(c, home)
     cycle_name = cycle or default_cycle(session.months)
     factory = plan_store(c) if home is None else _plan_store_at(c, home)
     with factory.begin() as db:
@@ -108,9 +117,12 @@ def cohort(
     if not icb:
         raise UserError("give --icb CODE (or a subcommand: override, revoke)")
     c = commands.get(ctx)
-    result, cycle_name, run_id = run_cohort(c, icb, months, cycle, save=save)
+    from gpaccess.cli.measures import session_for
+
+    session = session_for(c, months)
+    result, cycle_name, run_id = run_cohort(c, icb, months, cycle, save=save, session=session)
     if report is not None:
-        write_outputs(c, result, cycle_name, run_id, months, report)
+        write_outputs(c, session, result, cycle_name, run_id, report)
     members = result.members
     if fmt == "csv":
         from gpaccess.publication.exports import neutralise_formulas
@@ -137,16 +149,14 @@ def cohort(
 
 
 def write_outputs(
-    c: commands.Context, result: Cohort, cycle: str, run_id: int | None, months: list[str] | None, folder: Path
+    c: commands.Context, session: MeasureSession, result: Cohort, cycle: str, run_id: int | None, folder: Path
 ) -> None:
     """The confidential report (names practices: stays in the ICB) and the pseudonymised return (may leave)."""
     from gpaccess.access.pseudonym import load_or_create_key
-    from gpaccess.cli.measures import session_for
     from gpaccess.cohort.local import local_view
     from gpaccess.publication.icb_report import write_icb_report
     from gpaccess.publication.nhse_return import build_return, write_return
 
-    session = session_for(c, months)
     files = write_icb_report(
         session,
         result,

@@ -85,7 +85,7 @@ def demo(
         save_chart(fig.chart, folder / "funnel_f2f_gp.png")
         write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
         _upload_local(c, session, icb, home)
-        result, cycle, run_id = run_cohort(c, icb, None, None, home=home)
+        result, cycle, run_id = run_cohort(c, icb, None, None, home=home, session=session)
         view = local_view(session, session.warehouse, icb)
         report = write_icb_report(session, result, folder, cycle=cycle, run_id=run_id, local_view=view)
         returned = _nhse_return(c, session, result, cycle, home, outputs / "nhse_returns" / f"{icb}.csv")

@@ -16,8 +16,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from gpaccess.cohort.local import latest_local
 from gpaccess.measures.fair import Comparison
-from gpaccess.statistics.funnel import Z95, Z998
+from gpaccess.statistics import funnel
+from gpaccess.statistics.funnel import Z95
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def f2f_gp_low(ctx: Context, cfg: CriteriaSettings) -> dict[str, Verdict]:
             met = bool(beyond > 0)
             where = f"below the lower {level} funnel limit" if met else f"within the {level} funnel limits"
             out[code] = Verdict(
-                met, True, f"{head}; observed ÷ expected {r.value:.2f} (limit {lower:.2f}): {where}", float(beyond)
+                met, True, f"{head}; observed ÷ expected {r.value:.2f} (limit {lower:.2f}): {where}", _finite(beyond)
             )
         else:
             met = bool(r.shrunk_upper < r.expected_share)
@@ -87,31 +89,48 @@ def f2f_gp_low(ctx: Context, cfg: CriteriaSettings) -> dict[str, Verdict]:
                 True,
                 f"{head}; shrunk estimate {_pct(r.shrunk_share)} "
                 f"({_pct(r.shrunk_lower)}–{_pct(r.shrunk_upper)}): {where}",
-                float(z - Z95),
+                _finite(z - Z95),
             )
     return out
 
 
+# A practice with no face-to-face appointment at all sits infinitely far below the limit on the log scale; for
+# ordering under the cap it is simply the strongest evidence there is, and it must be storable.
+MAX_EVIDENCE = 99.0
+
+
+def _finite(value: float) -> float:
+    v = float(value)
+    return v if math.isnan(v) or math.isfinite(v) else math.copysign(MAX_EVIDENCE, v)
+
+
 def appointments_below_baseline(ctx: Context, cfg: CriteriaSettings) -> dict[str, Verdict]:
-    """Appointments per 1,000 patients below the same months of the baseline year."""
+    """Appointments per 1,000 patients below the same months of the baseline year.
+
+    Evidence is on the same footing as the face-to-face rule: observed appointments against what the baseline
+    rate predicts, as a ratio funnel with additive overdispersion across the ICB's practices that have a
+    baseline, so a large practice is not favoured just for its size."""
+    t = ctx.table
+    has = t.appts_vs_baseline.notna() & (t.baseline_rate > 0) & (t.rate__den > 0)
+    expected = (t.baseline_rate * t.rate__den / 1000.0).where(has)
+    beyond = pd.Series(np.nan, index=t.index)
+    if has.sum() >= 3:
+        f = funnel.ratio_funnel(t.rate__num[has].to_numpy(float), expected[has].to_numpy(float))
+        beyond[has] = funnel.classify(f, 0.95).beyond_lower
     out = {}
-    for r in ctx.table.itertuples():
+    for i, r in t.iterrows():
         ratio, base, now = r.appts_vs_baseline, r.baseline_rate, r.appts_per_1000
-        if ratio is None or pd.isna(ratio):
+        if not has[i]:
             out[r.practice_code] = Verdict(
                 False, False, "not assessed: no practice-level baseline months loaded (see the system-level baseline)"
             )
             continue
         met = bool(ratio < cfg.baseline_threshold)
-        # Evidence: Poisson z of the window's appointments against what the baseline rate predicts.
-        patient_months = r.rate__den or 0
-        expected = base * patient_months / 1000.0
-        z = (expected - r.rate__num) / math.sqrt(expected) if expected > 0 else float("nan")
         text = (
             f"{now:.0f} appointments per 1,000 patients a month over {ctx.window}, "
             f"{ratio:.0%} of the same months of the baseline year ({base:.0f})"
         )
-        out[r.practice_code] = Verdict(met, True, text + ("" if met else ": not below it"), float(z))
+        out[r.practice_code] = Verdict(met, True, text + ("" if met else ": not below it"), _finite(beyond[i]))
     return out
 
 
@@ -125,8 +144,9 @@ def _local_high(indicator: str, label: str) -> Rule:
                 c: Verdict(False, False, f"not assessed: no local {label} data uploaded (indicator '{indicator}')")
                 for c in codes
             }
-        latest = rows.sort_values("period").groupby("practice_code").last()
-        values = latest.value.reindex(codes)
+        wide, periods = latest_local(rows)
+        period = periods[indicator]
+        values = wide.set_index("practice_code")[indicator].reindex(codes)
         known = values.dropna()
         cut = float(np.quantile(known, 1 - cfg.local_top_share)) if len(known) else float("nan")
         q1, q3 = np.quantile(known, [0.25, 0.75]) if len(known) else (np.nan, np.nan)
@@ -140,7 +160,6 @@ def _local_high(indicator: str, label: str) -> Rule:
                 out[c] = Verdict(False, False, f"not assessed: no local {label} figure for this practice")
                 continue
             met = bool(v > cut)
-            period = latest.loc[c, "period"]
             text = (
                 f"{label} {v:,.1f} (local data, {period}); the level above which the ICB's highest "
                 f"{cfg.local_top_share:.0%} sit is {cut:,.1f}"
@@ -151,32 +170,23 @@ def _local_high(indicator: str, label: str) -> Rule:
     return rule
 
 
-RULES: dict[str, tuple[str, Rule]] = {
-    "f2f_gp_low": ("GP face-to-face share lower than expected for its appointment mix", f2f_gp_low),
-    "appointments_below_baseline": (
-        "Appointments below the same months before the pandemic",
-        appointments_below_baseline,
-    ),
-    "high_111_use": (
-        "High in-hours NHS 111 use (local data)",
-        _local_high("nhs111", "in-hours NHS 111 contacts per 1,000"),
-    ),
-    "high_ae_use": ("High A&E attendance (local data)", _local_high("ae", "A&E attendances per 1,000")),
+TITLES: dict[str, str] = {
+    "f2f_gp_low": "GP face-to-face share lower than expected for its appointment mix",
+    "appointments_below_baseline": "Appointments below the same months before the pandemic",
+    "high_111_use": "High in-hours NHS 111 use (local data)",
+    "high_ae_use": "High A&E attendance (local data)",
 }
+
+
+def rule_for(name: str, cfg: CriteriaSettings) -> Rule:
+    """The rule behind a criterion name; the local rules read the indicators the settings name."""
+    if name == "high_111_use":
+        return _local_high(cfg.local_111_indicator, "in-hours NHS 111 contacts per 1,000")
+    if name == "high_ae_use":
+        return _local_high(cfg.local_ae_indicator, "A&E attendances per 1,000")
+    return {"f2f_gp_low": f2f_gp_low, "appointments_below_baseline": appointments_below_baseline}[name]
 
 
 def evaluate(ctx: Context, cfg: CriteriaSettings) -> dict[str, dict[str, Verdict]]:
     """Every enabled rule for every practice: {rule name: {practice code: verdict}}."""
-    out = {}
-    for name in cfg.enabled:
-        _, rule = RULES[name]
-        if name == "high_111_use":
-            rule = _local_high(cfg.local_111_indicator, "in-hours NHS 111 contacts per 1,000")
-        elif name == "high_ae_use":
-            rule = _local_high(cfg.local_ae_indicator, "A&E attendances per 1,000")
-        out[name] = rule(ctx, cfg)
-    return out
-
-
-def z_for(level: float) -> float:
-    return Z95 if level == 0.95 else Z998
+    return {name: rule_for(name, cfg)(ctx, cfg) for name in cfg.enabled}

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from gpaccess.cohort.criteria import RULES, Context, CriteriaSettings, Verdict, evaluate
+from gpaccess.cohort.criteria import TITLES, Context, CriteriaSettings, Verdict, evaluate
 from gpaccess.cohort.exclusions import ExclusionSettings, exclusion_reasons
 
 
@@ -101,7 +101,7 @@ def _members(
     for r in table.itertuples():
         code = r.practice_code
         met = [name for name, v in verdicts.items() if v[code].met]
-        reasons = [f"{RULES[name][0]}: {v[code].reason}" for name, v in verdicts.items()]
+        reasons = [f"{TITLES[name]}: {v[code].reason}" for name, v in verdicts.items()]
         evidence = [
             v[code].evidence for name, v in verdicts.items() if v[code].met and not math.isnan(v[code].evidence)
         ]
@@ -112,7 +112,7 @@ def _members(
             "list_size": r.patients,
             "criteria_met": met,
             "reasons": reasons,
-            "met_reasons": [f"{RULES[name][0]}: {v[code].reason}" for name, v in verdicts.items() if v[code].met],
+            "met_reasons": [f"{TITLES[name]}: {v[code].reason}" for name, v in verdicts.items() if v[code].met],
             "evidence": max(evidence) if evidence else (0.0 if met else float("nan")),
             "excluded": bool(excluded[code]),
             "exclusion_reasons": excluded[code],

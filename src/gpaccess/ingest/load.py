@@ -106,7 +106,11 @@ def _ingest(
     tx: Transaction, paths: list[Path], user: str, month_hint: date | None, scratch: Path, say: Progress
 ) -> IngestResult:
     applied = tx.manifest.applied_releases()
-    known = {s.sha256: r.id for r in tx.manifest.releases if r.id in applied for s in r.sources}
+    # A file is "already ingested" only while its release is wholly applied: after a rollback of any of its
+    # months, ingesting it again re-applies it (DESIGN: Releases).
+    known = {
+        s.sha256: r.id for r in tx.manifest.releases if r.id in applied and r.status == "applied" for s in r.sources
+    }
     result = IngestResult(release=None)
     fresh: list[Path] = []
     digests: dict[Path, str] = {}

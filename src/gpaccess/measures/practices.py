@@ -54,8 +54,3 @@ def _icb_by_sub_icb(warehouse: Warehouse, until: date) -> pd.DataFrame:
     mapping = warehouse.table("gpad_mapping", periods=upto).to_pandas()
     mapping = mapping.sort_values("month", ascending=False).drop_duplicates("sub_icb_code", keep="first")
     return mapping[cols]
-
-
-def icb_names(directory: pd.DataFrame) -> dict[str, str]:
-    d = directory.dropna(subset=["icb_code"]).drop_duplicates("icb_code")
-    return dict(zip(d.icb_code, d.icb_name, strict=True))

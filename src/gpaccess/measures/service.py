@@ -50,6 +50,11 @@ def parse_months(values: list[str]) -> list[date]:
     return sorted(set(out))
 
 
+def _shift(month: date, by: int) -> date:
+    index = month.year * 12 + month.month - 1 + by
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def _month(text: str) -> date:
     try:
         y, m = text.strip().split("-")[:2]
@@ -85,7 +90,9 @@ class MeasureSession:
         if not available:
             raise NotFoundError("the store holds no GPAD appointments yet: run `gpaccess ingest` (or `gpaccess demo`)")
         if not self.months:
-            self.months = available[-self.settings.window_months :]
+            # The latest stored month and the calendar months before it: a gap is reported, never skipped over.
+            last = available[-1]
+            self.months = [_shift(last, -k) for k in range(self.settings.window_months - 1, -1, -1)]
         missing = [m for m in self.months if m not in available]
         if missing:
             raise NotFoundError(
@@ -156,9 +163,12 @@ class MeasureSession:
             m = self.measure(name)
             if m.kind != "share":
                 raise UserError(f"{name} is not a share: funnel plots compare shares (e.g. f2f_gp, dna_rate)")
-            self._comparisons[name] = compare(
-                self.appointments(), self.values(), m, self.months, self.settings.adjustment
-            )
+            try:
+                self._comparisons[name] = compare(
+                    self.appointments(), self.values(), m, self.months, self.settings.adjustment
+                )
+            except ValueError as exc:  # e.g. every practice at 0% or 100%: no funnel can be drawn
+                raise UserError(f"cannot compare practices on {name} over {self.label}: {exc}") from exc
         return self._comparisons[name]
 
     def series(self, practice_code: str, name: str) -> pd.DataFrame:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from gpaccess.measures.service import MeasureSession
-from gpaccess.publication.charts import FunnelMeta, SpcMeta, funnel_chart, spc_chart
+from gpaccess.publication.charts import FUNNEL_POINT_COLUMNS, FunnelMeta, SpcMeta, funnel_chart, spc_chart
 from gpaccess.statistics.spc import xmr
 
 SPC_DIRECTION = {"none": "neutral", "higher": "increase", "lower": "decrease"}
@@ -62,7 +61,10 @@ def funnel_figure(session: MeasureSession, measure_name: str, icb_code: str, hig
         icb_name=str(session.icb_practices(icb_code).icb_name.iloc[0] or icb_code),
         highlight_codes=tuple(highlight),
     )
-    data = points.assign(measure=m.name, window=session.label, definition=m.definition).sort_values("practice_code")
+    # Exactly what is drawn (the chart's data contract), plus what it means; nothing a reader could sort into a
+    # ranking (z-scores and distances past the limits stay in the cohort's own confidential outputs).
+    drawn = points[list(FUNNEL_POINT_COLUMNS)]
+    data = drawn.assign(measure=m.name, window=session.label, definition=m.definition).sort_values("practice_code")
     return Figure(funnel_chart(points, curves, meta), data.reset_index(drop=True))
 
 
@@ -132,7 +134,3 @@ def _rules(result) -> list[str]:
         else:
             out.append("")
     return out
-
-
-def as_float(values: pd.Series) -> np.ndarray:
-    return values.astype(float).to_numpy()

@@ -15,7 +15,7 @@ import pandas as pd
 import vl_convert as vlc
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from gpaccess.cohort.criteria import RULES
+from gpaccess.cohort.criteria import TITLES
 from gpaccess.cohort.select import Cohort
 from gpaccess.measures.service import MeasureSession
 from gpaccess.publication.exports import write_csv
@@ -65,7 +65,7 @@ def write_icb_report(
         run_id=run_id,
         icb_name=str(session.icb_practices(cohort.icb_code).icb_name.iloc[0]),
         definition=session.measure("f2f_gp").definition,
-        rules={name: title for name, (title, _) in RULES.items()},
+        rules=TITLES,
         selected=_rows(selected),
         near=_rows(cohort.near_misses),
         excluded=_rows(cohort.excluded),

@@ -13,6 +13,7 @@ import pytest
 from gpaccess.cohort.criteria import Context, CriteriaSettings
 from gpaccess.cohort.exclusions import ExclusionSettings, exclusion_reasons
 from gpaccess.cohort.select import Override, SelectionSettings, select
+from gpaccess.statistics import funnel
 
 F2F_ONLY = CriteriaSettings(enabled=("f2f_gp_low",))
 
@@ -163,17 +164,37 @@ def test_selection_is_deterministic():
     assert run(table, beyond).selected.equals(run(table, beyond).selected)
 
 
-def test_baseline_rule_reason_and_poisson_evidence():
+def test_baseline_rule_reason_and_evidence_from_an_overdispersed_funnel():
+    # Five practices with a baseline; observed appointments against what the baseline rate predicts.
+    observed = np.array([9600.0, 11800.0, 12100.0, 12500.0, 6000.0])
     table = measures(
-        1, appts_vs_baseline=0.8, baseline_rate=500.0, appts_per_1000=400.0, rate__num=9600.0, rate__den=24000.0
+        5,
+        appts_vs_baseline=observed / 12000.0,
+        baseline_rate=500.0,
+        appts_per_1000=observed / 24.0,
+        rate__num=observed,
+        rate__den=24000.0,
     )
     settings = SelectionSettings(criteria=CriteriaSettings(enabled=("appointments_below_baseline",)))
-    cohort = run(table, [-1], settings)
-    member = cohort.members.iloc[0]
-    assert member.criteria_met == ["appointments_below_baseline"]
-    assert "400 appointments per 1,000 patients a month" in member.met_reasons[0] and "80%" in member.met_reasons[0]
-    expected = 500.0 * 24000 / 1000  # 12,000 expected at the baseline rate; 9,600 seen
-    assert member.evidence == pytest.approx((expected - 9600) / math.sqrt(expected))
+    cohort = run(table, [-1] * 5, settings)
+    members = cohort.members.set_index("practice_code")
+    assert members.loc["P00000", "criteria_met"] == ["appointments_below_baseline"]
+    reason = members.loc["P00000", "met_reasons"][0]
+    assert "400 appointments per 1,000 patients a month" in reason and "80%" in reason
+    assert members.loc["P00003", "criteria_met"] == []  # 104% of its baseline: not below it
+    expected = 500.0 * 24000 / 1000  # 12,000 at the baseline rate for every practice
+    f = funnel.ratio_funnel(observed, np.full(5, expected))
+    beyond = funnel.classify(f, 0.95).beyond_lower
+    assert members.loc["P00000", "evidence"] == pytest.approx(beyond[0])
+    assert members.loc["P00004", "evidence"] > members.loc["P00000", "evidence"]  # further below, stronger
+
+
+def test_no_face_to_face_at_all_gives_the_strongest_finite_evidence():
+    table = measures(5)
+    cohort = run(table, [np.inf, 1.0, -1, -1, -1])
+    members = cohort.members.set_index("practice_code")
+    assert members.loc["P00000", "evidence"] == 99.0  # storable (the plan store refuses non-finite numbers)
+    assert list(cohort.selected.practice_code) == ["P00000"]
 
 
 def test_local_rules_use_uploaded_indicators_and_say_when_not_assessed():

@@ -121,3 +121,25 @@ def test_partial_replacement_of_a_month_is_pointed_out(warehouse, gpad_fixtures,
     assert "--rollback 2024-07" in note
     whole = ingest_files(warehouse, [gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"], user="tester")
     assert whole.notes == []  # a new month replaces nothing
+
+
+def test_file_of_a_partly_rolled_back_release_can_be_applied_again(warehouse, gpad_fixtures):
+    both = [gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"]
+    ingest_files(warehouse, both, user="tester")
+    rollback(warehouse, "2024-07", user="tester")
+    assert warehouse.periods("gpad_appointments") == ["2024-08"]
+    again = ingest_files(warehouse, both, user="tester")
+    assert again.release is not None  # not "already ingested": its July was rolled back
+    assert warehouse.periods("gpad_appointments") == ["2024-07", "2024-08"]
+
+
+def test_default_window_is_consecutive_and_a_gap_is_reported(warehouse, gpad_fixtures):
+    from gpaccess.measures.service import MeasureSession, MeasureSettings
+
+    ingest_files(
+        warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"], user="t"
+    )
+    two = MeasureSession(warehouse, MeasureSettings(window_months=2))
+    assert [f"{m:%Y-%m}" for m in two.months] == ["2024-07", "2024-08"]
+    with pytest.raises(NotFoundError, match="2024-06"):
+        MeasureSession(warehouse, MeasureSettings(window_months=3))
