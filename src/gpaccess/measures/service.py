@@ -90,9 +90,12 @@ class MeasureSession:
         if not available:
             raise NotFoundError("the store holds no GPAD appointments yet: run `gpaccess ingest` (or `gpaccess demo`)")
         if not self.months:
-            # The latest stored month and the calendar months before it: a gap is reported, never skipped over.
-            last = available[-1]
-            self.months = [_shift(last, -k) for k in range(self.settings.window_months - 1, -1, -1)]
+            # The latest stored month and the consecutive stored months before it, up to the window length: a
+            # window never jumps a gap (e.g. from recent months back to the 2019 baseline months).
+            window = [available[-1]]
+            while len(window) < self.settings.window_months and _shift(window[0], -1) in available:
+                window.insert(0, _shift(window[0], -1))
+            self.months = window
         missing = [m for m in self.months if m not in available]
         if missing:
             raise NotFoundError(

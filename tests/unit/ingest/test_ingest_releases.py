@@ -133,13 +133,15 @@ def test_file_of_a_partly_rolled_back_release_can_be_applied_again(warehouse, gp
     assert warehouse.periods("gpad_appointments") == ["2024-07", "2024-08"]
 
 
-def test_default_window_is_consecutive_and_a_gap_is_reported(warehouse, gpad_fixtures):
+def test_default_window_is_the_latest_consecutive_months(warehouse, gpad_fixtures, tmp_path):
     from gpaccess.measures.service import MeasureSession, MeasureSettings
 
-    ingest_files(
-        warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"], user="t"
-    )
-    two = MeasureSession(warehouse, MeasureSettings(window_months=2))
-    assert [f"{m:%Y-%m}" for m in two.months] == ["2024-07", "2024-08"]
-    with pytest.raises(NotFoundError, match="2024-06"):
-        MeasureSession(warehouse, MeasureSettings(window_months=3))
+    july, august = gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"
+    ingest_files(warehouse, [july, august], user="t")
+    window = MeasureSession(warehouse, MeasureSettings(window_months=3)).months
+    assert [f"{m:%Y-%m}" for m in window] == ["2024-07", "2024-08"]  # only two months stored
+    october = tmp_path / "Practice_Level_Crosstab_Oct_24.csv"
+    october.write_text(july.read_text().replace("01JUL2024", "01OCT2024"))
+    ingest_files(warehouse, [october], user="t")
+    window = MeasureSession(warehouse, MeasureSettings(window_months=3)).months
+    assert [f"{m:%Y-%m}" for m in window] == ["2024-10"]  # September is missing: the window does not jump it
