@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from gpaccess.measures.service import MeasureSession
+    from gpaccess.publication.figures import Figure
 
 out = commands.console()
 
@@ -143,15 +144,10 @@ def funnel(
 ) -> None:
     """A funnel plot of an ICB's practices with 95% and 99.8% limits (overdispersion-adjusted). Face-to-face
     shares are compared with what each practice's own appointment mix would predict. No ranks anywhere."""
-    from gpaccess.publication.charts import save_chart, write_chart_data
     from gpaccess.publication.figures import funnel_figure
 
     c = commands.get(ctx)
-    fig = funnel_figure(session_for(c, months), measure, icb)
-    path = save_chart(fig.chart, out_file)
-    out.print(f"funnel plot: {path}")
-    if data:
-        out.print(f"chart data: {write_chart_data(fig.data, data)}")
+    write_figure(funnel_figure(session_for(c, months), measure, icb), "funnel plot", out_file, data)
 
 
 def spc(
@@ -162,12 +158,16 @@ def spc(
     data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
 ) -> None:
     """A Making Data Count XmR chart of one practice's measure over every stored month."""
-    from gpaccess.publication.charts import save_chart, write_chart_data
     from gpaccess.publication.figures import spc_figure
 
     c = commands.get(ctx)
-    fig = spc_figure(session_for(c, None), practice, measure)
-    path = save_chart(fig.chart, out_file)
-    out.print(f"SPC chart: {path}")
+    write_figure(spc_figure(session_for(c, None), practice, measure), "SPC chart", out_file, data)
+
+
+def write_figure(fig: Figure, what: str, out_file: Path, data: Path | None) -> None:
+    """Save a chart (and, if asked, the data behind it) and say where."""
+    from gpaccess.publication.charts import save_chart, write_chart_data
+
+    out.print(f"{what}: {save_chart(fig.chart, out_file)}")
     if data:
         out.print(f"chart data: {write_chart_data(fig.data, data)}")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
 from gpaccess.ingest import checks, context
+from gpaccess.ingest.context.base import month_key
 from gpaccess.ingest.normalise import Loaded, load_member
 from gpaccess.ingest.read import Member, month_from_filename, open_inputs
 from gpaccess.ingest.schemas import publications, resolve_header
@@ -67,10 +68,6 @@ class IngestResult:
     months: dict[str, list[str]] = field(default_factory=dict)  # publication -> months
     rows: int = 0
     notes: list[str] = field(default_factory=list)  # what a user should notice (e.g. a month only partly replaced)
-
-
-def month_key(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
 
 
 def ingest_files(

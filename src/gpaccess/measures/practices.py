@@ -12,6 +12,7 @@ from datetime import date
 
 import pandas as pd
 
+from gpaccess.ingest.context.base import month_key
 from gpaccess.storage.warehouse import Warehouse
 
 DIRECTORY_COLUMNS = [
@@ -30,12 +31,8 @@ DIRECTORY_COLUMNS = [
 ]
 
 
-def _month_keys(months: list[date]) -> list[str]:
-    return [f"{m.year:04d}-{m.month:02d}" for m in months]
-
-
 def practice_directory(warehouse: Warehouse, months: list[date]) -> pd.DataFrame:
-    pracs = warehouse.table("gpad_practices", periods=_month_keys(months)).to_pandas()
+    pracs = warehouse.table("gpad_practices", periods=[month_key(m) for m in months]).to_pandas()
     if pracs.empty:
         return pd.DataFrame(columns=DIRECTORY_COLUMNS)
     pracs = pracs.sort_values(["practice_code", "month", "appointments"], ascending=[True, False, False])
@@ -50,7 +47,7 @@ def _icb_by_sub_icb(warehouse: Warehouse, until: date) -> pd.DataFrame:
     if not warehouse.has("gpad_mapping"):
         return pd.DataFrame(columns=cols)
     periods = warehouse.periods("gpad_mapping")
-    upto = [p for p in periods if p <= f"{until.year:04d}-{until.month:02d}"] or periods
+    upto = [p for p in periods if p <= month_key(until)] or periods
     mapping = warehouse.table("gpad_mapping", periods=upto).to_pandas()
     mapping = mapping.sort_values("month", ascending=False).drop_duplicates("sub_icb_code", keep="first")
     return mapping[cols]

@@ -94,21 +94,18 @@ def _participation(value: Any) -> bool | None:
 
 def read_online_consultation(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="online_consultation")
-    sheet = xlsx.find_sheet(probe.sheets, SHEET)
-    where = f"{probe.path}:{SHEET}"
-    if sheet is None:
-        fr.problems.append(Problem(str(probe.path), None, None, f"a sheet named {SHEET!r}", ", ".join(probe.sheets)))
+    table = xlsx.open_table(
+        probe,
+        SHEET,
+        {"gp code", "submissions"},
+        "a header row starting 'Month', with 'GP Code' and 'Submissions'",
+        COLUMNS,
+        OPTIONAL,
+        fr,
+    )
+    if table is None:
         return fr
-    rows = xlsx.read_sheet(probe.path, sheet)
-    header = xlsx.find_header(rows, "month", {"gp code", "submissions"})
-    if header is None:
-        fr.problems.append(
-            Problem(where, None, None, "a header row starting 'Month', with 'GP Code' and 'Submissions'")
-        )
-        return fr
-    pos = xlsx.columns(header, COLUMNS, OPTIONAL, fr, where)
-    if fr.problems:
-        return fr
+    rows, header, pos, where = table.rows, table.header, table.pos, table.where
     seen: dict[str, int] = {}
     total = 0
     for r in xlsx.data_block(rows, header, pos["practice_code"], fr, where):

@@ -72,19 +72,12 @@ def detect(probe: Probe) -> bool:
 
 def read_telephony(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="telephony")
-    sheet = xlsx.find_sheet(probe.sheets, SHEET)
-    where = f"{probe.path}:{SHEET}"
-    if sheet is None:
-        fr.problems.append(Problem(str(probe.path), None, None, f"a sheet named {SHEET!r}", ", ".join(probe.sheets)))
+    table = xlsx.open_table(
+        probe, SHEET, {"answered"}, "a header row starting 'Month', with 'Answered'", COLUMNS, OPTIONAL, fr
+    )
+    if table is None:
         return fr
-    rows = xlsx.read_sheet(probe.path, sheet)
-    header = xlsx.find_header(rows, "month", {"answered"})
-    if header is None:
-        fr.problems.append(Problem(where, None, None, "a header row starting 'Month', with 'Answered'"))
-        return fr
-    pos = xlsx.columns(header, COLUMNS, OPTIONAL, fr, where)
-    if fr.problems:
-        return fr
+    rows, header, pos, where = table.rows, table.header, table.pos, table.where
     parsed: list[tuple[int, dict[str, Any], Any]] = []
     for r in xlsx.data_block(rows, header, pos["practice_code"], fr, where):
         fr.file_rows += 1

@@ -140,3 +140,42 @@ def columns(header: Header, wanted: dict[str, tuple[str, ...]], optional: set[st
                 Problem(where, header.row + 1, None, f"a column {' or '.join(repr(a) for a in aliases)}", None)
             )
     return found
+
+
+@dataclass
+class Table:
+    """A practice table found in a workbook: its rows, header, column positions and how to name it."""
+
+    rows: list[list[Any]]
+    header: Header
+    pos: dict[str, int]
+    where: str
+
+
+def open_table(
+    probe: Any,
+    sheet_name: str,
+    must: set[str],
+    expected: str,
+    wanted: dict[str, tuple[str, ...]],
+    optional: set[str],
+    fr: FileRead,
+) -> Table | None:
+    """Find the sheet, its header row (first cell 'Month', holding every label in `must`) and the wanted
+    columns; report what is missing into `fr` and return None if the table cannot be read."""
+    sheet = find_sheet(probe.sheets, sheet_name)
+    where = f"{probe.path}:{sheet_name}"
+    if sheet is None:
+        fr.problems.append(
+            Problem(str(probe.path), None, None, f"a sheet named {sheet_name!r}", ", ".join(probe.sheets))
+        )
+        return None
+    rows = read_sheet(probe.path, sheet)
+    header = find_header(rows, "month", must)
+    if header is None:
+        fr.problems.append(Problem(where, None, None, expected))
+        return None
+    pos = columns(header, wanted, optional, fr, where)
+    if fr.problems:
+        return None
+    return Table(rows, header, pos, where)
