@@ -3,8 +3,8 @@
 Every measure for every national practice over `--months` synthetic months (default 24), each contender in its
 own process, `--repeat` times interleaved (median reported):
 
-- gpaccess: `MeasureSession(warehouse, MeasureSettings(), months=[...]).values()` on a store holding the months
-  (crosstab and list sizes; built once and reused, not timed);
+- gpaccess: `MeasureSession(warehouse.snapshot(), MeasureSettings(), months=[...]).values()` on a store holding
+  the months (crosstab and list sizes; built once and reused, not timed);
 - pandas: what an analyst does today: read the monthly CSVs one at a time (`read_csv` with the columns needed),
   compute each practice's numerators and denominators for the same measure definitions (the
   `measures/definitions/*.toml` conditions, applied with `isin`), add the month's list sizes, and pool the
@@ -74,7 +74,7 @@ def _gpaccess(spec: dict[str, Any]) -> dict[str, Any]:
     import_s = c.preload_engine()
     t0, cpu0 = time.perf_counter(), time.process_time()
     wh = Warehouse(StoreConfig(home=Path(spec["home"]), threads=None, memory_limit="2GB"))
-    session = MeasureSession(wh, MeasureSettings(), months=months)
+    session = MeasureSession(wh.snapshot(), MeasureSettings(), months=months)
     values = session.values()
     seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     t1 = time.perf_counter()

@@ -35,6 +35,14 @@ class StoreBusyError(UserError):
     http_status = 409
 
 
+class ConflictError(UserError):
+    """The change clashes with what is stored (a name taken, a second active override, a later release on top,
+    a plan edited by someone else since it was read)."""
+
+    exit_code = 9
+    http_status = 409
+
+
 class DownloadError(UserError):
     exit_code = 6
     http_status = 502

@@ -73,7 +73,13 @@ def test_ingest_status_and_rollback_from_the_command_line(tmp_path, gpad_fixture
     assert refused.returncode == 8
     assert "line 3, column 13 (COUNT_OF_APPOINTMENTS): expected a whole number" in refused.stderr
     assert "Traceback" not in refused.stderr
-    rolled = gpaccess(tmp_path, "ingest", "--rollback", "2024-07")
+    shown = gpaccess(tmp_path, "ingest", "--rollback", "2024-07", "--dry-run")
+    assert "Mapping_Jul_24.csv" in shown.stdout and "gpad_mapping 2024-07" in shown.stdout
+    assert "dry run: nothing was undone" in shown.stdout
+    unconfirmed = gpaccess(tmp_path, "ingest", "--rollback", "2024-07", check=False)
+    assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
+    assert "gpad_appointments" in gpaccess(tmp_path, "status").stdout  # nothing undone without --yes
+    rolled = gpaccess(tmp_path, "ingest", "--rollback", "2024-07", "--yes")
     assert "Rolled back release" in rolled.stdout
     assert "empty" in gpaccess(tmp_path, "status").stdout
     usage = gpaccess(tmp_path, "ingest", check=False)

@@ -25,7 +25,7 @@ def first_icb(home: Path) -> tuple[str, str]:
     from gpaccess.measures.service import MeasureSession
     from gpaccess.storage.warehouse import StoreConfig, Warehouse
 
-    d = MeasureSession(Warehouse(StoreConfig(home=home))).directory()
+    d = MeasureSession(Warehouse(StoreConfig(home=home)).snapshot()).directory()
     icb = sorted(d.icb_code.dropna().unique())[0]
     return icb, sorted(d[d.icb_code == icb].practice_code)[0]
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def selections(synthetic_store):
     home, out = synthetic_store
-    session = MeasureSession(Warehouse(StoreConfig(home=home)), MeasureSettings())
+    session = MeasureSession(Warehouse(StoreConfig(home=home)).snapshot(), MeasureSettings())
     truth = pd.read_csv(out.truth)
     directory = session.directory()
     truth = truth[truth.practice_code.isin(directory.practice_code)]

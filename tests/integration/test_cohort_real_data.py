@@ -29,7 +29,7 @@ def south_west(real_data, tmp_path_factory):
         ],
         user="tester",
     )
-    return MeasureSession(wh, MeasureSettings(), months=parse_months(["2025-10"]))
+    return MeasureSession(wh.snapshot(), MeasureSettings(), months=parse_months(["2025-10"]))
 
 
 def south_west_icbs(session):

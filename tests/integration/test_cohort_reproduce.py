@@ -11,7 +11,6 @@ from gpaccess.cohort import commands, queries
 from gpaccess.cohort.criteria import CriteriaSettings
 from gpaccess.cohort.run import (
     build_cohort,
-    data_versions,
     default_cycle,
     ensure_cycle,
     overrides_from_store,
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def session(synthetic_store):
     home, _ = synthetic_store
-    return MeasureSession(Warehouse(StoreConfig(home=home)), MeasureSettings())
+    return MeasureSession(Warehouse(StoreConfig(home=home)).snapshot(), MeasureSettings())
 
 
 def test_stored_run_reproduces_exactly(session, db_sessions):
@@ -39,23 +38,18 @@ def test_stored_run_reproduces_exactly(session, db_sessions):
     cycle = default_cycle(session.months)
     with db_sessions.begin() as db:
         ensure_cycle(db, cycle, session.months, "analyst")
-        run_id = record(db, first, cycle, session.warehouse, 2019, user="analyst")
+        run_id = record(db, first, cycle, session.snapshot, user="analyst")
     with db_sessions() as db:
         stored = queries.run(db, icb_code=icb, run_id=run_id)
     assert stored.data_months == [f"{m:%Y-%m}" for m in session.months]
-    assert stored.data_versions == data_versions(session.warehouse, stored.data_months, 2019)
-    assert set(stored.data_versions["gpad_appointments"]) == {
-        "2025-08",
-        "2025-09",
-        "2025-10",
-        "2019-08",
-        "2019-09",
-        "2019-10",
-    }
+    assert stored.data_versions == session.snapshot.versions()
+    assert set(stored.data_versions["gpad_appointments"]) == set(session.snapshot.periods("gpad_appointments"))
     again_settings = settings_from_parameters(stored.parameters)
     assert again_settings == settings
     again = build_cohort(
-        MeasureSession(session.warehouse, MeasureSettings(), months=parse_months(stored.data_months)),
+        MeasureSession(
+            session.snapshot.warehouse.snapshot(), MeasureSettings(), months=parse_months(stored.data_months)
+        ),
         icb,
         again_settings,
     )
@@ -100,7 +94,7 @@ def test_override_recorded_applied_and_audited(session, db_sessions):
     )
     assert len(cohort.selected) == len(base.selected)  # one in, one out: the cap still holds
     with db_sessions.begin() as db:
-        run_id = record(db, cohort, cycle, session.warehouse, 2019, user="analyst")
+        run_id = record(db, cohort, cycle, session.snapshot, user="analyst")
     with db_sessions() as db:
         events = queries.audit_events(db, object_type="cohort_run", object_id=run_id)
     assert events and events[0].actor == "analyst"

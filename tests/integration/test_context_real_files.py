@@ -24,7 +24,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def stored(wh, pub: str, measure: str | None = None) -> tuple[int, float]:
-    t = wh.table(pub)
+    t = wh.snapshot().table(pub)
     aggs = {"rows": t.count()} | ({"total": t[measure].sum()} if measure else {})
     r = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     return int(r["rows"]), float(r.get("total") or 0)
@@ -50,7 +50,7 @@ def test_ccg_level_files_match_provenance(warehouse, real_data: Path, stp):
     result = ingest_files(warehouse, [path], user="t")
     assert result.rows == len(rows) and len(result.months["gpad_system"]) == 30  # Mar 2019 – Aug 2021
     assert stored(warehouse, "gpad_system", "count")[1] == total
-    t = warehouse.table("gpad_system")
+    t = warehouse.snapshot().table("gpad_system")
     got = t.filter(t.appt_mode == "Face-to-Face")["count"].sum().to_pyarrow().as_py()
     assert got == f2f
 
@@ -64,7 +64,9 @@ def test_every_ccg_level_file_in_one_release(warehouse, real_data: Path):
     assert stored(warehouse, "ccg_icb_lookup")[0] == 249
     from gpaccess.ingest.context import queries
 
-    unmapped = queries.system_icb_map(warehouse).filter(lambda t: t.icb_code.isnull()).count().to_pyarrow().as_py()
+    unmapped = (
+        queries.system_icb_map(warehouse.snapshot()).filter(lambda t: t.icb_code.isnull()).count().to_pyarrow().as_py()
+    )
     assert unmapped == 0  # every April 2021 CCG code maps to an ICB
 
 
@@ -74,7 +76,7 @@ def test_coverage(warehouse, real_data: Path):
     ingest_files(warehouse, [path], user="t")
     included = sum(int(r["Patients registered at included practices"]) for r in rows)
     assert stored(warehouse, "coverage", "included_patients") == (len(rows), included)
-    assert (len(rows), len(warehouse.periods("coverage"))) == (3_180, 30)
+    assert (len(rows), len(warehouse.snapshot().periods("coverage"))) == (3_180, 30)
 
 
 def test_imd_both_shapes(warehouse, real_data: Path):
@@ -82,7 +84,14 @@ def test_imd_both_shapes(warehouse, real_data: Path):
     practice_rows = [r for r in csv_rows(export) if r["Area Type"] == "GP"]
     ingest_files(warehouse, [export], user="t")
     assert stored(warehouse, "imd")[0] == len(practice_rows) == 6_545
-    deciles = warehouse.table("imd").group_by("imd_decile").aggregate(n=lambda t: t.count()).to_pyarrow().to_pylist()
+    deciles = (
+        warehouse.snapshot()
+        .table("imd")
+        .group_by("imd_decile")
+        .aggregate(n=lambda t: t.count())
+        .to_pyarrow()
+        .to_pylist()
+    )
     assert sorted(d["imd_decile"] for d in deciles) == list(range(1, 11))
     series = real_data / "deprivation_rurality" / "fingertips_93553_imd_2010_2015_2019_gp.csv"
     rows = csv_rows(series)
@@ -90,7 +99,7 @@ def test_imd_both_shapes(warehouse, real_data: Path):
     counts = {y: sum(1 for r in rows if r["Year"] == y) for y in ("2010", "2015")}
     assert counts == {"2010": 8_222, "2015": 7_878}
     for year, n in counts.items():
-        assert warehouse.table("imd", [year]).count().to_pyarrow().as_py() == n
+        assert warehouse.snapshot().table("imd", [year]).count().to_pyarrow().as_py() == n
 
 
 @pytest.mark.parametrize(("year", "rows", "columns"), [("2021-22", 6_758, 74), ("2022-23", 6_669, 75)])
@@ -100,7 +109,7 @@ def test_payments(warehouse, real_data: Path, year, rows, columns):
         raw = list(csv.reader(fh))
     assert (len(raw) - 1, len(raw[0])) == (rows, columns)
     ingest_files(warehouse, [path], user="t")
-    got = {r["practice_code"]: r for r in warehouse.table("payments").to_pyarrow().to_pylist()}
+    got = {r["practice_code"]: r for r in warehouse.snapshot().table("payments").to_pyarrow().to_pylist()}
     assert len(got) == rows
     h = raw[0]
     for line in raw[1:50]:
@@ -123,7 +132,7 @@ def test_epraccur(warehouse, real_data: Path):
     assert stored(warehouse, "ods_practices")[0] == len(practices)
     from gpaccess.ingest.context import queries
 
-    open_window = queries.practices_open_for_window(warehouse, dt.date(2024, 4, 1), dt.date(2025, 3, 31))
+    open_window = queries.practices_open_for_window(warehouse.snapshot(), dt.date(2024, 4, 1), dt.date(2025, 3, 31))
     expected = sum(1 for r in practices if r[10] <= "20240401" and (not r[11] or r[11] >= "20250331"))
     assert open_window.count().to_pyarrow().as_py() == expected
 
@@ -171,7 +180,7 @@ def test_telephony_unassigned_kept_apart(warehouse, real_data: Path, month):
     ingest_files(warehouse, [path], user="t")
     assert stored(warehouse, "telephony", "inbound") == (len(practice), sum(r[11] for r in practice))
     assert stored(warehouse, "telephony_unassigned", "inbound") == (len(unassigned), sum(r[11] for r in unassigned))
-    t = warehouse.table("telephony")
+    t = warehouse.snapshot().table("telephony")
     assert t.filter(t.practice_code == "Unassigned").count().to_pyarrow().as_py() == 0
     not_supplied = sum(1 for r in practice if not isinstance(r[23], int | float))
     assert t.filter(t.callback_made.isnull()).count().to_pyarrow().as_py() == not_supplied  # null, not 0

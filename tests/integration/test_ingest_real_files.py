@@ -27,7 +27,7 @@ def csv_totals(lines: io.TextIOBase, column: str) -> tuple[int, int, set[str]]:
 
 
 def stored(wh, publication: str, measure: str, month: str) -> tuple[int, int, int]:
-    t = wh.table(publication, periods=[month])
+    t = wh.snapshot().table(publication, periods=[month])
     got = t.aggregate(rows=t.count(), total=t[measure].sum(), practices=t.practice_code.nunique())
     r = got.to_pyarrow().to_pylist()[0]
     return int(r["rows"]), int(r["total"]), int(r["practices"])
@@ -44,8 +44,10 @@ def test_south_west_practice_level_month(warehouse, real_data: Path):
             mapping_rows = sum(1 for _ in csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8", newline="")))
     assert stored(warehouse, "gpad_appointments", "count", "2025-10") == (rows, total, len(codes))
     assert (rows, total, len(codes)) == (109_190, 4_417_868, 515)  # PROVENANCE.md
-    assert warehouse.table("gpad_mapping").count().to_pyarrow().as_py() == mapping_rows == 6_194
-    modes = warehouse.table("gpad_appointments").group_by("appt_mode").aggregate(n=lambda t: t["count"].sum())
+    assert warehouse.snapshot().table("gpad_mapping").count().to_pyarrow().as_py() == mapping_rows == 6_194
+    modes = (
+        warehouse.snapshot().table("gpad_appointments").group_by("appt_mode").aggregate(n=lambda t: t["count"].sum())
+    )
     shares = {r["appt_mode"]: r["n"] / total for r in modes.to_pyarrow().to_pylist()}
     assert round(shares["Face-to-Face"] * 100, 1) == 66.5  # PROVENANCE.md: Face-to-Face 66.5%
 
@@ -78,6 +80,6 @@ def test_registrations(warehouse, real_data: Path, name, month, expected_rows, e
 
 def test_mapping_august_25(warehouse, real_data: Path):
     ingest_files(warehouse, [real_data / "gpad" / "Mapping_Aug_25.csv"], user="tester")
-    t = warehouse.table("gpad_mapping").to_pandas()
+    t = warehouse.snapshot().table("gpad_mapping").to_pandas()
     assert len(t) == 6_196
     assert (t.icb_code.nunique(), t.sub_icb_code.nunique(), t.pcn_code.nunique()) == (42, 106, 1_297)

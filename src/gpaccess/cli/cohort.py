@@ -80,14 +80,14 @@ def run_cohort(
         run_id = None
         if save:
             ensure_cycle(db, cycle_name, session.months, c.user)
-            run_id = record(db, cohort, cycle_name, session.warehouse, c.settings.baseline_year, user=c.user)
+            run_id = record(db, cohort, cycle_name, session.snapshot, user=c.user)
     return cohort, cycle_name, run_id
 
 
 def _session_at(c: commands.Context, home):
     from gpaccess.measures.service import MeasureSession
 
-    return MeasureSession(c.warehouse(home), c.measure_settings())
+    return MeasureSession(c.warehouse(home).snapshot(), c.measure_settings())
 
 
 def _plan_store_at(c: commands.Context, home):
@@ -163,7 +163,7 @@ def write_outputs(
         folder,
         cycle=cycle,
         run_id=run_id,
-        local_view=local_view(session, session.warehouse, result.icb_code),
+        local_view=local_view(session, result.icb_code),
     )
     frame = build_return(
         result.members,

@@ -61,7 +61,7 @@ def baseline(
     from gpaccess.ingest.context.queries import coverage_for, system_baseline
 
     c = commands.get(ctx)
-    wh = c.warehouse()
+    wh = c.warehouse().snapshot()
     if not wh.has("gpad_system"):
         raise UserError("no system-level GPAD stored: ingest the CCG-level Regional_CSV_*.csv(.gz) files first")
     rows = system_baseline(wh, icb)

@@ -72,21 +72,27 @@ def demo(
     out.print("Ingesting the republished month (a later release replaces the practices it revises)")
     print_result(run_ingest(c, sorted(data.glob("gpad/republished/*.zip")), home=home))
 
-    session = MeasureSession(c.warehouse(home), c.measure_settings())
+    warehouse = c.warehouse(home)
+    session = MeasureSession(warehouse.snapshot(), c.measure_settings())
     outputs = home / "outputs"
     summary = icb_summary(session)
     write_csv(summary, outputs / "icb_summary.csv")
     _print_summary(summary)
-    for icb in [str(i) for i in summary.icb_code.dropna()]:
+    icb_codes = [str(i) for i in summary.icb_code.dropna()]
+    for icb in icb_codes:
         folder = outputs / icb
         write_csv(session.icb_table(icb), folder / "measures.csv")
         fig = funnel_figure(session, "f2f_gp", icb)
         save_chart(fig.chart, folder / "funnel_f2f_gp.html")
         save_chart(fig.chart, folder / "funnel_f2f_gp.png")
         write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
-        _upload_local(c, session, icb, home)
+        _upload_local(c, warehouse, session, icb, home)
+    # The cohorts read one snapshot taken after every ICB's local data is in: one set of measures for all.
+    session = MeasureSession(warehouse.snapshot(), c.measure_settings(), months=session.months)
+    for icb in icb_codes:
+        folder = outputs / icb
         result, cycle, run_id = run_cohort(c, icb, None, None, home=home, session=session)
-        view = local_view(session, session.warehouse, icb)
+        view = local_view(session, icb)
         report = write_icb_report(session, result, folder, cycle=cycle, run_id=run_id, local_view=view)
         returned = _nhse_return(c, session, result, cycle, home, outputs / "nhse_returns" / f"{icb}.csv")
         out.print(
@@ -103,7 +109,7 @@ def demo(
     out.print(f"  store: {home / 'store'}  (see it with: GPACCESS_HOME={home} gpaccess status)")
 
 
-def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: Path) -> None:
+def _upload_local(c: commands.Context, warehouse, session: MeasureSession, icb: str, home: Path) -> None:
     """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), uploaded as the ICB
     would upload its own: one long-form CSV, validated against the ICB's practices.
 
@@ -141,7 +147,7 @@ def _upload_local(c: commands.Context, session: MeasureSession, icb: str, home: 
     path = home / "synthetic" / "local" / f"local_indicators_{icb}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(path, index=False)
-    upload(session.warehouse, path, icb_code=icb, icb_practices=set(table.practice_code), user=c.user)
+    upload(warehouse, path, icb_code=icb, icb_practices=set(table.practice_code), user=c.user)
 
 
 def _imd_scores(session: MeasureSession, codes: pd.Series) -> np.ndarray:
@@ -150,7 +156,7 @@ def _imd_scores(session: MeasureSession, codes: pd.Series) -> np.ndarray:
 
     from gpaccess.cohort.run import deprivation
 
-    imd = deprivation(session.warehouse)
+    imd = deprivation(session.snapshot)
     if imd is None:
         return np.full(len(codes), 20.0)
     scores = codes.map(dict(zip(imd.practice_code, imd.imd_score, strict=True)))

@@ -47,7 +47,7 @@ def upload_command(
 
     c = commands.get(ctx)
     wh = c.warehouse()
-    session = MeasureSession(wh, c.measure_settings())
+    session = MeasureSession(wh.snapshot(), c.measure_settings())
     practices = set(session.icb_practices(icb).practice_code)
     directory = session.directory().dropna(subset=["icb_code"])
     from gpaccess.cohort.local import upload
@@ -87,7 +87,7 @@ def view_command(
     wh = c.warehouse()
     from gpaccess.cohort.local import local_view
 
-    view = local_view(MeasureSession(wh, c.measure_settings()), wh, icb)
+    view = local_view(MeasureSession(wh.snapshot(), c.measure_settings()), icb)
     if fmt == "csv":
         frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
         if part not in frames:

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
 def session_for(c: commands.Context, months: list[str] | None) -> MeasureSession:
     from gpaccess.measures.service import MeasureSession, parse_months
 
-    return MeasureSession(c.warehouse(), c.measure_settings(), months=parse_months(months or []))
+    return MeasureSession(c.warehouse().snapshot(), c.measure_settings(), months=parse_months(months or []))
 
 
 def measures(
@@ -116,7 +116,7 @@ def _print_context(s: MeasureSession, row: pd.Series) -> None:
     from gpaccess.ingest.context.queries import coverage_for, practice_context
 
     month = max(s.months)
-    found = practice_context(s.warehouse, str(row.practice_code), month)
+    found = practice_context(s.snapshot, str(row.practice_code), month)
     out.print(f"\n[bold]Context for {row.practice_code}[/] (around {month:%Y-%m}; each source at its own period)")
     if not found:
         out.print(
@@ -126,8 +126,8 @@ def _print_context(s: MeasureSession, row: pd.Series) -> None:
     for item in found:
         fields = ", ".join(f"{k} {v}" for k, v in item["fields"].items() if v is not None and k != "practice_code")
         out.print(f"  {item['source']} ({item['period']}): {fields}")
-    if s.warehouse.has("coverage") and isinstance(row.sub_icb_code, str):
-        cov = coverage_for(s.warehouse, row.sub_icb_code, month)
+    if s.snapshot.has("coverage") and isinstance(row.sub_icb_code, str):
+        cov = coverage_for(s.snapshot, row.sub_icb_code, month)
         if cov:
             out.print(f"  coverage of sub-ICB {row.sub_icb_code}: {cov}")
 

@@ -32,27 +32,56 @@ def ingest(
         str | None, typer.Option(help="Month (YYYY-MM) of a loose Mapping.csv whose name does not say it.")
     ] = None,
     rollback_month: Annotated[
-        str | None, typer.Option("--rollback", help="Undo the latest release of this month (YYYY-MM).")
+        str | None,
+        typer.Option(
+            "--rollback",
+            help="Undo, as a whole, the latest applied release that touched this month (YYYY-MM) or period.",
+        ),
     ] = None,
     publication: Annotated[
-        str | None, typer.Option(help="With --rollback: only this publication (e.g. gpad_appointments).")
+        str | None,
+        typer.Option(help="With --rollback: the latest release that touched this publication in the month."),
     ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --rollback: say what it would undo.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="With --rollback: do not ask (needed without a terminal).")
+    ] = False,
 ) -> None:
-    """Ingest published files into the store (one call is one release), or roll a month back."""
-    from gpaccess.ingest.load import rollback
-
+    """Ingest published files into the store (one call is one release), or roll a release back."""
     c = commands.get(ctx)
-    wh = c.warehouse()
     if rollback_month:
         if paths:
             raise UserError("give either files to ingest or --rollback MONTH, not both")
-        release, pubs = rollback(wh, rollback_month, user=c.user, publication=publication)
-        out.print(f"Rolled back release {release} for {rollback_month}: {', '.join(pubs)}")
+        roll_back(c, rollback_month, publication=publication, dry_run=dry_run, yes=yes)
         return
     if not paths:
         raise UserError("name at least one file to ingest (or --rollback MONTH)")
     result = run_ingest(c, paths, month=month)
     print_result(result)
+
+
+def roll_back(c: commands.Context, month: str, *, publication: str | None, dry_run: bool, yes: bool) -> None:
+    """Show exactly what the rollback undoes; then undo it if confirmed (a terminal prompt, or --yes)."""
+    import sys
+
+    from gpaccess.ingest.rollback import rollback
+
+    wh = c.warehouse()
+    plan = rollback(wh, month, user=c.user, publication=publication, dry_run=True)
+    out.print("Rolling back undoes this release as a whole:")
+    for line in plan.describe():
+        out.print(escape(line))
+    if dry_run:
+        out.print("dry run: nothing was undone")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError(
+                "a rollback needs confirmation: run it in a terminal, or add --yes to undo the release above"
+            )
+        typer.confirm("Undo this release?", abort=True)
+    done = rollback(wh, month, user=c.user, publication=publication, expected=plan.release.id)
+    out.print(f"Rolled back release {done.release.id}: {', '.join(done.publications)} ({', '.join(done.periods)})")
 
 
 def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None) -> IngestResult:
@@ -94,7 +123,7 @@ def status(
     from gpaccess.ingest.status import store_status
 
     c = commands.get(ctx)
-    info = store_status(c.warehouse())
+    info = store_status(c.warehouse().snapshot())
     if fmt == "json":
         typer.echo(json.dumps(info, indent=1, default=str))
         return

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gpaccess.access.audit import record_event
 from gpaccess.cohort.records import CohortMember, CohortOverride, CohortRun, Cycle
 from gpaccess.cohort.schemas import CycleIn, MemberIn, OverrideAction, OverrideIn, RunIn, RunStatus
-from gpaccess.errors import NotFoundError, UserError
+from gpaccess.errors import ConflictError, NotFoundError, UserError
 from gpaccess.storage.db import atomic, utcnow
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -35,12 +35,6 @@ class CohortInputError(UserError):
 
 class OverrideReasonRequiredError(CohortInputError):
     """An override without a reason: every decision to add or remove a practice says why."""
-
-
-class ConflictError(UserError):
-    """The change clashes with what is stored (a cycle's name taken, a second active override)."""
-
-    http_status = 409
 
 
 def _validated(schema: type[Schema], **data: Any) -> Schema:

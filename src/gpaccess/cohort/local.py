@@ -35,6 +35,7 @@ from scipy import stats
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
 from gpaccess.ingest.context.base import excel_column
 from gpaccess.storage.manifest import Release, Source
+from gpaccess.storage.snapshot import Snapshot
 from gpaccess.storage.warehouse import Warehouse, now_iso, sha256_file
 
 if TYPE_CHECKING:
@@ -562,13 +563,13 @@ def _release_of_file(releases: Iterable[Release], release_id: str, digest: str) 
     return any(r.id == release_id and any(s.sha256 == digest for s in r.sources) for r in releases)
 
 
-def stored_local(warehouse: Warehouse, icb_code: str) -> pd.DataFrame:
+def stored_local(snapshot: Snapshot, icb_code: str) -> pd.DataFrame:
     """The ICB's visible local rows (empty with the store's columns when it has none)."""
-    if icb_code not in warehouse.periods(PUBLICATION):
+    if icb_code not in snapshot.periods(PUBLICATION):
         return pd.DataFrame(
             {name: pd.Series(dtype="float64" if kind == "float64" else object) for name, kind in SCHEMA.items()}
         )
-    t = warehouse.table(PUBLICATION, periods=[icb_code])
+    t = snapshot.table(PUBLICATION, periods=[icb_code])
     df = t.filter(t.icb_code == icb_code).to_pandas()
     return df.sort_values(KEY).reset_index(drop=True)
 
@@ -692,7 +693,6 @@ def latest_local(local: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def local_view(
     session: MeasureSession,
-    warehouse: Warehouse,
     icb_code: str,
     national: Sequence[str] = NATIONAL,
 ) -> LocalView:
@@ -702,7 +702,7 @@ def local_view(
     measures = {n: session.measure(n) for n in national}
     icb = session.icb_table(icb_code)
     base = icb.reindex(columns=["practice_code", "practice_name", *national])
-    wide, periods = latest_local(stored_local(warehouse, icb_code))
+    wide, periods = latest_local(stored_local(session.snapshot, icb_code))
     renamed = {c: f"{c} (local)" for c in periods if c in base.columns}
     wide = wide.rename(columns=renamed)
     local_cols = [renamed.get(c, c) for c in periods]

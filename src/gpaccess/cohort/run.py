@@ -19,7 +19,7 @@ from gpaccess.cohort.schemas import MemberIn, Overridden
 from gpaccess.cohort.select import Cohort, Override, SelectionSettings, select
 from gpaccess.errors import NotFoundError
 from gpaccess.measures.service import MeasureSession
-from gpaccess.storage.warehouse import Warehouse
+from gpaccess.storage.snapshot import Snapshot
 
 
 def default_cycle(months: list[date]) -> str:
@@ -29,18 +29,18 @@ def default_cycle(months: list[date]) -> str:
     return f"winter {start}/{(start + 1) % 100:02d}"
 
 
-def local_indicators(warehouse: Warehouse, icb_code: str) -> pd.DataFrame:
+def local_indicators(snapshot: Snapshot, icb_code: str) -> pd.DataFrame:
     cols = ["practice_code", "indicator", "period", "value"]
-    if not warehouse.has("local_indicators") or icb_code not in warehouse.periods("local_indicators"):
+    if not snapshot.has("local_indicators") or icb_code not in snapshot.periods("local_indicators"):
         return pd.DataFrame(columns=cols)
-    return warehouse.table("local_indicators", periods=[icb_code]).to_pandas()[cols]
+    return snapshot.table("local_indicators", periods=[icb_code]).to_pandas()[cols]
 
 
-def deprivation(warehouse: Warehouse) -> pd.DataFrame | None:
+def deprivation(snapshot: Snapshot) -> pd.DataFrame | None:
     """Latest IMD score and decile per practice, where the deprivation data are loaded (context data)."""
-    if not warehouse.has("imd"):
+    if not snapshot.has("imd"):
         return None
-    t = warehouse.table("imd").to_pandas()
+    t = snapshot.table("imd").to_pandas()
     score = next((c for c in ("imd_score", "value", "score") if c in t.columns), None)
     if score is None or "practice_code" not in t.columns:
         return None
@@ -59,13 +59,13 @@ def build_cohort(
     settings: SelectionSettings,
     overrides: list[Override] = (),  # type: ignore[assignment]
 ) -> Cohort:
-    wh = session.warehouse
+    snap = session.snapshot
     table = session.icb_table(icb_code)
     ctx = Context(
-        table=table, f2f=session.comparison("f2f_gp"), window=session.label, local=local_indicators(wh, icb_code)
+        table=table, f2f=session.comparison("f2f_gp"), window=session.label, local=local_indicators(snap, icb_code)
     )
     months = [f"{m:%Y-%m}" for m in session.months]
-    return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=deprivation(wh))
+    return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=deprivation(snap))
 
 
 def overrides_from_store(db: Session, icb_code: str, cycle: str) -> list[Override]:
@@ -95,22 +95,9 @@ def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
         commands.create_cycle(db, name=name, starts=starts, ends=ends, user=user)
 
 
-def data_versions(warehouse: Warehouse, months: list[str], baseline_year: int) -> dict[str, Any]:
-    """The store release behind each month the run read (window and baseline months): enough to reproduce it."""
-    wanted = set(months) | {f"{baseline_year}-{m[5:]}" for m in months}
-    manifest = warehouse.manifest()
-    out: dict[str, Any] = {}
-    for pub, p in sorted(manifest.publications.items()):
-        every = pub in ("local_indicators", "imd")
-        out[pub] = {
-            period: stack[-1].release
-            for period, stack in sorted(p.periods.items())
-            if stack and (every or period in wanted)
-        }
-    return {k: v for k, v in out.items() if v}
-
-
-def record(db: Session, cohort: Cohort, cycle: str, warehouse: Warehouse, baseline_year: int, *, user: str) -> int:
+def record(db: Session, cohort: Cohort, cycle: str, snapshot: Snapshot, *, user: str) -> int:
+    """Store the run with the versions of the snapshot it read: every publication and period, so the run can be
+    recomputed from the store as it was (`Warehouse.snapshot(as_of=...)`)."""
     members = []
     for r in cohort.members.itertuples():
         overridden = {"none": Overridden.NONE, "added": Overridden.ADDED, "removed": Overridden.REMOVED}[r.overridden]
@@ -136,7 +123,7 @@ def record(db: Session, cohort: Cohort, cycle: str, warehouse: Warehouse, baseli
         parameters=params,
         criteria=list(cohort.settings.criteria.enabled),
         data_months=cohort.months,
-        data_versions=data_versions(warehouse, cohort.months, baseline_year),
+        data_versions={pub: dict(periods) for pub, periods in snapshot.versions().items()},
         members=members,
         cap=cohort.cap,
         eligible=cohort.eligible,

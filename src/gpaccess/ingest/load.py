@@ -21,6 +21,7 @@ from gpaccess.ingest.read import Member, month_from_filename, open_inputs
 from gpaccess.ingest.schemas import publications, resolve_header
 from gpaccess.storage import csvread
 from gpaccess.storage.manifest import Release, Source
+from gpaccess.storage.periods import parse_month
 from gpaccess.storage.warehouse import Transaction, Warehouse, now_iso, pause_point, sha256_file
 
 Progress = Callable[[str], None]
@@ -91,8 +92,6 @@ def ingest_files(
 def _parse_month_option(month: str | None) -> date | None:
     if month is None:
         return None
-    from gpaccess.ingest.read import parse_month
-
     parsed = parse_month(month)
     if parsed is None:
         raise UserError(f"--month {month!r}: expected a month as YYYY-MM, e.g. 2025-10")
@@ -297,36 +296,3 @@ def _layout(publication: str) -> tuple[dict[str, str], list[str], str | None]:
         cols = ["month", "practice_code", "sub_icb_code", "sex", "age", "patients"]
         return spec.store_schema(cols), ["practice_code"], "patients"
     raise AssertionError(publication)  # pragma: no cover
-
-
-def _period_option(value: str) -> str:
-    """A month (any form `--month` takes) as YYYY-MM; a stored period that is not a month (an IMD year such as
-    2019, a financial year such as 2022-23, `all` for a lookup) as given."""
-    from gpaccess.ingest.read import parse_month
-
-    parsed = parse_month(value)
-    return month_key(parsed) if parsed is not None else value.strip()
-
-
-def rollback(warehouse: Warehouse, month: str, *, user: str, publication: str | None = None) -> tuple[str, list[str]]:
-    """Undo the latest release of a month (one release a step): its replaced rows become visible again."""
-    key = _period_option(month)
-    with warehouse.transaction(user=user) as tx:
-        pubs = tx.manifest.publications
-        candidates = [p for p in ([publication] if publication else list(pubs)) if p in pubs and pubs[p].current(key)]
-        if not candidates:
-            raise NotFoundError(f"nothing to roll back for {key}" + (f" in {publication}" if publication else ""))
-        order = {r.id: i for i, r in enumerate(tx.manifest.releases)}
-        latest = max((pubs[p].current(key).release for p in candidates), key=lambda r: order.get(r, -1))  # type: ignore[union-attr]
-        undone = []
-        for p in candidates:
-            current = pubs[p].current(key)
-            if current is not None and current.release == latest:
-                tx.pop(p, key)
-                undone.append(p)
-        rel = tx.manifest.release(latest)
-        if rel.id not in tx.manifest.applied_releases():
-            rel.status = "rolled back"
-        else:
-            rel.status = "partly rolled back"
-        return latest, undone

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from gpaccess.storage.warehouse import Warehouse
+from gpaccess.storage.snapshot import Snapshot
 
 
-def store_status(warehouse: Warehouse) -> dict[str, Any]:
-    manifest = warehouse.manifest()
+def store_status(snapshot: Snapshot) -> dict[str, Any]:
+    manifest = snapshot.manifest
     pubs = []
     for name, pub in sorted(manifest.publications.items()):
         periods = [
@@ -27,21 +27,21 @@ def store_status(warehouse: Warehouse) -> dict[str, Any]:
         ]
         pubs.append({"name": name, "measure": pub.measure, "periods": periods})
     return {
-        "store": str(warehouse.root),
+        "store": str(snapshot.root),
         "generation": manifest.generation,
         "publications": pubs,
         "releases": [asdict(r) for r in manifest.releases],
     }
 
 
-def ingests_table(warehouse: Warehouse) -> Any:
+def ingests_table(snapshot: Snapshot) -> Any:
     """The `ingests` table (DESIGN data model): one row per source file of each release, with the publication
     months it touched, its rows, when, by whom, its status and whether its totals checks passed. It lives in the
     manifest, so it changes in the same atomic swap as the data it describes."""
     import ibis
 
     rows = []
-    for r in warehouse.manifest().releases:
+    for r in snapshot.manifest.releases:
         months = sorted({m for periods in r.touched.values() for m in periods})
         for s in r.sources:
             rows.append(

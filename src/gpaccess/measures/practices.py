@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 
 from gpaccess.ingest.context.base import month_key
-from gpaccess.storage.warehouse import Warehouse
+from gpaccess.storage.snapshot import Snapshot
 
 DIRECTORY_COLUMNS = [
     "practice_code",
@@ -31,23 +31,23 @@ DIRECTORY_COLUMNS = [
 ]
 
 
-def practice_directory(warehouse: Warehouse, months: list[date]) -> pd.DataFrame:
-    pracs = warehouse.table("gpad_practices", periods=[month_key(m) for m in months]).to_pandas()
+def practice_directory(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
+    pracs = snapshot.table("gpad_practices", periods=[month_key(m) for m in months]).to_pandas()
     if pracs.empty:
         return pd.DataFrame(columns=DIRECTORY_COLUMNS)
     pracs = pracs.sort_values(["practice_code", "month", "appointments"], ascending=[True, False, False])
     latest = pracs.drop_duplicates("practice_code", keep="first").rename(columns={"month": "last_month"})
-    geo = _icb_by_sub_icb(warehouse, max(months))
+    geo = _icb_by_sub_icb(snapshot, max(months))
     out = latest.merge(geo, on="sub_icb_code", how="left")
     return out[DIRECTORY_COLUMNS].sort_values("practice_code").reset_index(drop=True)
 
 
-def _icb_by_sub_icb(warehouse: Warehouse, until: date) -> pd.DataFrame:
+def _icb_by_sub_icb(snapshot: Snapshot, until: date) -> pd.DataFrame:
     cols = ["sub_icb_code", "icb_code", "icb_name", "region_code", "region_name"]
-    if not warehouse.has("gpad_mapping"):
+    if not snapshot.has("gpad_mapping"):
         return pd.DataFrame(columns=cols)
-    periods = warehouse.periods("gpad_mapping")
+    periods = snapshot.periods("gpad_mapping")
     upto = [p for p in periods if p <= month_key(until)] or periods
-    mapping = warehouse.table("gpad_mapping", periods=upto).to_pandas()
+    mapping = snapshot.table("gpad_mapping", periods=upto).to_pandas()
     mapping = mapping.sort_values("month", ascending=False).drop_duplicates("sub_icb_code", keep="first")
     return mapping[cols]

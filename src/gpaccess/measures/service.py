@@ -17,7 +17,7 @@ from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, loa
 from gpaccess.measures.fair import Comparison, compare
 from gpaccess.measures.practices import practice_directory
 from gpaccess.statistics.funnel import Adjustment
-from gpaccess.storage.warehouse import Warehouse
+from gpaccess.storage.snapshot import Snapshot
 
 APPOINTMENTS = "gpad_appointments"
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -75,7 +75,7 @@ class MeasureSettings:
 class MeasureSession:
     """One window's measures for every practice in the store, computed once and reused by every caller."""
 
-    warehouse: Warehouse
+    snapshot: Snapshot
     settings: MeasureSettings = field(default_factory=MeasureSettings)
     months: list[date] = field(default_factory=list)
     _counts: object = None
@@ -84,9 +84,7 @@ class MeasureSession:
     _comparisons: dict[str, Comparison] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        available = (
-            [_month(p) for p in self.warehouse.periods(APPOINTMENTS)] if self.warehouse.has(APPOINTMENTS) else []
-        )
+        available = [_month(p) for p in self.snapshot.periods(APPOINTMENTS)] if self.snapshot.has(APPOINTMENTS) else []
         if not available:
             raise NotFoundError("the store holds no GPAD appointments yet: run `gpaccess ingest` (or `gpaccess demo`)")
         if not self.months:
@@ -116,16 +114,16 @@ class MeasureSession:
 
     def appointments(self, months: list[date] | None = None):
         keys = [f"{m:%Y-%m}" for m in (months or self.months)]
-        return self.warehouse.table(APPOINTMENTS, periods=keys)
+        return self.snapshot.table(APPOINTMENTS, periods=keys)
 
     def counts(self):
         """Practice-month counts for the window and its baseline months (one engine scan)."""
         if self._counts is None:
             base_year = self.settings.baseline_year
             wanted = sorted(set(self.months) | {date(base_year, m.month, 1) for m in self.months})
-            stored = set(self.warehouse.periods(APPOINTMENTS))
+            stored = set(self.snapshot.periods(APPOINTMENTS))
             months = [m for m in wanted if f"{m:%Y-%m}" in stored]
-            regs = self.warehouse.table("registrations") if self.warehouse.has("registrations") else None
+            regs = self.snapshot.table("registrations") if self.snapshot.has("registrations") else None
             counts = practice_month_counts(self.appointments(months), self.measures.values())
             self._counts = with_list_size(counts, regs).cache()
         return self._counts
@@ -141,7 +139,7 @@ class MeasureSession:
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
-            self._directory = practice_directory(self.warehouse, self.months)
+            self._directory = practice_directory(self.snapshot, self.months)
         return self._directory
 
     def icb_practices(self, icb_code: str) -> pd.DataFrame:
@@ -179,9 +177,9 @@ class MeasureSession:
         from gpaccess.measures.compute import monthly_series
 
         m = self.measure(name)
-        all_months = [_month(p) for p in self.warehouse.periods(APPOINTMENTS)]
-        regs = self.warehouse.table("registrations") if self.warehouse.has("registrations") else None
-        appts = self.warehouse.table(APPOINTMENTS)
+        all_months = [_month(p) for p in self.snapshot.periods(APPOINTMENTS)]
+        regs = self.snapshot.table("registrations") if self.snapshot.has("registrations") else None
+        appts = self.snapshot.table(APPOINTMENTS)
         appts = appts.filter(appts.practice_code == practice_code)
         counts = with_list_size(practice_month_counts(appts, [m]), regs)
         out = monthly_series(counts, m, practice_code).to_pandas()

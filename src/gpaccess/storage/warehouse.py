@@ -13,23 +13,24 @@ import hashlib
 import os
 import shutil
 import sys
+import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
-import ibis.expr.types as ir
 
-from gpaccess.errors import NotFoundError, StoreBusyError
+from gpaccess.errors import StoreBusyError
 from gpaccess.storage import manifest as mf
+from gpaccess.storage import retention
+from gpaccess.storage.snapshot import Snapshot, as_of_manifest
 
-# Files nothing references are swept by the next writer once they are this old: long enough that a reader
-# which loaded the previous manifest has finished with them.
-ORPHAN_GRACE_SECONDS = 600
+# A state a rollback takes off the stack stays readable this long after (seconds), so a reader that took its
+# snapshot just before the rollback finishes with it; pinned states (stored runs) stay for good.
+GRACE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class StoreConfig:
     threads: int | None = None
     memory_limit: str = "2GB"
     pause_at: str | None = None  # test only: "write" or "swap"
+    grace_seconds: float = GRACE_SECONDS
+    clock: Callable[[], float] = time.time  # injected by tests that move time past the grace period
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -56,19 +59,23 @@ def _pause(config: StoreConfig, point: str) -> None:
 
 
 class Warehouse:
+    """The store on disk: snapshots to read it, one transaction at a time to write it."""
+
     def __init__(self, config: StoreConfig) -> None:
         self.config = config
         self.root = config.home / "store"
         self.data_dir = self.root / "data"
         self.tmp_dir = self.root / "tmp"
         self.manifest_path = self.root / "manifest.json"
-        self._con: Any = None
+        self._local = threading.local()  # a DuckDB connection is not shared between threads (web workers)
+        self._connections: list[Any] = []
 
     # -- engine ---------------------------------------------------------------------------------------
     @property
     def con(self) -> Any:
-        """A lazily opened in-memory DuckDB connection (the data itself lives in Parquet files)."""
-        if self._con is None:
+        """This thread's in-memory DuckDB connection (the data itself lives in Parquet files), opened lazily."""
+        con = getattr(self._local, "con", None)
+        if con is None:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             kwargs: dict[str, Any] = {
                 "memory_limit": self.config.memory_limit,
@@ -77,52 +84,31 @@ class Warehouse:
             }
             if self.config.threads:
                 kwargs["threads"] = self.config.threads
-            self._con = ibis.duckdb.connect(**kwargs)
-        return self._con
+            con = self._local.con = ibis.duckdb.connect(**kwargs)
+            self._connections.append(con)
+        return con
 
     def close(self) -> None:
-        if self._con is not None:
-            self._con.disconnect()
-            self._con = None
+        for con in self._connections:
+            con.disconnect()
+        self._connections.clear()
+        self._local = threading.local()
 
     # -- reading --------------------------------------------------------------------------------------
+    def snapshot(self, *, as_of: mf.Versions | None = None) -> Snapshot:
+        """The store as it is now (the manifest read once), or as a recorded run saw it (`as_of` its versions)."""
+        manifest = mf.load(self.manifest_path)
+        if as_of is not None:
+            return Snapshot(self, as_of_manifest(manifest, as_of), as_of=True)
+        return Snapshot(self, manifest)
+
     def manifest(self) -> mf.Manifest:
+        """The manifest as it is on disk now (for status and tooling; computations read a `snapshot()`)."""
         return mf.load(self.manifest_path)
 
-    def has(self, publication: str) -> bool:
-        pub = self.manifest().publications.get(publication)
-        return bool(pub and any(pub.periods.values()))
-
-    def periods(self, publication: str) -> list[str]:
-        pub = self.manifest().publications.get(publication)
-        return sorted(p for p, stack in (pub.periods.items() if pub else []) if stack)
-
-    def table(self, publication: str, periods: list[str] | None = None) -> ir.Table:
-        """The visible rows of a publication (optionally some periods only) as an Ibis table."""
-        manifest = self.manifest()
-        pub = manifest.publications.get(publication)
-        if pub is None:
-            raise NotFoundError(
-                f"the store at {self.root} holds no {publication} data yet: run `gpaccess ingest` first"
-            )
-        wanted = set(periods) if periods is not None else None
-        files = [
-            str(self.data_dir / f)
-            for period, stack in sorted(pub.periods.items())
-            if stack and (wanted is None or period in wanted)
-            for f in stack[-1].files
-        ]
-        if not files:
-            return ibis.memtable(_empty_frame(pub.schema), schema=ibis.schema(pub.schema))
-        return self.con.read_parquet(files, table_name=f"{publication}_{uuid.uuid4().hex[:8]}")
-
-    def release_table(self, release: str, publication: str, period: str) -> ir.Table:
-        """Rows of one release's state (current or replaced), for audits and tests."""
-        pub = self.manifest().publications[publication]
-        for state in pub.periods.get(period, []):
-            if state.release == release:
-                return self.con.read_parquet([str(self.data_dir / f) for f in state.files])
-        raise NotFoundError(f"release {release} holds no {publication} rows for {period}")
+    def pin(self, name: str, snapshot: Snapshot) -> Path:
+        """Keep every state `snapshot` shows readable for good (a stored run reads the store as it was)."""
+        return retention.write_pin(self.root, name, snapshot.versions())
 
     # -- writing --------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -137,28 +123,29 @@ class Warehouse:
                 raise StoreBusyError(
                     f"another gpaccess process is writing to {self.root}; wait for it to finish and try again"
                 ) from None
-            manifest = self.manifest()
-            self._sweep_orphans(manifest)
-            tx = Transaction(self, manifest, user)
+            manifest = mf.load(self.manifest_path)
+            sweep = retention.plan_sweep(
+                manifest,
+                self.data_dir,
+                retention.read_pins(self.root),
+                now=self.config.clock(),
+                grace_seconds=self.config.grace_seconds,
+            )
+            manifest.retired = sweep.keep_retired
+            retention.delete_files(sweep.orphans, self.data_dir)
+            tx = Transaction(self, manifest, user, changed=sweep.changes_manifest, sweep_plan=sweep)
             try:
                 yield tx
             except BaseException:
                 tx.discard()
                 raise
             tx.commit()
+            retention.delete_files(sweep.expired, self.data_dir)
 
-    def _sweep_orphans(self, manifest: mf.Manifest) -> None:
-        """Delete release folders that no manifest references (left by a killed or failed write)."""
-        if not self.data_dir.exists():
-            return
-        referenced = {str(Path(f).parent) for f in manifest.referenced_files()}
-        now = time.time()
-        for pub_dir in self.data_dir.iterdir():
-            for period_dir in pub_dir.iterdir() if pub_dir.is_dir() else []:
-                for release_dir in period_dir.iterdir() if period_dir.is_dir() else []:
-                    rel = str(release_dir.relative_to(self.data_dir))
-                    if rel not in referenced and now - release_dir.stat().st_mtime > ORPHAN_GRACE_SECONDS:
-                        shutil.rmtree(release_dir, ignore_errors=True)
+    def sweep(self) -> retention.SweepPlan:
+        """Run a sweep on its own (every write also sweeps first); returns what it removed."""
+        with self.transaction() as tx:
+            return tx.sweep_plan or retention.SweepPlan(keep_retired=[])
 
 
 @dataclass
@@ -168,6 +155,7 @@ class Transaction:
     user: str | None
     staged_dirs: list[Path] = field(default_factory=list)
     changed: bool = False
+    sweep_plan: retention.SweepPlan | None = None
     notes: list[str] = field(default_factory=list)  # for the user, about what this transaction did
     _counter: int = 0
 
@@ -265,11 +253,14 @@ class Transaction:
         self.changed = True
 
     def pop(self, publication: str, period: str) -> mf.PeriodState:
+        """Take a period's top state off its stack (rollback). It is retired, not forgotten: readers holding an
+        older snapshot keep reading it through the grace period, and a pin keeps it for good."""
         stack = self.manifest.publications[publication].periods[period]
         state = stack.pop()
         self.changed = True
         if not stack:
             del self.manifest.publications[publication].periods[period]
+        self.manifest.retired.append(mf.RetiredState(publication, period, state, self.warehouse.config.clock()))
         return state
 
     def discard(self) -> None:
@@ -277,12 +268,31 @@ class Transaction:
             shutil.rmtree(folder, ignore_errors=True)
 
     def commit(self) -> None:
-        """Nothing changed (every file already ingested): leave the manifest untouched."""
+        """Make everything staged visible in one manifest swap, after the staged files and their folders are
+        on disk (a crash after the swap must never leave the manifest naming a file that was not flushed).
+        Nothing changed (every file already ingested): leave the manifest untouched."""
         if not self.changed:
             return
+        self._flush_staged()
         _pause(self.warehouse.config, "swap")
         self.manifest.generation += 1
         mf.save_atomically(self.manifest, self.warehouse.manifest_path)
+
+    def _flush_staged(self) -> None:
+        data_dir = self.warehouse.data_dir
+        folders: set[Path] = set()
+        for folder in self.staged_dirs:
+            if not folder.exists():
+                continue
+            for f in folder.iterdir():
+                if f.is_file():
+                    mf.fsync_path(f)
+            # The release folder and the period and publication folders above it may all be new.
+            while folder != data_dir.parent and folder.is_relative_to(data_dir.parent):
+                folders.add(folder)
+                folder = folder.parent
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            mf.fsync_path(folder)
 
 
 def now_iso() -> str:
@@ -303,7 +313,3 @@ def acting_user(explicit: str | None = None) -> str:
 
 def pause_point(config: StoreConfig, point: str) -> None:
     _pause(config, point)
-
-
-def _empty_frame(schema: dict[str, str]) -> dict[str, list[Any]]:
-    return {name: [] for name in schema}

@@ -79,8 +79,8 @@ def write_xlsx(path: Path, rows: list[list[Any]], *, sheet: str = "Sheet1", befo
 
 def stored(warehouse: Warehouse) -> list[tuple[Any, ...]]:
     """Every visible local row, comparable across calls."""
-    if not warehouse.has("local_indicators"):
+    if not warehouse.snapshot().has("local_indicators"):
         return []
-    df: pd.DataFrame = warehouse.table("local_indicators").to_pandas()
+    df: pd.DataFrame = warehouse.snapshot().table("local_indicators").to_pandas()
     cols = ["icb_code", "practice_code", "indicator", "period", "value", "source"]
     return sorted(tuple(r) for r in df[cols].itertuples(index=False))

@@ -87,7 +87,7 @@ def test_bad_upload_refused_whole_and_store_unchanged(warehouse: Warehouse, tmp_
 
 def test_upload_stores_rows_and_reupload_is_a_no_op(warehouse: Warehouse, tmp_path: Path) -> None:
     ingest_fixture(warehouse)
-    practices = set(MeasureSession(warehouse).icb_practices(ICB).practice_code)
+    practices = set(MeasureSession(warehouse.snapshot()).icb_practices(ICB).practice_code)
     assert practices == PRACTICES
     rows = [
         ["practice_code", "period", "satisfaction", "complaints"],
@@ -104,7 +104,7 @@ def test_upload_stores_rows_and_reupload_is_a_no_op(warehouse: Warehouse, tmp_pa
         ("QHM", "A81002", "complaints", "2025-10", 1.0, "wide.csv"),
         ("QHM", "A81002", "satisfaction", "2025-10", 0.6, "wide.csv"),
     ]
-    df = warehouse.table("local_indicators").to_pandas()
+    df = warehouse.snapshot().table("local_indicators").to_pandas()
     assert set(df.uploaded_by) == {"analyst"}
     assert str(df.value.dtype) == "float64"
     release = warehouse.manifest().release(result.release or "")
@@ -147,7 +147,7 @@ def test_second_upload_replaces_one_indicator_and_keeps_another(warehouse: Wareh
     # The replaced rows are kept below the new state.
     stack = warehouse.manifest().publications["local_indicators"].periods["QHM"]
     assert len(stack) == 2
-    old = warehouse.release_table(stack[0].release, "local_indicators", "QHM").to_pandas()
+    old = warehouse.snapshot().release_table(stack[0].release, "local_indicators", "QHM").to_pandas()
     assert sorted(old.value) == [0.6, 0.8, 1.0, 3.0]
     # Uploading the first file again re-applies it: its satisfaction rows replace the second file's.
     again = upload(warehouse, first, icb_code=ICB, icb_practices=PRACTICES, user="tester")
@@ -162,7 +162,7 @@ def test_each_icb_is_its_own_period(warehouse: Warehouse, tmp_path: Path) -> Non
     upload(warehouse, write_csv(tmp_path / "a.csv", rows), icb_code=ICB, icb_practices=PRACTICES, user="t")
     rows2 = [["practice", "indicator", "period", "value"], ["B82001", "s", "2025", 2]]
     upload(warehouse, write_csv(tmp_path / "b.csv", rows2), icb_code="QOP", icb_practices={"B82001"}, user="t")
-    assert warehouse.periods("local_indicators") == ["QHM", "QOP"]
+    assert warehouse.snapshot().periods("local_indicators") == ["QHM", "QOP"]
     assert [r[:2] for r in stored(warehouse)] == [("QHM", "A81001"), ("QOP", "B82001")]
 
 

@@ -38,13 +38,13 @@ def _local_file(folder: Path) -> Path:
 @pytest.fixture
 def store(warehouse: Warehouse, tmp_path: Path) -> Warehouse:
     ingest_practices(warehouse, tmp_path / "gpad", PRACTICES)
-    qhm = set(MeasureSession(warehouse).icb_practices("QHM").practice_code)
+    qhm = set(MeasureSession(warehouse.snapshot()).icb_practices("QHM").practice_code)
     upload(warehouse, _local_file(tmp_path), icb_code="QHM", icb_practices=qhm, user="tester")
     return warehouse
 
 
 def test_local_view_table_correlations_and_flags(store: Warehouse) -> None:
-    view = local_view(MeasureSession(store), store, "QHM")
+    view = local_view(MeasureSession(store.snapshot()), "QHM")
     assert list(view.table.practice_code) == list(SATISFACTION)  # practice-code order, this ICB only
     assert view.local == ["patient_satisfaction"]
     assert view.local_periods == {"patient_satisfaction": "2025-10"}
@@ -80,7 +80,7 @@ def test_local_view_table_correlations_and_flags(store: Warehouse) -> None:
 
 def test_local_view_without_local_data_and_with_two_practices(warehouse: Warehouse) -> None:
     ingest_fixture(warehouse)
-    view = local_view(MeasureSession(warehouse), warehouse, "QHM")
+    view = local_view(MeasureSession(warehouse.snapshot()), "QHM")
     assert list(view.table.practice_code) == ["A81001", "A81002"]
     assert view.local == [] and view.flags.empty
     assert view.correlations.rho.isna().all()  # fewer than five practices
@@ -128,7 +128,7 @@ def test_cli_upload_and_view(store: Warehouse, tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 0, result.output
     assert "local data tells a different story" in result.output
     assert "Spearman" in result.output
-    assert Warehouse(StoreConfig(home=home)).periods("local_indicators") == ["QHM"]
+    assert Warehouse(StoreConfig(home=home)).snapshot().periods("local_indicators") == ["QHM"]
 
 
 def test_cli_view_refuses_unknown_options_and_neutralises_formulas() -> None:

@@ -11,7 +11,8 @@ import pytest
 from gpaccess.errors import InputFileError
 from gpaccess.ingest.context import queries
 from gpaccess.ingest.context.imd import deciles
-from gpaccess.ingest.load import ingest_files, rollback
+from gpaccess.ingest.load import ingest_files
+from gpaccess.ingest.rollback import rollback
 
 
 def write(path: Path, text: str, *, bom: bool = False, crlf: bool = False, gz: bool = False) -> Path:
@@ -37,7 +38,7 @@ def test_ccg_level_file_months_labels_quoting(warehouse, tmp_path):
     path = write(tmp_path / "Regional_CSV_Dorset.csv.gz", CCG, crlf=True, gz=True)
     result = ingest_files(warehouse, [path], user="t")
     assert result.months == {"gpad_system": ["2019-03", "2021-03"]}
-    rows = warehouse.table("gpad_system").to_pyarrow().to_pylist()
+    rows = warehouse.snapshot().table("gpad_system").to_pyarrow().to_pylist()
     assert {r["appt_mode"] for r in rows} == {"Face-to-Face", "Video Conference/Online", "Telephone"}
     assert {r["time_band"] for r in rows} == {"8 to 14 Days", "Unknown / Data Quality", "Same Day"}
     assert {r["system_level"] for r in rows} == {"ccg"}
@@ -55,7 +56,7 @@ def test_sub_icb_daily_file_is_summed_to_months(warehouse, tmp_path):
         for d, n in (("01", 5), ("02", 7), ("31", 1))
     )
     ingest_files(warehouse, [write(tmp_path / "Regional_CSV_Dorset_Mar24.csv", header + body)], user="t")
-    rows = warehouse.table("gpad_system").to_pyarrow().to_pylist()
+    rows = warehouse.snapshot().table("gpad_system").to_pyarrow().to_pylist()
     assert [(r["month"], r["count"], r["system_level"]) for r in rows] == [(date(2024, 3, 1), 13, "sub_icb")]
 
 
@@ -72,16 +73,16 @@ def test_bad_rows_are_located_and_nothing_is_stored(warehouse, tmp_path):
 def test_lookup_with_bom_and_system_map(warehouse, tmp_path):
     lookup = write(tmp_path / "CCG_ICB_code.csv", "CCG Code,ICB Code,ICB NAME\n11J,QVV,NHS Dorset ICB\n", bom=True)
     ingest_files(warehouse, [lookup, write(tmp_path / "Regional_CSV_Dorset.csv", CCG)], user="t")
-    m = queries.system_icb_map(warehouse).to_pyarrow().to_pylist()
+    m = queries.system_icb_map(warehouse.snapshot()).to_pyarrow().to_pylist()
     assert m == [{"system_code": "11J", "system_level": "ccg", "icb_code": "QVV", "icb_name": "NHS Dorset ICB"}]
-    base = queries.system_baseline(warehouse, "QVV")
+    base = queries.system_baseline(warehouse.snapshot(), "QVV")
     assert [b["month"] for b in base] == ["2021-03"]
     assert base[0]["baseline"]["month"] == "2019-03"
     assert base[0]["baseline"]["f2f_share"] == 100 / 120  # Face-to-Face ÷ known mode (Video/Online known)
     assert base[0]["per_1000_patients"] is None and base[0]["per_1000_note"]
-    # a lookup has one period, "all", which rolls back like any other
-    _, pubs = rollback(warehouse, "all", user="t", publication="ccg_icb_lookup")
-    assert pubs == ["ccg_icb_lookup"]
+    # a lookup has one period, "all", which picks its release like any other; the release goes as a whole
+    plan = rollback(warehouse, "all", user="t", publication="ccg_icb_lookup")
+    assert plan.publications == ["ccg_icb_lookup", "gpad_system"]
 
 
 def test_coverage_mixed_case_headers_and_warning(warehouse, tmp_path):
@@ -92,10 +93,10 @@ def test_coverage_mixed_case_headers_and_warning(warehouse, tmp_path):
         "00L,E54000050,E40000012,01MAR2023,36,36,1000,1000\n"
     )
     ingest_files(warehouse, [write(tmp_path / "APPOINTMENTS_GP_COVERAGE.csv", text)], user="t")
-    low = queries.coverage_for(warehouse, "00L", "2023-02", warn_below=0.9)
+    low = queries.coverage_for(warehouse.snapshot(), "00L", "2023-02", warn_below=0.9)
     assert low["coverage"] == 0.8 and "80.0%" in low["warning"]
-    assert queries.coverage_for(warehouse, "00L", date(2023, 3, 1))["warning"] is None
-    assert queries.coverage_for(warehouse, "00L", "2024-01") is None
+    assert queries.coverage_for(warehouse.snapshot(), "00L", date(2023, 3, 1))["warning"] is None
+    assert queries.coverage_for(warehouse.snapshot(), "00L", "2024-01") is None
 
 
 FINGERTIPS_HEADER = (
@@ -119,10 +120,13 @@ def test_fingertips_export_keeps_practice_rows_and_ranks_deciles(warehouse, tmp_
     )
     rows += "".join(fingertips_row("E38000045", f"J{i:05d}", "GP", str(i)) for i in range(1, 21))
     ingest_files(warehouse, [write(tmp_path / "fingertips_93553.csv", FINGERTIPS_HEADER + rows, crlf=True)], user="t")
-    t = {r["practice_code"]: r for r in warehouse.table("imd").to_pyarrow().to_pylist()}
+    t = {r["practice_code"]: r for r in warehouse.snapshot().table("imd").to_pyarrow().to_pylist()}
     assert len(t) == 20 and "E92000001" not in t
     assert t["J00020"]["imd_decile"] == 1 and t["J00001"]["imd_decile"] == 10  # 1 = most deprived
-    derived = {r["practice_code"]: r["decile"] for r in queries.imd_deciles(warehouse, 2019).to_pyarrow().to_pylist()}
+    derived = {
+        r["practice_code"]: r["decile"]
+        for r in queries.imd_deciles(warehouse.snapshot(), 2019).to_pyarrow().to_pylist()
+    }
     assert derived == {code: r["imd_decile"] for code, r in t.items()}
 
 
@@ -131,10 +135,11 @@ def test_imd_short_layout_with_bom_and_year_rollback(warehouse, tmp_path):
         "IndicatorID,Year,AreaCode,AreaName,IsAreaCurrent,Value\n93553,2010,A81001,X,1,25.1\n93553,2019,A81001,X,0,30\n"
     )
     ingest_files(warehouse, [write(tmp_path / "imd.csv", text, bom=True, crlf=True)], user="t")
-    assert warehouse.periods("imd") == ["2010", "2019"]
-    assert warehouse.table("imd", ["2019"]).to_pyarrow().to_pylist()[0]["is_current"] is False
-    rollback(warehouse, "2019", user="t", publication="imd")
-    assert warehouse.periods("imd") == ["2010"]
+    assert warehouse.snapshot().periods("imd") == ["2010", "2019"]
+    assert warehouse.snapshot().table("imd", ["2019"]).to_pyarrow().to_pylist()[0]["is_current"] is False
+    plan = rollback(warehouse, "2019", user="t", publication="imd")
+    assert plan.periods == ["2010", "2019"]  # one file, one release: both years go
+    assert warehouse.snapshot().periods("imd") == []
 
 
 def test_deciles_ties_share_a_decile():
@@ -164,7 +169,7 @@ def test_payments_2022_23_header_is_relabelled_not_shifted(warehouse, tmp_path):
     )
     result = ingest_files(warehouse, [path], user="t")
     assert result.months == {"payments": ["2022-23"]}
-    got = {r["practice_code"]: r for r in warehouse.table("payments").to_pyarrow().to_pylist()}
+    got = {r["practice_code"]: r for r in warehouse.snapshot().table("payments").to_pyarrow().to_pylist()}
     assert (got["A81001"]["sub_icb_code"], got["A81001"]["pcn_code"], got["A81001"]["pcn_name"]) == (
         "16C",
         "U89141",
@@ -196,8 +201,8 @@ def test_epraccur_keeps_gp_practices_and_answers_open_window(warehouse, tmp_path
         + epraccur_row("Y00001", "A", "19900101", "", "8")
     )
     ingest_files(warehouse, [write(tmp_path / "epraccur_2025-05.csv", text)], user="t")
-    assert warehouse.table("ods_practices").count().to_pyarrow().as_py() == 3
-    open_all = queries.practices_open_for_window(warehouse, date(2021, 1, 1), date(2025, 3, 31))
+    assert warehouse.snapshot().table("ods_practices").count().to_pyarrow().as_py() == 3
+    open_all = queries.practices_open_for_window(warehouse.snapshot(), date(2021, 1, 1), date(2025, 3, 31))
     assert open_all.practice_code.to_pyarrow().to_pylist() == ["A81001"]
 
 
@@ -217,7 +222,7 @@ def test_gpps_series_are_kept_apart(warehouse, tmp_path):
     )
     ingest_files(warehouse, [old], user="t")
     ingest_files(warehouse, [new], user="t")
-    rows = warehouse.table("gpps").to_pyarrow().to_pylist()
+    rows = warehouse.snapshot().table("gpps").to_pyarrow().to_pylist()
     series = {(r["year"], r["series"]) for r in rows}
     assert series == {(2023, "to 2023"), (2024, "2024 onwards")}
     assert {r["question"] for r in rows if r["year"] == 2024} == {
@@ -226,7 +231,7 @@ def test_gpps_series_are_kept_apart(warehouse, tmp_path):
     }
     missing = [r for r in rows if r["practice_code"] == "A81002" and r["question"] == "phone_easy_pct"]
     assert missing[0]["value"] is None  # blank is missing, not zero
-    ctx = queries.practice_context(warehouse, "A81001", "2024-09")
+    ctx = queries.practice_context(warehouse.snapshot(), "A81001", "2024-09")
     assert [c["fields"]["series"] for c in ctx if c["source"] == "gpps"] == ["2024 onwards"]
 
 
@@ -236,7 +241,7 @@ def test_workforce_na_is_null(warehouse, tmp_path):
         "TOTAL_LOCUUM_TRN_FTE\nA81001,4000,3.5,3,1.2,NA,5,0.5\nA81002,NA,NA,NA,NA,NA,NA,NA\n"
     )
     ingest_files(warehouse, [write(tmp_path / "GPW_Practice_Level_2025-10.csv", text)], user="t")
-    got = {r["practice_code"]: r for r in warehouse.table("workforce", ["2025-10"]).to_pyarrow().to_pylist()}
+    got = {r["practice_code"]: r for r in warehouse.snapshot().table("workforce", ["2025-10"]).to_pyarrow().to_pylist()}
     assert got["A81001"]["dpc_fte"] is None and got["A81001"]["gp_extgl_fte"] == 3
     assert got["A81002"]["total_patients"] is None
 

@@ -47,7 +47,7 @@ def test_online_consultation_layout(warehouse, tmp_path):
     path = workbook(tmp_path / "Submissions via OC Systems in General Practice - April 2025.xlsx", {"Table 2": rows})
     result = ingest_files(warehouse, [path], user="t")
     assert result.months == {"online_consultation": ["2025-04"]}  # 45748 = 2025-04-01
-    got = {r["practice_code"]: r for r in warehouse.table("online_consultation").to_pyarrow().to_pylist()}
+    got = {r["practice_code"]: r for r in warehouse.snapshot().table("online_consultation").to_pyarrow().to_pylist()}
     assert got["A81001"]["participation"] is True and got["A81002"]["participation"] is None
     assert got["A81001"]["supplier"] == "ECONSULT" and got["A81001"]["rate_per_1000"] == 1.25
 
@@ -90,10 +90,10 @@ def test_telephony_layout_unassigned_and_missing(warehouse, tmp_path):
     )
     result = ingest_files(warehouse, [path], user="t")
     assert result.months == {"telephony": ["2025-10"], "telephony_unassigned": ["2025-10"]}
-    got = {r["practice_code"]: r for r in warehouse.table("telephony").to_pyarrow().to_pylist()}
+    got = {r["practice_code"]: r for r in warehouse.snapshot().table("telephony").to_pyarrow().to_pylist()}
     assert set(got) == {"A81001", "A81003"}  # Unassigned never attributed to a practice
     assert got["A81001"]["answered"] == 60 and got["A81003"]["callback_made"] is None  # "-" is null, not 0
-    un = warehouse.table("telephony_unassigned").to_pyarrow().to_pylist()
+    un = warehouse.snapshot().table("telephony_unassigned").to_pyarrow().to_pylist()
     assert [(u["sub_icb_code"], u["inbound"], u["callback_made"]) for u in un] == [("16C", 150, None)]
     checks = warehouse.manifest().releases[-1].checks
     assert any("Copyright" in n for c in checks.values() for n in c.get("repairs", []))
@@ -155,7 +155,7 @@ def test_fingertips_download_then_ingest(server, warehouse, tmp_path):
     assert _Handler.calls[-1] == "/api/all_data/csv/by_indicator_id?indicator_ids=93553&child_area_type_id=7"
     assert path.read_text() == FIXTURE.replace("\r\n", "\n") or path.read_bytes() == FIXTURE.encode()
     ingest_files(warehouse, [path], user="t")
-    rows = warehouse.table("imd").to_pyarrow().to_pylist()
+    rows = warehouse.snapshot().table("imd").to_pyarrow().to_pylist()
     assert [(r["practice_code"], r["imd_score"], r["imd_decile"]) for r in rows] == [("J81001", 12.5, 1)]
 
 

@@ -21,7 +21,7 @@ def answers(wh: Warehouse) -> dict[str, Any]:
     practice, and the totals. Two stores with equal answers are indistinguishable to readers."""
     out: dict[str, Any] = {"manifest_generation": wh.manifest().generation}
     for pub in sorted(wh.manifest().publications):
-        t = wh.table(pub)
+        t = wh.snapshot().table(pub)
         measure = wh.manifest().publications[pub].measure
         aggs = {"rows": t.count()}
         if measure:

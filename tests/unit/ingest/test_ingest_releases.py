@@ -1,13 +1,14 @@
 """Releases: re-ingest is a no-op, a republished month replaces the practices it holds and keeps the old rows,
-rollback restores them one release at a time, and a rolled-back file can be applied again."""
+rollback undoes one release as a whole at a time, and a rolled-back file can be applied again."""
 
 from __future__ import annotations
 
 import pytest
 from helpers import answers
 
-from gpaccess.errors import NotFoundError
-from gpaccess.ingest.load import ingest_files, rollback
+from gpaccess.errors import ConflictError, NotFoundError
+from gpaccess.ingest.load import ingest_files
+from gpaccess.ingest.rollback import rollback
 
 CROSSTAB = "Practice_Level_Crosstab_Jul_24.csv"
 
@@ -24,7 +25,7 @@ def republished(tmp_path, gpad_fixtures, name="republished"):
 
 
 def per_practice(wh):
-    t = wh.table("gpad_appointments")
+    t = wh.snapshot().table("gpad_appointments")
     df = t.group_by("practice_code").aggregate(n=t["count"].sum()).to_pandas()
     return dict(zip(df.practice_code, df.n.astype(int), strict=True))
 
@@ -48,8 +49,8 @@ def test_republished_month_replaces_its_practices_and_rolls_back(warehouse, gpad
     assert per_practice(warehouse) == {"A81001": 270, "A81002": 15}
     state = warehouse.manifest().publications["gpad_appointments"].periods["2024-07"]
     assert len(state) == 2  # the replaced rows are kept below the new state
-    _, pubs = rollback(warehouse, "2024-07", user="tester")
-    assert "gpad_appointments" in pubs
+    plan = rollback(warehouse, "2024-07", user="tester")
+    assert "gpad_appointments" in plan.publications
     assert answers(warehouse)["gpad_appointments"] == original["gpad_appointments"]
 
 
@@ -59,7 +60,7 @@ def test_rollback_is_one_release_a_step_and_reapply_works(warehouse, gpad_fixtur
     ingest_files(warehouse, [path], user="tester")
     rollback(warehouse, "2024-07", user="tester")
     rollback(warehouse, "2024-07", user="tester")
-    assert warehouse.periods("gpad_appointments") == []
+    assert warehouse.snapshot().periods("gpad_appointments") == []
     with pytest.raises(NotFoundError):
         rollback(warehouse, "2024-07", user="tester")
     ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
@@ -70,11 +71,39 @@ def test_rollback_is_one_release_a_step_and_reapply_works(warehouse, gpad_fixtur
     assert statuses[:2] == ["rolled back", "rolled back"]
 
 
-def test_rollback_of_one_publication_leaves_others(warehouse, gpad_fixtures):
+def test_rollback_undoes_the_whole_release_the_publication_picks(warehouse, gpad_fixtures):
     ingest_files(warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Mapping_Jul_24.csv"], user="tester")
-    rollback(warehouse, "2024-07", user="tester", publication="gpad_mapping")
-    assert warehouse.periods("gpad_mapping") == []
-    assert warehouse.periods("gpad_appointments") == ["2024-07"]
+    lists = ingest_files(warehouse, [gpad_fixtures / "gp-reg-pat-prac-all_2024-07-01.csv"], user="tester")
+    shown = rollback(warehouse, "2024-07", user="tester", publication="gpad_mapping", dry_run=True)
+    assert shown.publications == ["gpad_appointments", "gpad_mapping", "gpad_practices"]
+    assert shown.release.id != lists.release
+    assert any("Mapping_Jul_24.csv" in line for line in shown.describe())
+    assert warehouse.snapshot().periods("gpad_mapping") == ["2024-07"]  # a dry run changes nothing
+    done = rollback(warehouse, "2024-07", user="tester", publication="gpad_mapping", expected=shown.release.id)
+    assert done.release.id == shown.release.id
+    snap = warehouse.snapshot()
+    assert snap.periods("gpad_mapping") == snap.periods("gpad_appointments") == []
+    assert snap.periods("registrations") == ["2024-07"]  # another release: untouched
+
+
+def test_rollback_refuses_when_a_later_release_sits_on_top(warehouse, gpad_fixtures, tmp_path):
+    both = [gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"]
+    first = ingest_files(warehouse, both, user="tester")
+    second = ingest_files(warehouse, [republished(tmp_path, gpad_fixtures)], user="tester")
+    with pytest.raises(ConflictError, match=second.release or "?"):
+        rollback(warehouse, "2024-08", user="tester")  # picks the first release, whose July is under the second
+    assert rollback(warehouse, "2024-07", user="tester").release.id == second.release
+    assert rollback(warehouse, "2024-08", user="tester").release.id == first.release
+    assert warehouse.snapshot().periods("gpad_appointments") == []
+
+
+def test_rollback_refuses_when_the_store_changed_since_it_was_shown(warehouse, gpad_fixtures, tmp_path):
+    ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
+    shown = rollback(warehouse, "2024-07", user="tester", dry_run=True)
+    ingest_files(warehouse, [republished(tmp_path, gpad_fixtures)], user="tester")
+    with pytest.raises(ConflictError, match="nothing was undone"):
+        rollback(warehouse, "2024-07", user="tester", expected=shown.release.id)
+    assert len(warehouse.manifest().publications["gpad_appointments"].periods["2024-07"]) == 2
 
 
 def test_status_names_release_and_sources(warehouse, gpad_fixtures):
@@ -82,7 +111,7 @@ def test_status_names_release_and_sources(warehouse, gpad_fixtures):
     from gpaccess.storage.warehouse import sha256_file
 
     result = ingest_files(warehouse, [gpad_fixtures / CROSSTAB], user="tester")
-    info = store_status(warehouse)
+    info = store_status(warehouse.snapshot())
     pub = next(p for p in info["publications"] if p["name"] == "gpad_appointments")
     assert pub["periods"][0]["release"] == result.release
     assert pub["periods"][0]["total"] == 255.0
@@ -103,9 +132,9 @@ def test_ingests_table_logs_every_file_with_its_checks(warehouse, gpad_fixtures)
     from gpaccess.ingest.status import ingests_table
     from gpaccess.storage.warehouse import sha256_file
 
-    assert ingests_table(warehouse).count().to_pyarrow().as_py() == 0
+    assert ingests_table(warehouse.snapshot()).count().to_pyarrow().as_py() == 0
     ingest_files(warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Mapping_Jul_24.csv"], user="tester")
-    rows = ingests_table(warehouse).to_pandas().set_index("file_name")
+    rows = ingests_table(warehouse.snapshot()).to_pandas().set_index("file_name")
     assert rows.loc[CROSSTAB, "file_sha256"] == sha256_file(gpad_fixtures / CROSSTAB)
     assert rows.loc[CROSSTAB, "months"] == "2024-07"
     assert rows.loc[CROSSTAB, "ingested_by"] == "tester"
@@ -123,14 +152,15 @@ def test_partial_replacement_of_a_month_is_pointed_out(warehouse, gpad_fixtures,
     assert whole.notes == []  # a new month replaces nothing
 
 
-def test_file_of_a_partly_rolled_back_release_can_be_applied_again(warehouse, gpad_fixtures):
+def test_rollback_of_one_month_undoes_every_month_of_its_release_and_it_can_be_applied_again(warehouse, gpad_fixtures):
     both = [gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"]
     ingest_files(warehouse, both, user="tester")
-    rollback(warehouse, "2024-07", user="tester")
-    assert warehouse.periods("gpad_appointments") == ["2024-08"]
+    plan = rollback(warehouse, "2024-07", user="tester")
+    assert plan.periods == ["2024-07", "2024-08"]
+    assert warehouse.snapshot().periods("gpad_appointments") == []
     again = ingest_files(warehouse, both, user="tester")
-    assert again.release is not None  # not "already ingested": its July was rolled back
-    assert warehouse.periods("gpad_appointments") == ["2024-07", "2024-08"]
+    assert again.release is not None  # not "already ingested": it was rolled back
+    assert warehouse.snapshot().periods("gpad_appointments") == ["2024-07", "2024-08"]
 
 
 def test_default_window_is_the_latest_consecutive_months(warehouse, gpad_fixtures, tmp_path):
@@ -138,10 +168,10 @@ def test_default_window_is_the_latest_consecutive_months(warehouse, gpad_fixture
 
     july, august = gpad_fixtures / CROSSTAB, gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"
     ingest_files(warehouse, [july, august], user="t")
-    window = MeasureSession(warehouse, MeasureSettings(window_months=3)).months
+    window = MeasureSession(warehouse.snapshot(), MeasureSettings(window_months=3)).months
     assert [f"{m:%Y-%m}" for m in window] == ["2024-07", "2024-08"]  # only two months stored
     october = tmp_path / "Practice_Level_Crosstab_Oct_24.csv"
     october.write_text(july.read_text().replace("01JUL2024", "01OCT2024"))
     ingest_files(warehouse, [october], user="t")
-    window = MeasureSession(warehouse, MeasureSettings(window_months=3)).months
+    window = MeasureSession(warehouse.snapshot(), MeasureSettings(window_months=3)).months
     assert [f"{m:%Y-%m}" for m in window] == ["2024-10"]  # September is missing: the window does not jump it

@@ -22,12 +22,12 @@ def test_current_crosstab_csv_ingests_with_labels_normalised(warehouse, gpad_fix
     path = gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv"
     result = ingest_files(warehouse, [path], user="tester")
     assert result.months["gpad_appointments"] == ["2024-07"]
-    t = warehouse.table("gpad_appointments").to_pandas()
+    t = warehouse.snapshot().table("gpad_appointments").to_pandas()
     rows, total = file_totals(path, "COUNT_OF_APPOINTMENTS")
     assert (len(t), int(t["count"].sum())) == (rows, total)
     assert set(t.time_band) == {"Same Day", "8 to 14 Days", "15 to 21 Days", "22 to 28 Days", "Unknown / Data Quality"}
     assert str(t.month.iloc[0])[:10] == "2024-07-01"
-    names = warehouse.table("gpad_practices").to_pandas().set_index("practice_code")
+    names = warehouse.snapshot().table("gpad_practices").to_pandas().set_index("practice_code")
     assert names.loc["A81002", "practice_name"] == "FULWELL MEDICAL CENTRE,"
     assert names.loc["A81002", "pcn_name"] == "NORTH, STOCKTON PCN"
 
@@ -35,7 +35,7 @@ def test_current_crosstab_csv_ingests_with_labels_normalised(warehouse, gpad_fix
 def test_historic_crosstab_aliases_map_to_current_names(warehouse, gpad_fixtures):
     path = gpad_fixtures / "Practice_Level_Crosstab_Aug_24_historic.csv"
     ingest_files(warehouse, [path], user="tester")
-    t = warehouse.table("gpad_appointments").to_pandas()
+    t = warehouse.snapshot().table("gpad_appointments").to_pandas()
     assert set(t.appt_status) == {"Attended", "DNA"}  # "attended" in the file
     assert "Video Conference/Online" in set(t.appt_mode)  # "Video/Online" in the file
     assert "Unknown / Data Quality" in set(t.time_band)
@@ -52,7 +52,7 @@ def test_published_zip_gives_mapping_the_crosstab_month(warehouse, gpad_fixtures
     )
     result = ingest_files(warehouse, [z], user="tester")
     assert result.months["gpad_mapping"] == ["2024-07"]
-    mapping = warehouse.table("gpad_mapping").to_pandas()
+    mapping = warehouse.snapshot().table("gpad_mapping").to_pandas()
     # A practice listed twice with different suppliers keeps both rows (DESIGN: Mapping).
     assert sorted(mapping[mapping.practice_code == "A81002"].supplier) == ["EMIS", "TPP"]
     assert set(mapping.icb_code) == {"QHM"}
@@ -72,7 +72,7 @@ def test_month_split_across_regional_csvs_adds_up(warehouse, gpad_fixtures, tmp_
         },
     )
     ingest_files(warehouse, [z], user="tester")
-    t = warehouse.table("gpad_appointments").to_pandas()
+    t = warehouse.snapshot().table("gpad_appointments").to_pandas()
     assert (
         int(t["count"].sum())
         == file_totals(gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv", "COUNT_OF_APPOINTMENTS")[1]
@@ -82,13 +82,13 @@ def test_month_split_across_regional_csvs_adds_up(warehouse, gpad_fixtures, tmp_
 
 def test_loose_mapping_takes_month_from_its_name_or_option(warehouse, gpad_fixtures, tmp_path):
     ingest_files(warehouse, [gpad_fixtures / "Mapping_Jul_24.csv"], user="tester")
-    assert warehouse.periods("gpad_mapping") == ["2024-07"]
+    assert warehouse.snapshot().periods("gpad_mapping") == ["2024-07"]
     loose = tmp_path / "Mapping.csv"
     loose.write_bytes(
         (gpad_fixtures / "Mapping_Jul_24.csv").read_bytes().replace(b"STOCKTON PCN,16C", b"STOCKTON PCN ,16C")
     )
     ingest_files(warehouse, [loose], user="tester", month="2024-09")
-    assert warehouse.periods("gpad_mapping") == ["2024-07", "2024-09"]
+    assert warehouse.snapshot().periods("gpad_mapping") == ["2024-07", "2024-09"]
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_registrations_both_layouts(warehouse, gpad_fixtures, name, month):
     path = gpad_fixtures / name
     result = ingest_files(warehouse, [path], user="tester")
     assert result.months["registrations"] == [month]
-    t = warehouse.table("registrations").to_pandas()
+    t = warehouse.snapshot().table("registrations").to_pandas()
     assert (len(t), int(t.patients.sum())) == file_totals(path, "NUMBER_OF_PATIENTS")
     assert t.sub_icb_code.notna().all()  # CCG_CODE (2021) and SUB_ICB_LOCATION_CODE (later) land in one column
 
@@ -108,4 +108,4 @@ def test_utf8_bom_is_tolerated(warehouse, gpad_fixtures, tmp_path):
     path = tmp_path / "gp-reg-pat-prac-all_2024-07-01.csv"
     path.write_bytes(b"\xef\xbb\xbf" + (gpad_fixtures / path.name).read_bytes())
     ingest_files(warehouse, [path], user="tester")
-    assert warehouse.table("registrations").count().to_pyarrow().as_py() == 3
+    assert warehouse.snapshot().table("registrations").count().to_pyarrow().as_py() == 3

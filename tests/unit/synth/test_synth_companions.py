@@ -83,7 +83,7 @@ def test_companions_ingest_consistently_with_the_crosstab(synth, written, wareho
     }
 
     def rows(pub: str) -> list[dict]:
-        return warehouse.table(pub).to_pyarrow().to_pylist()
+        return warehouse.snapshot().table(pub).to_pyarrow().to_pylist()
 
     # IMD: every practice written with 750 patients or more (at the last month it was written)
     last_size = {code: sizes[m][code] for m in MONTHS for code in months[m]}

@@ -10,7 +10,7 @@ from typing import Any
 
 import ibis
 
-from gpaccess.storage.warehouse import Warehouse
+from gpaccess.storage.snapshot import Snapshot
 
 DEFAULT_COVERAGE_WARNING = 0.9
 FACE_TO_FACE = ("Face-to-Face", "Home Visit")  # DESIGN.md default numerator; Unknown mode excluded below
@@ -33,7 +33,7 @@ def _latest_at_or_before(periods: list[str], wanted: str) -> str | None:
     return max(earlier) if earlier else None
 
 
-def practice_context(warehouse: Warehouse, practice_code: str, month: str | date) -> list[dict[str, Any]]:
+def practice_context(snapshot: Snapshot, practice_code: str, month: str | date) -> list[dict[str, Any]]:
     """Everything stored about one practice around one month: [{source, period, fields}].
 
     Monthly sources (online consultations, telephony, workforce) give that month; yearly ones the latest
@@ -53,18 +53,18 @@ def practice_context(warehouse: Warehouse, practice_code: str, month: str | date
         "payments": lambda ps: _latest_at_or_before(ps, _financial_year(key)),
     }
     for source, choose in pick.items():
-        if not warehouse.has(source):
+        if not snapshot.has(source):
             continue
-        period = choose(warehouse.periods(source))
+        period = choose(snapshot.periods(source))
         if period is None:
             continue
-        t = warehouse.table(source, periods=[period])
+        t = snapshot.table(source, periods=[period])
         rows = _rows(t.filter(t.practice_code == practice_code))
         if source == "gpps" and rows:
             fields = {"series": rows[0]["series"], **{r["question"]: r["value"] for r in rows}}
             out.append({"source": source, "period": period, "fields": fields})
         elif source == "imd" and rows:
-            deciles = _rows(imd_deciles(warehouse, int(period)).filter(lambda d: d.practice_code == practice_code))
+            deciles = _rows(imd_deciles(snapshot, int(period)).filter(lambda d: d.practice_code == practice_code))
             fields = _fields(rows[0], ("practice_code",))
             fields["imd_decile_all_stored"] = deciles[0]["decile"] if deciles else None
             out.append({"source": source, "period": period, "fields": fields})
@@ -79,9 +79,9 @@ def _financial_year(month_key: str) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def imd_deciles(warehouse: Warehouse, year: int):
+def imd_deciles(snapshot: Snapshot, year: int):
     """IMD deciles across every practice stored for `year` (1 = most deprived, i.e. highest score)."""
-    t = warehouse.table("imd", periods=[str(year)])
+    t = snapshot.table("imd", periods=[str(year)])
     t = t.filter(t.imd_score.notnull())
     return t.select(
         "practice_code",
@@ -91,14 +91,14 @@ def imd_deciles(warehouse: Warehouse, year: int):
 
 
 def coverage_for(
-    warehouse: Warehouse, sub_icb_code: str, month: str | date, *, warn_below: float = DEFAULT_COVERAGE_WARNING
+    snapshot: Snapshot, sub_icb_code: str, month: str | date, *, warn_below: float = DEFAULT_COVERAGE_WARNING
 ) -> dict[str, Any] | None:
     """Coverage of one sub-ICB in one month, with a warning when it is below `warn_below` (the
     `coverage_warning_threshold` setting); None when the store holds no coverage row for it."""
     key = _month(month)
-    if not warehouse.has("coverage") or key not in warehouse.periods("coverage"):
+    if not snapshot.has("coverage") or key not in snapshot.periods("coverage"):
         return None
-    t = warehouse.table("coverage", periods=[key])
+    t = snapshot.table("coverage", periods=[key])
     rows = _rows(t.filter(t.sub_icb_code == sub_icb_code))
     if not rows:
         return None
@@ -114,28 +114,28 @@ def coverage_for(
     return {**_fields(row), "month": key, "warning": warning}
 
 
-def practices_open_for_window(warehouse: Warehouse, start: date, end: date, *, extract: str | None = None):
+def practices_open_for_window(snapshot: Snapshot, start: date, end: date, *, extract: str | None = None):
     """GP practices (ODS setting 4) open for the whole window [start, end], by the latest ODS extract (or
     `extract`, YYYY-MM): opened on or before `start` and not closed before `end`."""
-    periods = warehouse.periods("ods_practices")
+    periods = snapshot.periods("ods_practices")
     chosen = extract or (max(periods) if periods else None)
-    t = warehouse.table("ods_practices", periods=[chosen] if chosen else [])
+    t = snapshot.table("ods_practices", periods=[chosen] if chosen else [])
     return t.filter(
         t.open_date.notnull() & (t.open_date <= start) & (t.close_date.isnull() | (t.close_date >= end))
     ).select("practice_code", "name", "icb_code", "commissioner_code", "open_date", "close_date", "status")
 
 
-def system_icb_map(warehouse: Warehouse):
+def system_icb_map(snapshot: Snapshot):
     """Each system code (CCG or sub-ICB) of `gpad_system` with its ICB: CCGs through `ccg_icb_lookup`;
     sub-ICB locations through the lookup only where the code is the same as a former CCG's."""
-    systems = warehouse.table("gpad_system").select("system_code", "system_level").distinct()
-    lookup = warehouse.table("ccg_icb_lookup").select("ccg_code", "icb_code", "icb_name")
+    systems = snapshot.table("gpad_system").select("system_code", "system_level").distinct()
+    lookup = snapshot.table("ccg_icb_lookup").select("ccg_code", "icb_code", "icb_name")
     return systems.left_join(lookup, systems.system_code == lookup.ccg_code).select(
         "system_code", "system_level", "icb_code", "icb_name"
     )
 
 
-def system_baseline(warehouse: Warehouse, icb_code: str) -> list[dict[str, Any]]:
+def system_baseline(snapshot: Snapshot, icb_code: str) -> list[dict[str, Any]]:
     """For each system (CCG or sub-ICB location) of an ICB and each month after 2019: appointments, the
     face-to-face share (Face-to-Face + Home Visit ÷ appointments with a known mode; all staff and GP only),
     and appointments per 1,000 registered patients, beside the same calendar month of 2019.
@@ -144,9 +144,9 @@ def system_baseline(warehouse: Warehouse, icb_code: str) -> list[dict[str, Any]]
     store holds none for a month (there is no public 2019 list-size file here) the rate is None with a note:
     unavailable, never zero and never guessed.
     """
-    codes = system_icb_map(warehouse)
+    codes = system_icb_map(snapshot)
     mine = codes.filter(codes.icb_code == icb_code).system_code
-    t = warehouse.table("gpad_system")
+    t = snapshot.table("gpad_system")
     t = t.filter(t.system_code.isin(mine))
     known = t.appt_mode != "Unknown"
     f2f = t.appt_mode.isin(FACE_TO_FACE)
@@ -159,7 +159,7 @@ def system_baseline(warehouse: Warehouse, icb_code: str) -> list[dict[str, Any]]
         gp_f2f=(f2f & gp).ifelse(t["count"], 0).sum(),
     )
     rows = _rows(monthly.order_by(["system_code", "month"]))
-    patients = _system_patients(warehouse)
+    patients = _system_patients(snapshot)
     by_key = {(r["system_code"], r["month"]): r for r in rows}
     out = []
     for r in rows:
@@ -189,10 +189,10 @@ def _summary(r: dict[str, Any], patients: dict[tuple[str, date], int]) -> dict[s
     }
 
 
-def _system_patients(warehouse: Warehouse) -> dict[tuple[str, date], int]:
-    if not warehouse.has("registrations"):
+def _system_patients(snapshot: Snapshot) -> dict[tuple[str, date], int]:
+    if not snapshot.has("registrations"):
         return {}
-    t = warehouse.table("registrations")
+    t = snapshot.table("registrations")
     if "sub_icb_code" not in t.columns:
         return {}
     t = t.filter(t.sex == "ALL") if "sex" in t.columns else t

@@ -1,0 +1,173 @@
+"""Months and periods: the one home for reading, writing and stepping through them.
+
+Published files spell months many ways (`01OCT2025`, `MAR2019`, `2025-10-01`, `Oct 2025`, an Excel date);
+file names carry them too (`Mapping_Aug_25.csv`, `... October 2025_v2.xlsx`); the store keys monthly periods
+as `YYYY-MM`, yearly ones as `2019`, financial years as `2022-23`, and an ICB's local data by its code.
+Everything that turns one into another lives here, so every layer reads a month the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+MONTH_ABBREVIATIONS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_NUMBER_OF = {m: i for i, m in enumerate(MONTH_ABBREVIATIONS, 1)}
+EXCEL_EPOCH = date(1899, 12, 30)
+
+# Month forms seen in GPAD, list-size and context files, tried in this order.
+_MONTH_FORMATS = ("%d%b%Y", "%b%Y", "%Y-%m-%d", "%Y-%m", "%Y%m%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%b %Y", "%B %Y")
+
+
+class PeriodError(ValueError):
+    """A text that should name a month or period does not; the message says what was expected."""
+
+
+def month_key(d: date) -> str:
+    """The store's key of a monthly period: `2025-10`."""
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def first_of_month(d: date | datetime) -> date:
+    return (d.date() if isinstance(d, datetime) else d).replace(day=1)
+
+
+def parse_month(raw: object) -> date | None:
+    """The month a published cell or option names, or None: 01OCT2025 (a day: its month), MAR2019,
+    2025-10-01, 2025-10, 20251001, 01/10/2025, Oct 2025, October 2025, an Excel date or serial number."""
+    if isinstance(raw, datetime | date):
+        return first_of_month(raw)
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if 20000 < raw < 80000:  # an Excel serial day (45748 = 2025-04-01)
+            return first_of_month(EXCEL_EPOCH + timedelta(days=int(raw)))
+        raw = str(int(raw)) if float(raw).is_integer() else str(raw)
+    if raw is None:
+        return None
+    text = re.sub(r"\s+", " ", str(raw)).strip()
+    for fmt in _MONTH_FORMATS:
+        try:
+            parsed = datetime.strptime(text.title() if "%b" in fmt or "%B" in fmt else text.upper(), fmt)
+        except ValueError:
+            continue
+        return first_of_month(parsed)
+    return None
+
+
+def require_month(raw: str, what: str = "month") -> date:
+    """A month the user typed (`2025-10`, or any form `parse_month` reads); a clear error otherwise."""
+    parsed = parse_month(raw)
+    if parsed is None:
+        raise PeriodError(f"{what} {raw!r}: expected a month as YYYY-MM, e.g. 2025-10")
+    return parsed
+
+
+def shift_month(month: date, by: int) -> date:
+    index = month.year * 12 + month.month - 1 + by
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_range(first: date, last: date) -> list[date]:
+    """Every month from `first` to `last`, both included."""
+    out, m = [], first_of_month(first)
+    while m <= last:
+        out.append(m)
+        m = shift_month(m, 1)
+    return out
+
+
+def parse_months(values: Iterable[str]) -> list[date]:
+    """Months as the CLI takes them: `2025-08` values (repeated or comma-separated) or a range `2025-08:2025-10`."""
+    out: list[date] = []
+    for v in values:
+        for part in v.split(","):
+            part = part.strip()
+            if ":" in part:
+                a, b = (_strict_month(x) for x in part.split(":", 1))
+                out += month_range(a, b)
+            elif part:
+                out.append(_strict_month(part))
+    return sorted(set(out))
+
+
+def _strict_month(text: str) -> date:
+    try:
+        y, m = text.strip().split("-")[:2]
+        return date(int(y), int(m), 1)
+    except ValueError:
+        raise PeriodError(f"month {text!r}: expected YYYY-MM, e.g. 2025-10 (or a range 2025-08:2025-10)") from None
+
+
+def month_label(months: Iterable[date]) -> str:
+    """`Aug 2025 – Oct 2025` (a window), `Oct 2025` (one month), or `no months`."""
+    months = list(months)
+    if not months:
+        return "no months"
+    first, last = min(months), max(months)
+    one = f"{MONTH_NAMES[first.month - 1]} {first.year}"
+    return one if first == last else f"{one} – {MONTH_NAMES[last.month - 1]} {last.year}"
+
+
+def latest_consecutive(available: Iterable[date], length: int) -> list[date]:
+    """The latest month and the consecutive months before it, up to `length`: a window never jumps a gap
+    (e.g. from recent months back to 2019 baseline months)."""
+    stored = sorted(set(available))
+    if not stored:
+        return []
+    window = [stored[-1]]
+    present = set(stored)
+    while len(window) < length and shift_month(window[0], -1) in present:
+        window.insert(0, shift_month(window[0], -1))
+    return window
+
+
+_NAME_PATTERNS = (
+    re.compile(r"(?P<y>20\d\d)-(?P<m>0[1-9]|1[0-2])(?:\D|$)"),
+    re.compile(r"_(?P<mon>[A-Za-z]{3})_(?P<yy>\d{2})(?:\D|$)"),
+    re.compile(r"(?P<monthname>[A-Za-z]{3,9})[ _-]+(?P<y>20\d\d)"),
+)
+
+
+def month_from_filename(name: str) -> date | None:
+    """`Mapping_Aug_25.csv`, `epraccur_2025-05.csv`, `... October 2025_v2.xlsx` → the month they belong to."""
+    for pattern in _NAME_PATTERNS:
+        for m in pattern.finditer(name):
+            g = m.groupdict()
+            if g.get("m"):
+                return date(int(g["y"]), int(g["m"]), 1)
+            mon = (g.get("mon") or g.get("monthname") or "")[:3].upper()
+            if mon in _NUMBER_OF:
+                year = int(g["y"]) if g.get("y") else 2000 + int(g["yy"])
+                return date(year, _NUMBER_OF[mon], 1)
+    return None
+
+
+def year_from_filename(name: str) -> int | None:
+    m = re.search(r"(?<!\d)(20\d\d)(?!\d)", name)
+    return int(m.group(1)) if m else None
+
+
+def financial_year(month: date) -> str:
+    """The NHS financial year (April to March) a month falls in, as the store keys it: `2025-26`."""
+    start = month.year if month.month >= 4 else month.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def financial_year_from_filename(name: str) -> str | None:
+    """`..._2022-23.csv`, `2022_23`, `202223` → `2022-23` (the second year must follow the first)."""
+    m = re.search(r"(?<!\d)(20\d\d)[-_/]?(\d\d)(?!\d)", name)
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        return None
+    return f"{m.group(1)}-{m.group(2)}"
+
+
+def period_option(value: str) -> str:
+    """A stored period as the user named it: a month in any form `parse_month` reads becomes `YYYY-MM`; a
+    period that is not a month (an IMD year `2019`, a financial year `2022-23`, an ICB code for local data,
+    `all` for a lookup) is kept as given."""
+    text = value.strip()
+    if re.fullmatch(r"\d{4}", text):  # a year, not a month
+        return text
+    parsed = parse_month(text)
+    return month_key(parsed) if parsed is not None else text
