@@ -11,7 +11,8 @@ import pytest
 from gpaccess.cohort.criteria import Context
 from gpaccess.cohort.select import SelectionSettings, select
 from gpaccess.ingest.load import ingest_files
-from gpaccess.measures.service import MeasureSession, MeasureSettings, parse_months
+from gpaccess.measures.service import MeasureSession, MeasureSettings
+from gpaccess.storage.periods import parse_months
 
 pytestmark = pytest.mark.realdata
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
+from gpaccess.ingest.aggregate import practice_month_aggregate
 from gpaccess.measures.compute import pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import load_measures
 
@@ -51,7 +53,7 @@ EXPECTED_A = {
 
 
 def window(engine, appointments=APPOINTMENTS, registrations=None, months=(JUL, AUG)):
-    counts = practice_month_counts(engine.table(appointments), MEASURES.values())
+    counts = practice_month_counts(practice_month_aggregate(engine.table(appointments)), MEASURES.values())
     counts = with_list_size(counts, engine.table(registrations) if registrations else None)
     out = pooled(counts, list(months), MEASURES.values())
     return out.to_pandas().set_index("practice_code"), counts
@@ -138,3 +140,56 @@ def test_conditions_merge_per_column_and_empty_intersection_matches_nothing():
         "hcp_type": ("GP",),
     }
     assert merge_conditions({"appt_mode": ("Unknown",)}, {"appt_mode": ("Telephone",)}) is None
+
+
+def test_practice_month_aggregate_sums_modes_and_statuses_into_columns(engine):
+    agg = practice_month_aggregate(engine.table(APPOINTMENTS)).to_pandas()
+    # Rows are practice × month × stratum (HCP type × national category × booking band): here every published
+    # row above has its own stratum, so 9 rows, each holding its count in one mode and one status column.
+    assert len(agg) == 9
+    a_jul = agg[(agg.practice_code == "A") & (pd.to_datetime(agg.month) == pd.Timestamp(JUL))]
+    assert int(a_jul.appointments.sum()) == 40 + 5 + 30 + 10 + 20 + 15
+    assert int(a_jul.mode_face_to_face.sum()) == 40 + 20
+    assert int(a_jul.mode_video_conference_online.sum()) == 15
+    assert int(a_jul.status_dna.sum()) == 30 + 15
+    triage = a_jul[a_jul.national_category == "Clinical Triage"].iloc[0]
+    assert (triage.mode_telephone, triage.status_dna, triage.status_attended) == (30, 30, 0)
+    modes = [c for c in agg.columns if c.startswith("mode_")]
+    statuses = [c for c in agg.columns if c.startswith("status_")]
+    assert (agg[modes].sum(axis=1) == agg.appointments).all()
+    assert (agg[statuses].sum(axis=1) == agg.appointments).all()
+
+
+def test_two_published_rows_of_one_stratum_become_one_aggregate_row(engine):
+    rows = """
+    month   | practice_code | appt_mode    | appt_status | count
+    2024-07 | A             | Face-to-Face | Attended    | 7
+    2024-07 | A             | Telephone    | DNA         | 3
+    2024-07 | A             | Face-to-Face | DNA         | 2
+    """
+    agg = practice_month_aggregate(engine.table(rows)).to_pandas()
+    assert len(agg) == 1
+    r = agg.iloc[0]
+    assert (r.appointments, r.mode_face_to_face, r.mode_telephone, r.status_attended, r.status_dna) == (12, 9, 3, 7, 5)
+
+
+def test_strata_counts_for_the_face_to_face_comparison(engine):
+    from gpaccess.measures.compute import strata_counts
+
+    agg = practice_month_aggregate(engine.table(APPOINTMENTS))
+    strata = strata_counts(agg, MEASURES["f2f_gp"], [JUL, AUG]).to_pandas()
+    a = strata[strata.practice_code == "A"].set_index(["national_category", "time_band"])
+    # GP only, known mode: n = the stratum's known-mode GP appointments, r = its face-to-face + home visits.
+    assert (a.loc[("General Consultation Routine", "Same Day"), ["n", "r"]] == [40, 40]).all()
+    assert (a.loc[("Clinical Triage", "Same Day"), ["n", "r"]] == [30, 0]).all()
+    assert ("Unmapped", "Unknown / Data Quality") not in a.index  # Unknown mode is not in the denominator
+    assert int(a.n.sum()) == 155 and int(a.r.sum()) == 105  # the hand-worked GP figures above
+
+
+def test_a_condition_on_mode_and_status_together_is_refused():
+    from gpaccess.measures.compute import MeasureDefinitionError, _split
+
+    with pytest.raises(MeasureDefinitionError, match="mode and status"):
+        _split({"appt_mode": ("Face-to-Face",), "appt_status": ("DNA",)})
+    with pytest.raises(MeasureDefinitionError, match="supplier"):
+        _split({"supplier": ("EMIS",)})

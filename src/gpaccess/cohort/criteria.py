@@ -49,6 +49,7 @@ class Context:
     f2f: Comparison
     window: str
     local: pd.DataFrame = field(default_factory=pd.DataFrame)  # practice_code, indicator, period, value
+    quality: pd.DataFrame | None = None  # the session's data-quality flags (measures/quality.py), if at hand
 
 
 Rule = Callable[[Context, CriteriaSettings], dict[str, Verdict]]

@@ -72,7 +72,7 @@ def select(
     imd: pd.DataFrame | None = None,
 ) -> Cohort:
     verdicts = evaluate(ctx, settings.criteria)
-    excluded = exclusion_reasons(ctx.table, len(months), settings.exclusions)
+    excluded = exclusion_reasons(ctx.table, len(months), settings.exclusions, ctx.quality)
     members = _members(ctx.table, verdicts, excluded, imd)
     eligible = int((~members.excluded).sum())
     cap = math.floor(settings.cap_share * eligible)

@@ -11,7 +11,12 @@ from gpaccess.ingest.normalise import Loaded
 from gpaccess.storage.warehouse import Transaction
 
 # The publication column holding each stored publication's total, where it has one.
-_TOTAL_COLUMN = {"gpad_appointments": "count", "gpad_practices": "appointments", "registrations": "patients"}
+_TOTAL_COLUMN = {
+    "gpad_appointments": "count",
+    "gpad_practices": "appointments",
+    "gpad_practice_month": "appointments",
+    "registrations": "patients",
+}
 _ROW_FOR_ROW = {"gpad_appointments", "gpad_mapping", "registrations"}
 
 

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
-from gpaccess.ingest import checks, context
+from gpaccess.ingest import aggregate, checks, context
 from gpaccess.ingest.context.base import month_key
 from gpaccess.ingest.normalise import Loaded, load_member
 from gpaccess.ingest.read import Member, month_from_filename, open_inputs
@@ -263,7 +263,12 @@ def _targets(item: Loaded) -> list[tuple[str, Callable[[date], object]]]:
         appts = t.select(*[c for c in APPOINTMENT_COLUMNS if c in t.columns])
         cols = [c for c in PRACTICE_COLUMNS if c in t.columns]
         pracs = t.group_by(cols).aggregate(appointments=t["count"].sum())
-        return [(APPOINTMENTS, lambda m: in_month(appts, m)), (PRACTICES, lambda m: in_month(pracs, m))]
+        return [
+            (APPOINTMENTS, lambda m: in_month(appts, m)),
+            (PRACTICES, lambda m: in_month(pracs, m)),
+            # Derived, in the same release as the rows it sums (DESIGN "The practice-month aggregate").
+            (aggregate.PUBLICATION, lambda m: aggregate.practice_month_aggregate(in_month(appts, m))),
+        ]
     if item.spec_name == "gpad_mapping":
         return [(MAPPING, lambda m: t)]
     if item.spec_name == "registrations":
@@ -288,6 +293,8 @@ def _layout(publication: str) -> tuple[dict[str, str], list[str], str | None]:
             ["practice_code"],
             "appointments",
         )
+    if publication == aggregate.PUBLICATION:
+        return aggregate.schema(), ["practice_code"], "appointments"
     if publication == MAPPING:
         spec = specs["gpad_mapping"]
         return {"month": "date", **spec.store_schema([c.name for c in spec.columns])}, ["practice_code"], None

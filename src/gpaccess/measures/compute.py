@@ -1,8 +1,12 @@
-"""Measures as Ibis expressions: one scan of the appointments gives every measure's numerator and denominator.
+"""Measures as Ibis expressions over the practice-month aggregate (DESIGN "The practice-month aggregate").
 
-Everything here takes and returns Ibis tables, so the same code runs on DuckDB now and Spark later (no SQL
-strings, no engine imports: an import-linter contract). Only practice-level aggregates leave the engine.
-Shares over a window pool numerators and denominators (DESIGN: not a mean of monthly shares).
+The aggregate's rows are practice × month × appointment-mix stratum (HCP type × national category × booking
+band) and its columns are appointments per mode and per status, so a measure's condition splits in two: the
+stratum part filters rows and the mode or status part picks columns to add. One scan of the aggregate gives
+every measure's numerator and denominator. Everything here takes and returns Ibis tables, so the same code runs
+on DuckDB now and Spark later (no SQL strings, no engine imports: an import-linter contract). Only
+practice-level aggregates leave the engine. Shares over a window pool numerators and denominators (DESIGN:
+not a mean of monthly shares).
 """
 
 from __future__ import annotations
@@ -14,9 +18,32 @@ import ibis
 import ibis.expr.types as ir
 
 from gpaccess.errors import UserError
+from gpaccess.ingest.aggregate import COLUMN_DIMENSIONS, GRAIN, column_for
 from gpaccess.measures.definitions import Condition, Measure
 
-COUNT = "count"
+STRATA = ("hcp_type", "national_category", "time_band")
+
+
+class MeasureDefinitionError(UserError):
+    """A measure's condition cannot be answered from the practice-month aggregate."""
+
+
+def _split(cond: Condition) -> tuple[Condition, tuple[str, tuple[str, ...]] | None]:
+    """A condition as (row filter on the strata, the one mode or status column set to add, if any)."""
+    rows = {k: v for k, v in cond.items() if k in GRAIN}
+    picked = [(k, v) for k, v in cond.items() if k in COLUMN_DIMENSIONS]
+    unknown = sorted(set(cond) - set(rows) - set(COLUMN_DIMENSIONS))
+    if unknown:
+        raise MeasureDefinitionError(
+            f"a measure condition on {', '.join(unknown)}: the practice-month aggregate holds "
+            f"{', '.join(STRATA)} as rows and {', '.join(COLUMN_DIMENSIONS)} as columns"
+        )
+    if len(picked) > 1:
+        raise MeasureDefinitionError(
+            "a measure condition on both appointment mode and status: the practice-month aggregate adds "
+            "appointments by mode or by status, not by both together"
+        )
+    return rows, (picked[0] if picked else None)
 
 
 def _matches(t: ir.Table, cond: Condition) -> ir.BooleanValue:
@@ -26,10 +53,22 @@ def _matches(t: ir.Table, cond: Condition) -> ir.BooleanValue:
     return expr
 
 
-def _sum_where(t: ir.Table, cond: ir.BooleanValue) -> ir.IntegerValue:
+def _value(t: ir.Table, columns: tuple[str, tuple[str, ...]] | None) -> ir.NumericValue:
+    if columns is None:
+        return t.appointments
+    dimension, values = columns
+    names = [column_for(dimension, v) for v in values]
+    total: ir.NumericValue = t[names[0]]
+    for name in names[1:]:
+        total = total + t[name]
+    return total
+
+
+def _sum_where(t: ir.Table, cond: Condition) -> ir.IntegerValue:
+    rows, columns = _split(cond)
     # Summed as float64 (exact for whole numbers below 2**53; a national year is ~4e8) and cast back: the
     # engine's 128-bit integer sum is the slowest part of the scan.
-    return t[COUNT].cast("float64").sum(where=cond).fill_null(0).cast("int64")
+    return _value(t, columns).cast("float64").sum(where=_matches(t, rows)).fill_null(0).cast("int64")
 
 
 def count_columns(measures: Iterable[Measure]) -> list[Measure]:
@@ -49,13 +88,13 @@ def merge_conditions(*conditions: Condition) -> Condition | None:
     return {column: tuple(sorted(values)) for column, values in sorted(merged.items())}
 
 
-def practice_month_counts(appointments: ir.Table, measures: Iterable[Measure]) -> ir.Table:
+def practice_month_counts(aggregate: ir.Table, measures: Iterable[Measure]) -> ir.Table:
     """Per practice and month: total appointments and each share measure's numerator (`<m>__num`) and
-    denominator (`<m>__den`), from a single aggregation over the appointment rows.
+    denominator (`<m>__den`), from a single aggregation over the practice-month aggregate.
 
     Conditions are merged and shared: measures with the same denominator (e.g. every "known mode" share) cost
-    one sum between them, which matters at 24 national months (~24 million rows)."""
-    t = appointments
+    one sum between them."""
+    t = aggregate
     sums: dict[tuple[tuple[str, tuple[str, ...]], ...], str] = {}
     aggs: dict[str, ir.Value] = {}
     outputs: dict[str, str | None] = {}
@@ -66,7 +105,7 @@ def practice_month_counts(appointments: ir.Table, measures: Iterable[Measure]) -
         key = tuple(cond.items())
         if key not in sums:
             sums[key] = f"_s{len(sums)}"
-            aggs[sums[key]] = _sum_where(t, _matches(t, cond))
+            aggs[sums[key]] = _sum_where(t, cond)
         return sums[key]
 
     outputs["appointments"] = sum_for({})
@@ -148,29 +187,39 @@ def with_baseline(
     return joined.mutate(**extra).drop("baseline_months")
 
 
-def strata_counts(appointments: ir.Table, measure: Measure, months: list[date]) -> ir.Table:
+def strata_counts(aggregate: ir.Table, measure: Measure, months: list[date]) -> ir.Table:
     """Per practice and appointment-mix stratum (HCP type × national category × booking band): the measure's
     denominator and numerator over the window. GPAD records no patient age or sex, so the appointment mix is
-    the case mix standardisation can use (DESIGN: 'Strata')."""
-    t = appointments.filter(appointments.month.isin(months))
-    base = _matches(t, measure.filter) & _matches(t, measure.denominator)
-    t = t.filter(base)
-    return t.group_by(["practice_code", "hcp_type", "national_category", "time_band"]).aggregate(
-        n=t[COUNT].sum(),
-        r=t[COUNT].sum(where=_matches(t, measure.numerator)).fill_null(0),
+    the case mix standardisation can use (DESIGN: 'Strata'); the aggregate's rows are those strata."""
+    t = aggregate.filter(aggregate.month.isin(months))
+    denominator = merge_conditions(measure.filter, measure.denominator)
+    numerator = merge_conditions(measure.filter, measure.numerator, measure.denominator)
+    if denominator is None:
+        raise MeasureDefinitionError(f"{measure.name}: its filter and denominator can match no appointment")
+    den_rows, den_columns = _split(denominator)
+    t = t.filter(_matches(t, den_rows) & (_value(t, den_columns) > 0))  # strata with no denominator add nothing
+    r = _sum_where(t, numerator) if numerator is not None else ibis.literal(0, type="int64")
+    grouped = t.group_by(["practice_code", *STRATA]).aggregate(
+        n=_value(t, den_columns).cast("float64").sum().cast("int64"),
+        r=r,
     )
+    # A fixed row order: the statistics sum floats over these rows, and a parallel engine returns groups in
+    # any order, which would change the last bits of every figure (a stored run must reproduce exactly).
+    return grouped.order_by(["practice_code", *STRATA])
 
 
-def monthly_series(counts: ir.Table, measure: Measure, practice_code: str) -> ir.Table:
-    """One practice's monthly values of a measure, for SPC."""
-    t = counts.filter(counts.practice_code == practice_code)
+def monthly_series(counts: ir.Table, measure: Measure) -> ir.Table:
+    """Each practice's monthly values of a measure (one row per practice and month), for SPC."""
+    t = counts
+    order = ["practice_code", "month"]
     if measure.kind == "share":
         num, den = t[f"{measure.name}__num"], t[f"{measure.name}__den"]
         value = ibis.ifelse(den > 0, num.cast("float64") / den, ibis.null("float64"))
-        return t.select("month", numerator=num, denominator=den, value=value).order_by("month")
+        return t.select("practice_code", "month", numerator=num, denominator=den, value=value).order_by(order)
     if measure.kind == "rate_per_1000":
         value = ibis.ifelse(t.patients > 0, t.appointments.cast("float64") * 1000.0 / t.patients, ibis.null("float64"))
-        return t.select("month", numerator=t.appointments, denominator=t.patients, value=value).order_by("month")
+        out = t.select("practice_code", "month", numerator=t.appointments, denominator=t.patients, value=value)
+        return out.order_by(order)
     raise UserError(
         f"{measure.name} has no monthly series (it compares a window with a baseline year); "
         "try appts_per_1000 or a share such as f2f_gp"

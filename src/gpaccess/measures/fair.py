@@ -36,15 +36,17 @@ class Comparison:
 
 
 def compare(
-    appointments, window_values: pd.DataFrame, measure: Measure, months: list[date], adjustment: Adjustment = "additive"
+    aggregate, window_values: pd.DataFrame, measure: Measure, months: list[date], adjustment: Adjustment = "additive"
 ) -> Comparison:
+    """Compare every practice on one share: face-to-face shares against their own appointment mix's expected
+    share (`aggregate` is the practice-month aggregate); other shares against the national proportion."""
     if measure.standardisable:
-        return _standardised(appointments, measure, months, adjustment)
+        return _standardised(aggregate, measure, months, adjustment)
     return _proportion(window_values, measure, months, adjustment)
 
 
-def _standardised(appointments, measure: Measure, months: list[date], adjustment: Adjustment) -> Comparison:
-    strata = strata_counts(appointments, measure, months).to_pandas()
+def _standardised(aggregate, measure: Measure, months: list[date], adjustment: Adjustment) -> Comparison:
+    strata = strata_counts(aggregate, measure, months).to_pandas()
     strata = strata[strata.n > 0]
     codes, practice_idx = np.unique(strata.practice_code.to_numpy(), return_inverse=True)
     stratum_key = strata.hcp_type + "|" + strata.national_category + "|" + strata.time_band

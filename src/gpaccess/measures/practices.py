@@ -35,7 +35,9 @@ def practice_directory(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
     pracs = snapshot.table("gpad_practices", periods=[month_key(m) for m in months]).to_pandas()
     if pracs.empty:
         return pd.DataFrame(columns=DIRECTORY_COLUMNS)
-    pracs = pracs.sort_values(["practice_code", "month", "appointments"], ascending=[True, False, False])
+    pracs = pracs.sort_values(
+        ["practice_code", "month", "appointments", "supplier"], ascending=[True, False, False, True], kind="stable"
+    )
     latest = pracs.drop_duplicates("practice_code", keep="first").rename(columns={"month": "last_month"})
     geo = _icb_by_sub_icb(snapshot, max(months))
     out = latest.merge(geo, on="sub_icb_code", how="left")

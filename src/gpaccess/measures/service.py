@@ -1,7 +1,7 @@
-"""The measures layer's front door: windows, per-ICB tables, comparisons and monthly series from the store.
+"""The measures layer's front door: windows, per-ICB tables, comparisons and monthly series from one snapshot.
 
-Callers (the CLI, the cohort, reports) ask here; the heavy aggregation runs in the engine once per window and
-only practice-level rows come back into Python.
+Callers (services, the cohort, reports) ask here; the heavy aggregation runs in the engine once per window over
+the practice-month aggregate, and only practice-level rows come back into Python.
 """
 
 from __future__ import annotations
@@ -12,68 +12,37 @@ from datetime import date
 import pandas as pd
 
 from gpaccess.errors import NotFoundError, UserError
-from gpaccess.measures.compute import pooled, practice_month_counts, with_baseline, with_list_size
+from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
+from gpaccess.measures.compute import monthly_series, pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
 from gpaccess.measures.fair import Comparison, compare
 from gpaccess.measures.practices import practice_directory
+from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
+from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month
 from gpaccess.storage.snapshot import Snapshot
 
 APPOINTMENTS = "gpad_appointments"
-MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def month_label(months: list[date]) -> str:
-    def one(m: date) -> str:
-        return f"{MONTH_NAMES[m.month - 1]} {m.year}"
+class StoreNeedsUpgradeError(UserError):
+    """The store predates the practice-month aggregate for some months: `gpaccess store upgrade` builds it."""
 
-    if not months:
-        return "no months"
-    first, last = min(months), max(months)
-    return one(first) if first == last else f"{one(first)} – {one(last)}"
+    exit_code = 10
 
 
-def parse_months(values: list[str]) -> list[date]:
-    """`2025-08` values, or one range `2025-08:2025-10`."""
-    out: list[date] = []
-    for v in values:
-        for part in v.split(","):
-            part = part.strip()
-            if ":" in part:
-                a, b = (_month(x) for x in part.split(":", 1))
-                m = a
-                while m <= b:
-                    out.append(m)
-                    m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-            elif part:
-                out.append(_month(part))
-    return sorted(set(out))
-
-
-def _shift(month: date, by: int) -> date:
-    index = month.year * 12 + month.month - 1 + by
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _month(text: str) -> date:
-    try:
-        y, m = text.strip().split("-")[:2]
-        return date(int(y), int(m), 1)
-    except ValueError:
-        raise UserError(f"month {text!r}: expected YYYY-MM, e.g. 2025-10 (or a range 2025-08:2025-10)") from None
-
-
-@dataclass
+@dataclass(frozen=True)
 class MeasureSettings:
     f2f_definition: str = DEFAULT_F2F
     baseline_year: int = 2019
     window_months: int = 3
     adjustment: Adjustment = "additive"
+    quality: ExclusionSettings = field(default_factory=ExclusionSettings)
 
 
 @dataclass
 class MeasureSession:
-    """One window's measures for every practice in the store, computed once and reused by every caller."""
+    """One window's measures for every practice in one snapshot, computed once and reused by every caller."""
 
     snapshot: Snapshot
     settings: MeasureSettings = field(default_factory=MeasureSettings)
@@ -82,23 +51,28 @@ class MeasureSession:
     _values: pd.DataFrame | None = None
     _directory: pd.DataFrame | None = None
     _comparisons: dict[str, Comparison] = field(default_factory=dict)
+    _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
+    _series: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        available = [_month(p) for p in self.snapshot.periods(APPOINTMENTS)] if self.snapshot.has(APPOINTMENTS) else []
+        stored = self.snapshot.periods(APPOINTMENTS)
+        available = [d for d in (parse_month(p) for p in stored) if d is not None]
         if not available:
             raise NotFoundError("the store holds no GPAD appointments yet: run `gpaccess ingest` (or `gpaccess demo`)")
+        missing_aggregate = sorted(set(stored) - set(self.snapshot.periods(AGGREGATE)))
+        if missing_aggregate:
+            raise StoreNeedsUpgradeError(
+                f"the store has no practice-month aggregate for {', '.join(missing_aggregate[:6])}"
+                + (" ..." if len(missing_aggregate) > 6 else "")
+                + " (it was built by an earlier gpaccess): run `gpaccess store upgrade` once"
+            )
         if not self.months:
-            # The latest stored month and the consecutive stored months before it, up to the window length: a
-            # window never jumps a gap (e.g. from recent months back to the 2019 baseline months).
-            window = [available[-1]]
-            while len(window) < self.settings.window_months and _shift(window[0], -1) in available:
-                window.insert(0, _shift(window[0], -1))
-            self.months = window
+            self.months = latest_consecutive(available, self.settings.window_months)
         missing = [m for m in self.months if m not in available]
         if missing:
             raise NotFoundError(
-                f"no GPAD appointments stored for {', '.join(f'{m:%Y-%m}' for m in missing)}; "
-                f"the store holds {available[0]:%Y-%m} to {available[-1]:%Y-%m}"
+                f"no GPAD appointments stored for {', '.join(month_key(m) for m in missing)}; "
+                f"the store holds {month_key(min(available))} to {month_key(max(available))}"
             )
 
     @property
@@ -112,20 +86,22 @@ class MeasureSession:
     def measure(self, name: str) -> Measure:
         return get_measure(name, self.settings.f2f_definition)
 
-    def appointments(self, months: list[date] | None = None):
-        keys = [f"{m:%Y-%m}" for m in (months or self.months)]
-        return self.snapshot.table(APPOINTMENTS, periods=keys)
+    def aggregate(self, months: list[date] | None = None):
+        """The practice-month aggregate for the window (or the given months)."""
+        return self.snapshot.table(AGGREGATE, periods=[month_key(m) for m in (months or self.months)])
+
+    def _registrations(self):
+        return self.snapshot.table("registrations") if self.snapshot.has("registrations") else None
 
     def counts(self):
         """Practice-month counts for the window and its baseline months (one engine scan)."""
         if self._counts is None:
             base_year = self.settings.baseline_year
             wanted = sorted(set(self.months) | {date(base_year, m.month, 1) for m in self.months})
-            stored = set(self.snapshot.periods(APPOINTMENTS))
-            months = [m for m in wanted if f"{m:%Y-%m}" in stored]
-            regs = self.snapshot.table("registrations") if self.snapshot.has("registrations") else None
-            counts = practice_month_counts(self.appointments(months), self.measures.values())
-            self._counts = with_list_size(counts, regs).cache()
+            stored = set(self.snapshot.periods(AGGREGATE))
+            months = [m for m in wanted if month_key(m) in stored]
+            counts = practice_month_counts(self.aggregate(months), self.measures.values())
+            self._counts = with_list_size(counts, self._registrations()).cache()
         return self._counts
 
     def values(self) -> pd.DataFrame:
@@ -136,6 +112,15 @@ class MeasureSession:
             window = with_baseline(window, counts, self.months, self.settings.baseline_year, self.measures.values())
             self._values = window.to_pandas().sort_values("practice_code").reset_index(drop=True)
         return self._values
+
+    def quality(self, cfg: ExclusionSettings | None = None) -> pd.DataFrame:
+        """Every practice's data-quality flags for the window (measures/quality.py), computed once per setting:
+        the cohort's exclusions and the funnel's marks read the same flags."""
+        cfg = cfg or self.settings.quality
+        if cfg not in self._quality:
+            table = self.directory()[["practice_code"]].merge(self.values(), on="practice_code", how="outer")
+            self._quality[cfg] = quality_flags(table, len(self.months), cfg)
+        return self._quality[cfg]
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
@@ -166,29 +151,38 @@ class MeasureSession:
                 raise UserError(f"{name} is not a share: funnel plots compare shares (e.g. f2f_gp, dna_rate)")
             try:
                 self._comparisons[name] = compare(
-                    self.appointments(), self.values(), m, self.months, self.settings.adjustment
+                    self.aggregate(), self.values(), m, self.months, self.settings.adjustment
                 )
             except ValueError as exc:  # e.g. every practice at 0% or 100%: no funnel can be drawn
                 raise UserError(f"cannot compare practices on {name} over {self.label}: {exc}") from exc
         return self._comparisons[name]
 
-    def series(self, practice_code: str, name: str) -> pd.DataFrame:
-        """Monthly values of a measure for one practice over every stored month (for SPC)."""
-        from gpaccess.measures.compute import monthly_series
-
+    def prefetch_series(self, practice_codes: list[str], name: str) -> None:
+        """Read many practices' monthly series of one measure in one batched query (a report's SPC charts)."""
+        wanted = [c for c in dict.fromkeys(practice_codes) if (c, name) not in self._series]
+        if not wanted:
+            return
         m = self.measure(name)
-        all_months = [_month(p) for p in self.snapshot.periods(APPOINTMENTS)]
-        regs = self.snapshot.table("registrations") if self.snapshot.has("registrations") else None
-        appts = self.snapshot.table(APPOINTMENTS)
-        appts = appts.filter(appts.practice_code == practice_code)
-        counts = with_list_size(practice_month_counts(appts, [m]), regs)
-        out = monthly_series(counts, m, practice_code).to_pandas()
+        agg = self.snapshot.table(AGGREGATE)
+        agg = agg.filter(agg.practice_code.isin(wanted))
+        counts = with_list_size(practice_month_counts(agg, [m]), self._registrations())
+        frame = monthly_series(counts, m).to_pandas()
+        groups = dict(tuple(frame.groupby("practice_code")))
+        empty = frame.iloc[0:0]
+        for code in wanted:
+            self._series[(code, name)] = groups.get(code, empty).drop(columns="practice_code")
+
+    def series(self, practice_code: str, name: str) -> pd.DataFrame:
+        """Monthly values of a measure for one practice over every stored month (for SPC); months the practice
+        is missing from are gaps, not zeros."""
+        self.prefetch_series([practice_code], name)
+        out = self._series[(practice_code, name)].copy()
         if out.empty:
             raise NotFoundError(f"practice {practice_code!r} has no GPAD appointments in the store")
-        # Months the practice is missing from are gaps, not zeros.
+        all_months = [parse_month(p) for p in self.snapshot.periods(AGGREGATE)]
         frame = pd.DataFrame({"month": pd.to_datetime(all_months)})
         out["month"] = pd.to_datetime(out["month"])
-        return frame.merge(out, on="month", how="left")
+        return frame.merge(out, on="month", how="left").reset_index(drop=True)
 
 
 def icb_summary(session: MeasureSession) -> pd.DataFrame:

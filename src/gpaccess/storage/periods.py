@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from gpaccess.errors import UserError
+
 MONTH_ABBREVIATIONS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NUMBER_OF = {m: i for i, m in enumerate(MONTH_ABBREVIATIONS, 1)}
@@ -21,7 +23,7 @@ EXCEL_EPOCH = date(1899, 12, 30)
 _MONTH_FORMATS = ("%d%b%Y", "%b%Y", "%Y-%m-%d", "%Y-%m", "%Y%m%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%b %Y", "%B %Y")
 
 
-class PeriodError(ValueError):
+class PeriodError(UserError, ValueError):
     """A text that should name a month or period does not; the message says what was expected."""
 
 

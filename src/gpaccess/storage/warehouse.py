@@ -89,8 +89,9 @@ class Warehouse:
         return con
 
     def close(self) -> None:
-        for con in self._connections:
-            con.disconnect()
+        """Let go of the engine connections. They are in-memory (the data lives in Parquet), so dropping them is
+        enough; they are not disconnected here, because Ibis drops cached intermediate tables when their
+        expressions are garbage-collected, which must still find the connection open."""
         self._connections.clear()
         self._local = threading.local()
 
@@ -218,6 +219,25 @@ class Transaction:
                     files.append(self.rel(remainder))
         state = self._summarise(publication, period, release, files, key, measure)
         pub.periods.setdefault(period, []).append(state)
+        self.changed = True
+        return state
+
+    def push(
+        self,
+        publication: str,
+        period: str,
+        release: str,
+        files: list[Path],
+        *,
+        schema: dict[str, str],
+        key: list[str],
+        measure: str | None,
+    ) -> mf.PeriodState:
+        """Push a state made of exactly `files` (no replacement by key): for derived data rebuilt state by state
+        beside the stack it is derived from (`gpaccess store upgrade`)."""
+        self.ensure_publication(publication, schema, key, measure)
+        state = self._summarise(publication, period, release, [self.rel(f) for f in files], key, measure)
+        self.manifest.publications[publication].periods.setdefault(period, []).append(state)
         self.changed = True
         return state
 

@@ -13,6 +13,7 @@ from gpaccess.ingest.context import queries
 from gpaccess.ingest.context.imd import deciles
 from gpaccess.ingest.load import ingest_files
 from gpaccess.ingest.rollback import rollback
+from gpaccess.measures.system import system_baseline
 
 
 def write(path: Path, text: str, *, bom: bool = False, crlf: bool = False, gz: bool = False) -> Path:
@@ -75,7 +76,7 @@ def test_lookup_with_bom_and_system_map(warehouse, tmp_path):
     ingest_files(warehouse, [lookup, write(tmp_path / "Regional_CSV_Dorset.csv", CCG)], user="t")
     m = queries.system_icb_map(warehouse.snapshot()).to_pyarrow().to_pylist()
     assert m == [{"system_code": "11J", "system_level": "ccg", "icb_code": "QVV", "icb_name": "NHS Dorset ICB"}]
-    base = queries.system_baseline(warehouse.snapshot(), "QVV")
+    base = system_baseline(warehouse.snapshot(), "QVV", f2f_definition="f2f_home_over_known")
     assert [b["month"] for b in base] == ["2021-03"]
     assert base[0]["baseline"]["month"] == "2019-03"
     assert base[0]["baseline"]["f2f_share"] == 100 / 120  # Face-to-Face ÷ known mode (Video/Online known)
@@ -83,6 +84,29 @@ def test_lookup_with_bom_and_system_map(warehouse, tmp_path):
     # a lookup has one period, "all", which picks its release like any other; the release goes as a whole
     plan = rollback(warehouse, "all", user="t", publication="ccg_icb_lookup")
     assert plan.publications == ["ccg_icb_lookup", "gpad_system"]
+
+
+def test_system_baseline_honours_the_face_to_face_definition_and_baseline_year(warehouse, tmp_path):
+    row = "11J,E38000045,NHS Dorset CCG,E54000041,STP,E40000006,South West,{month},Attended,GP,{mode},Same Day,{n}\n"
+    text = CCG.splitlines(keepends=True)[0] + "".join(
+        row.format(month=month, mode=mode, n=n)
+        for month, mode, n in [
+            ("MAR2019", "Face-to-Face", 60),
+            ("MAR2019", "Unknown", 40),
+            ("MAR2021", "Face-to-Face", 30),
+            ("MAR2021", "Telephone", 30),
+        ]
+    )
+    lookup = write(tmp_path / "CCG_ICB_code.csv", "CCG Code,ICB Code,ICB NAME\n11J,QVV,NHS Dorset ICB\n")
+    ingest_files(warehouse, [lookup, write(tmp_path / "Regional_CSV_Dorset.csv", text)], user="t")
+    known = system_baseline(warehouse.snapshot(), "QVV", f2f_definition="f2f_home_over_known")
+    over_all = system_baseline(warehouse.snapshot(), "QVV", f2f_definition="f2f_over_all")
+    assert known[0]["baseline"]["f2f_share"] == 60 / 60  # Unknown mode left out of the denominator
+    assert over_all[0]["baseline"]["f2f_share"] == 60 / 100  # Unknown mode counted in it
+    assert known[0]["f2f_share"] == over_all[0]["f2f_share"] == 30 / 60
+    assert "known mode" in known[0]["definition"] and "all appointments" in over_all[0]["definition"]
+    later = system_baseline(warehouse.snapshot(), "QVV", f2f_definition="f2f_over_all", baseline_year=2021)
+    assert [(b["month"], b["baseline"]["month"]) for b in later] == [("2019-03", "2021-03")]
 
 
 def test_coverage_mixed_case_headers_and_warning(warehouse, tmp_path):

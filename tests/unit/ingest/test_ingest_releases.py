@@ -75,7 +75,7 @@ def test_rollback_undoes_the_whole_release_the_publication_picks(warehouse, gpad
     ingest_files(warehouse, [gpad_fixtures / CROSSTAB, gpad_fixtures / "Mapping_Jul_24.csv"], user="tester")
     lists = ingest_files(warehouse, [gpad_fixtures / "gp-reg-pat-prac-all_2024-07-01.csv"], user="tester")
     shown = rollback(warehouse, "2024-07", user="tester", publication="gpad_mapping", dry_run=True)
-    assert shown.publications == ["gpad_appointments", "gpad_mapping", "gpad_practices"]
+    assert shown.publications == ["gpad_appointments", "gpad_mapping", "gpad_practice_month", "gpad_practices"]
     assert shown.release.id != lists.release
     assert any("Mapping_Jul_24.csv" in line for line in shown.describe())
     assert warehouse.snapshot().periods("gpad_mapping") == ["2024-07"]  # a dry run changes nothing

@@ -135,7 +135,11 @@ def test_an_unreadable_pin_keeps_every_retired_state(store, gpad_fixtures, clock
     (retention.pins_dir(store.root) / "broken.json").write_text("{not json")
     clock.now += 10 * GRACE_SECONDS
     assert store.sweep().delete == []
-    assert {r.publication for r in store.manifest().retired} == {"gpad_appointments", "gpad_practices"}
+    assert {r.publication for r in store.manifest().retired} == {
+        "gpad_appointments",
+        "gpad_practices",
+        "gpad_practice_month",
+    }
 
 
 def test_files_no_manifest_ever_named_are_swept_at_once(store, gpad_fixtures):

@@ -13,7 +13,6 @@ import ibis
 from gpaccess.storage.snapshot import Snapshot
 
 DEFAULT_COVERAGE_WARNING = 0.9
-FACE_TO_FACE = ("Face-to-Face", "Home Visit")  # DESIGN.md default numerator; Unknown mode excluded below
 
 
 def _month(month: str | date) -> str:
@@ -133,68 +132,3 @@ def system_icb_map(snapshot: Snapshot):
     return systems.left_join(lookup, systems.system_code == lookup.ccg_code).select(
         "system_code", "system_level", "icb_code", "icb_name"
     )
-
-
-def system_baseline(snapshot: Snapshot, icb_code: str) -> list[dict[str, Any]]:
-    """For each system (CCG or sub-ICB location) of an ICB and each month after 2019: appointments, the
-    face-to-face share (Face-to-Face + Home Visit ÷ appointments with a known mode; all staff and GP only),
-    and appointments per 1,000 registered patients, beside the same calendar month of 2019.
-
-    Patients come from the `registrations` publication summed by sub-ICB/CCG code for that month; where the
-    store holds none for a month (there is no public 2019 list-size file here) the rate is None with a note:
-    unavailable, never zero and never guessed.
-    """
-    codes = system_icb_map(snapshot)
-    mine = codes.filter(codes.icb_code == icb_code).system_code
-    t = snapshot.table("gpad_system")
-    t = t.filter(t.system_code.isin(mine))
-    known = t.appt_mode != "Unknown"
-    f2f = t.appt_mode.isin(FACE_TO_FACE)
-    gp = t.hcp_type == "GP"
-    monthly = t.group_by(["system_code", "system_name", "month"]).aggregate(
-        appointments=t["count"].sum(),
-        known_mode=known.ifelse(t["count"], 0).sum(),
-        f2f=f2f.ifelse(t["count"], 0).sum(),
-        gp_known_mode=(known & gp).ifelse(t["count"], 0).sum(),
-        gp_f2f=(f2f & gp).ifelse(t["count"], 0).sum(),
-    )
-    rows = _rows(monthly.order_by(["system_code", "month"]))
-    patients = _system_patients(snapshot)
-    by_key = {(r["system_code"], r["month"]): r for r in rows}
-    out = []
-    for r in rows:
-        if r["month"].year == 2019:
-            continue
-        base = by_key.get((r["system_code"], r["month"].replace(year=2019)))
-        entry = _summary(r, patients)
-        entry["baseline"] = _summary(base, patients) if base else None
-        if base is None:
-            entry["note"] = "no 2019 month stored for this system: baseline unavailable"
-        out.append(entry)
-    return out
-
-
-def _summary(r: dict[str, Any], patients: dict[tuple[str, date], int]) -> dict[str, Any]:
-    n = patients.get((r["system_code"], r["month"]))
-    return {
-        "system_code": r["system_code"],
-        "system_name": r["system_name"],
-        "month": f"{r['month']:%Y-%m}",
-        "appointments": r["appointments"],
-        "f2f_share": r["f2f"] / r["known_mode"] if r["known_mode"] else None,
-        "gp_f2f_share": r["gp_f2f"] / r["gp_known_mode"] if r["gp_known_mode"] else None,
-        "patients": n,
-        "per_1000_patients": r["appointments"] * 1000 / n if n else None,
-        "per_1000_note": None if n else "list size unavailable for this month",
-    }
-
-
-def _system_patients(snapshot: Snapshot) -> dict[tuple[str, date], int]:
-    if not snapshot.has("registrations"):
-        return {}
-    t = snapshot.table("registrations")
-    if "sub_icb_code" not in t.columns:
-        return {}
-    t = t.filter(t.sex == "ALL") if "sex" in t.columns else t
-    g = t.group_by(["sub_icb_code", "month"]).aggregate(patients=t.patients.sum())
-    return {(r["sub_icb_code"], r["month"]): int(r["patients"]) for r in _rows(g)}
