@@ -93,14 +93,17 @@ def record_run(
     cap: int,
     eligible: int,
     status: RunStatus = RunStatus.DRAFT,
+    provenance: Mapping[str, JsonValue] | None = None,
     user: str,
 ) -> int:
     """Store one cohort run with its members; returns the run's id.
 
     The run keeps everything needed to reproduce it: the selection's `parameters` and `criteria`, the
     `data_months` it read and the store releases (`data_versions`, e.g. publication -> release ids) behind
-    them. Refused (nothing stored) if a member is inconsistent, a practice appears twice, or more practices
-    are selected by the criteria than `cap` allows (overrides may add beyond it, each with its reason).
+    them, and `provenance`: the gpaccess and method versions, the store generation and the name of the pin that
+    keeps the run's data readable. Refused (nothing stored) if a member is inconsistent, a practice appears
+    twice, or more practices are selected by the criteria than `cap` allows (overrides may add beyond it, each
+    with its reason).
     """
     actor = _actor(user)
     run = _validated(
@@ -115,6 +118,7 @@ def record_run(
         cap=cap,
         eligible=eligible,
         status=status,
+        **dict(provenance or {}),
     )
     with atomic(session):
         cycle_row = _cycle(session, run.cycle)
@@ -130,6 +134,10 @@ def record_run(
             cap=run.cap,
             eligible=run.eligible,
             status=run.status,
+            gpaccess_version=run.gpaccess_version,
+            method_version=run.method_version,
+            store_generation=run.store_generation,
+            pin=run.pin,
             members=[CohortMember(**m.model_dump()) for m in run.members],
         )
         session.add(row)

@@ -6,6 +6,8 @@ access (`gpaccess.access`), never from what the data happens to contain.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -63,18 +65,38 @@ def run(session: Session, *, icb_code: str, run_id: int) -> RunOut:
     return RunOut.model_validate(row)
 
 
-def active_overrides(session: Session, *, icb_code: str, cycle: str) -> list[OverrideOut]:
-    """The ICB's overrides for the cycle that have not been revoked, in practice-code order."""
-    rows = session.scalars(
-        select(CohortOverride)
-        .where(
-            CohortOverride.icb_code == icb_code.strip().upper(),
-            CohortOverride.cycle_id == _cycle_id(session, cycle),
-            CohortOverride.revoked_at.is_(None),
-        )
-        .order_by(CohortOverride.practice_code)
+def active_overrides(session: Session, *, icb_code: str, cycle: str, at: datetime | None = None) -> list[OverrideOut]:
+    """The ICB's overrides for the cycle that are in force now (or were at `at`: made by then and not yet
+    revoked then, as a stored run saw them), in practice-code order."""
+    stmt = select(CohortOverride).where(
+        CohortOverride.icb_code == icb_code.strip().upper(),
+        CohortOverride.cycle_id == _cycle_id(session, cycle),
     )
+    if at is None:
+        stmt = stmt.where(CohortOverride.revoked_at.is_(None))
+    else:
+        stmt = stmt.where(
+            CohortOverride.created_at <= at,
+            CohortOverride.revoked_at.is_(None) | (CohortOverride.revoked_at > at),
+        )
+    rows = session.scalars(stmt.order_by(CohortOverride.practice_code))
     return [OverrideOut.model_validate(row) for row in rows]
+
+
+def run_by_id(session: Session, run_id: int) -> RunOut:
+    """Any run by its (global) id, with its members: the caller checks the reader's scope against its ICB."""
+    row = session.scalar(select(CohortRun).options(selectinload(CohortRun.members)).where(CohortRun.id == run_id))
+    if row is None:
+        raise NotFoundError(f"no cohort run {run_id}")
+    return RunOut.model_validate(row)
+
+
+def runs(session: Session, *, icb_codes: set[str] | None = None) -> list[RunOut]:
+    """Runs (without re-reading members lazily: they are loaded), newest first; only these ICBs' when given."""
+    stmt = select(CohortRun).options(selectinload(CohortRun.members)).order_by(CohortRun.id.desc())
+    if icb_codes is not None:
+        stmt = stmt.where(CohortRun.icb_code.in_(sorted(icb_codes)))
+    return [RunOut.model_validate(row) for row in session.scalars(stmt)]
 
 
 def audit_events(session: Session, *, object_type: str, object_id: str | int) -> list[AuditEventOut]:

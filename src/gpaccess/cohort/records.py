@@ -77,6 +77,11 @@ class CohortRun(Base):
     cap: Mapped[int] = mapped_column(Integer)
     eligible: Mapped[int] = mapped_column(Integer)
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "status"))
+    # What the run stood on (migration 0002; None for runs stored before it).
+    gpaccess_version: Mapped[str | None] = mapped_column(String(32))
+    method_version: Mapped[str | None] = mapped_column(String(32))
+    store_generation: Mapped[int | None] = mapped_column(Integer)
+    pin: Mapped[str | None] = mapped_column(String(100))
 
     cycle: Mapped[Cycle] = relationship(lazy="joined")
     members: Mapped[list[CohortMember]] = relationship(

@@ -6,19 +6,19 @@ it can be reproduced exactly; overrides live in the plan store too (each with it
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date
-from typing import Any
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from gpaccess import __version__
 from gpaccess.cohort import commands, queries
 from gpaccess.cohort.criteria import Context
+from gpaccess.cohort.reproduce import parameters_of
 from gpaccess.cohort.schemas import MemberIn, Overridden
 from gpaccess.cohort.select import Cohort, Override, SelectionSettings, select
 from gpaccess.errors import NotFoundError
-from gpaccess.measures.service import MeasureSession
+from gpaccess.measures.service import MeasureSession, MeasureSettings
 from gpaccess.storage.snapshot import Snapshot
 
 
@@ -62,15 +62,20 @@ def build_cohort(
     snap = session.snapshot
     table = session.icb_table(icb_code)
     ctx = Context(
-        table=table, f2f=session.comparison("f2f_gp"), window=session.label, local=local_indicators(snap, icb_code)
+        table=table,
+        f2f=session.comparison("f2f_gp"),
+        window=session.label,
+        local=local_indicators(snap, icb_code),
+        quality=session.quality(settings.exclusions),
     )
     months = [f"{m:%Y-%m}" for m in session.months]
     return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=deprivation(snap))
 
 
-def overrides_from_store(db: Session, icb_code: str, cycle: str) -> list[Override]:
+def overrides_from_store(db: Session, icb_code: str, cycle: str, at: datetime | None = None) -> list[Override]:
+    """The overrides in force for the ICB's cycle now, or at `at` (a stored run's time, to reproduce it)."""
     try:
-        rows = queries.active_overrides(db, icb_code=icb_code, cycle=cycle)
+        rows = queries.active_overrides(db, icb_code=icb_code, cycle=cycle, at=at)
     except NotFoundError:
         return []
     return [
@@ -95,9 +100,14 @@ def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
         commands.create_cycle(db, name=name, starts=starts, ends=ends, user=user)
 
 
-def record(db: Session, cohort: Cohort, cycle: str, snapshot: Snapshot, *, user: str) -> int:
-    """Store the run with the versions of the snapshot it read: every publication and period, so the run can be
-    recomputed from the store as it was (`Warehouse.snapshot(as_of=...)`)."""
+# The cohort method's version: bump it whenever a change to the criteria, the statistics behind them or the
+# selection would give different members, reasons or figures for the same data and settings, so that
+# `gpaccess cohort reproduce` can say a difference comes from the method, not the data.
+METHOD_VERSION = "2"
+
+
+def member_rows(cohort: Cohort) -> list[MemberIn]:
+    """The cohort's members as the plan store keeps them (and as reproduction compares them)."""
     members = []
     for r in cohort.members.itertuples():
         overridden = {"none": Overridden.NONE, "added": Overridden.ADDED, "removed": Overridden.REMOVED}[r.overridden]
@@ -115,37 +125,38 @@ def record(db: Session, cohort: Cohort, cycle: str, snapshot: Snapshot, *, user:
                 override_reason=r.override_reason if overridden != Overridden.NONE else None,
             )
         )
-    params = _jsonable(dataclasses.asdict(cohort.settings))
+    return members
+
+
+def record(
+    db: Session,
+    cohort: Cohort,
+    cycle: str,
+    snapshot: Snapshot,
+    *,
+    measures: MeasureSettings,
+    pin: str | None = None,
+    user: str,
+) -> int:
+    """Store the run with what it stood on: its settings (selection and measures), the versions of the snapshot
+    it read (every publication and period, so it can be recomputed from the store as it was:
+    `Warehouse.snapshot(as_of=...)`), the gpaccess and method versions, and the pin keeping that data."""
     return commands.record_run(
         db,
         icb_code=cohort.icb_code,
         cycle=cycle,
-        parameters=params,
+        parameters=parameters_of(cohort.settings, measures),
         criteria=list(cohort.settings.criteria.enabled),
         data_months=cohort.months,
         data_versions={pub: dict(periods) for pub, periods in snapshot.versions().items()},
-        members=members,
+        members=member_rows(cohort),
         cap=cohort.cap,
         eligible=cohort.eligible,
+        provenance={
+            "gpaccess_version": __version__,
+            "method_version": METHOD_VERSION,
+            "store_generation": snapshot.generation,
+            "pin": pin,
+        },
         user=user,
     )
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def settings_from_parameters(parameters: dict[str, Any]) -> SelectionSettings:
-    """The selection settings a stored run used, rebuilt from its `parameters` (to reproduce it exactly)."""
-    from gpaccess.cohort.criteria import CriteriaSettings
-    from gpaccess.cohort.exclusions import ExclusionSettings
-
-    p = dict(parameters)
-    criteria = dict(p.pop("criteria"))
-    criteria["enabled"] = tuple(criteria["enabled"])
-    exclusions = ExclusionSettings(**p.pop("exclusions"))
-    return SelectionSettings(**p, criteria=CriteriaSettings(**criteria), exclusions=exclusions)

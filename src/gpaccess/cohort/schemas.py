@@ -106,6 +106,10 @@ class RunIn(_In):
     cap: int = Field(ge=0)
     eligible: int = Field(ge=0)
     status: RunStatus = RunStatus.DRAFT
+    gpaccess_version: str | None = None
+    method_version: str | None = None
+    store_generation: int | None = None
+    pin: str | None = None
 
     @model_validator(mode="after")
     def _members(self) -> Self:
@@ -170,6 +174,10 @@ class RunOut(_Out):
     eligible: int
     status: RunStatus
     members: list[MemberOut]
+    gpaccess_version: str | None = None
+    method_version: str | None = None
+    store_generation: int | None = None
+    pin: str | None = None
 
     @property
     def selected(self) -> list[MemberOut]:
