@@ -76,6 +76,14 @@ class Settings(BaseSettings):
             "below which a system's appointment figures carry a low-coverage warning."
         ),
     )
+    scope_icbs: str | None = Field(
+        default=None,
+        description=(
+            "ICB codes (comma-separated) whose named practice data this installation's command line may read; "
+            "default: every ICB in the store (one installation per ICB). The web application scopes each "
+            "user by their own ICB or practice instead."
+        ),
+    )
     database_url: str | None = Field(
         default=None,
         description=(
@@ -126,6 +134,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, v: Path) -> Path:
         return v.expanduser().resolve()
+
+    @property
+    def scope_icb_codes(self) -> list[str] | None:
+        """`scope_icbs` as a list of upper-case codes (None: every ICB)."""
+        if not self.scope_icbs:
+            return None
+        return [c.strip().upper() for c in self.scope_icbs.split(",") if c.strip()]
 
     @property
     def plan_store_url(self) -> str:

@@ -93,3 +93,11 @@ class InputFileError(UserError):
         if more > 0:
             shown.append(f"... and {more} more")
         return self.summary + ":\n  " + "\n  ".join(shown)
+
+
+class ForbiddenError(UserError):
+    """The acting user's role does not allow this action (never used to hide whether named data exists: a
+    practice or ICB outside the user's scope is answered exactly as one that does not exist)."""
+
+    exit_code = 11
+    http_status = 403

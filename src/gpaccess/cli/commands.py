@@ -1,14 +1,16 @@
 """Shared CLI plumbing: the context object and the registry of command modules.
 
 Each command module under `gpaccess.cli` exposes `register(app)`; adding a command group is one line here.
+Commands only parse options, call a service with the CLI's principal, and print what it returns.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,8 +18,8 @@ from rich.console import Console
 from gpaccess.config import Settings
 
 if TYPE_CHECKING:
-    from gpaccess.measures.service import MeasureSettings
-    from gpaccess.storage.warehouse import Warehouse
+    from gpaccess.access.principal import Principal
+    from gpaccess.services.app import App
 
 COMMAND_MODULES = [
     "gpaccess.cli.store",
@@ -35,36 +37,31 @@ COMMAND_MODULES = [
 class Context:
     settings: Settings
     as_user: str | None = None
+    _apps: dict[Path, App] = field(default_factory=dict)
+
+    def app_at(self, home: Path | None = None) -> App:
+        """The application over the installation (or over another home, such as the demo's own store)."""
+        from gpaccess.services.app import App
+
+        key = home or self.settings.home
+        if key not in self._apps:
+            self._apps[key] = App.from_settings(self.settings, home=home)
+        return self._apps[key]
+
+    @property
+    def app(self) -> App:
+        return self.app_at()
+
+    @property
+    def principal(self) -> Principal:
+        """The operating-system user (or `--as USER`, recorded as unverified) over the installation's scope."""
+        from gpaccess.access.principal import cli_principal
+
+        return cli_principal(self.as_user, scope_icbs=self.settings.scope_icb_codes)
 
     @property
     def user(self) -> str:
-        from gpaccess.storage.warehouse import acting_user
-
-        return acting_user(self.as_user)
-
-    def measure_settings(self) -> MeasureSettings:
-        from gpaccess.measures.service import MeasureSettings
-
-        s = self.settings
-        return MeasureSettings(
-            f2f_definition=s.f2f_definition,
-            baseline_year=s.baseline_year,
-            window_months=s.window_months,
-            adjustment=s.funnel_adjustment,
-        )
-
-    def warehouse(self, home: Any = None) -> Warehouse:
-        from gpaccess.storage.warehouse import StoreConfig, Warehouse
-
-        s = self.settings
-        return Warehouse(
-            StoreConfig(
-                home=home or s.home,
-                threads=s.duckdb_threads,
-                memory_limit=s.duckdb_memory_limit,
-                pause_at=s.test_pause_at,
-            )
-        )
+        return self.principal.actor
 
 
 def console(stderr: bool = False) -> Console:

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from gpaccess.cli import commands
-from gpaccess.errors import UserError
 
 
 def fingertips_download(
@@ -56,20 +55,14 @@ def baseline(
     icb: Annotated[str, typer.Option(help="ICB code; its CCGs / sub-ICB locations are shown.")],
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Each system's face-to-face share and appointments against the same month of 2019 (system-level GPAD),
-    with coverage beside it where the coverage table is loaded. Context, not a target."""
-    from gpaccess.ingest.context.queries import coverage_for, system_baseline
+    """Each system's face-to-face share and appointments against the same month of the baseline year (2019 by
+    default; system-level GPAD), with coverage beside it where the coverage table is loaded. Context, not a
+    target."""
+    from gpaccess.services.context import system_baseline
 
     c = commands.get(ctx)
-    wh = c.warehouse().snapshot()
-    if not wh.has("gpad_system"):
-        raise UserError("no system-level GPAD stored: ingest the CCG-level Regional_CSV_*.csv(.gz) files first")
-    rows = system_baseline(wh, icb)
-    if not rows:
-        raise UserError(f"no system-level months after 2019 stored for ICB {icb} (is the CCG to ICB lookup loaded?)")
-    for r in rows:
-        cov = coverage_for(wh, r["system_code"], r["month"], warn_below=c.settings.coverage_warning_threshold)
-        r["coverage"] = cov
+    rows = system_baseline(c.app, principal=c.principal, icb_code=icb)
+    year = c.settings.baseline_year
     if fmt == "json":
         typer.echo(json.dumps(rows, indent=1, default=str))
         return
@@ -79,12 +72,12 @@ def baseline(
         "month",
         "appointments",
         "F2F share",
-        "2019 F2F share",
+        f"{year} F2F share",
         "GP F2F",
-        "2019 GP F2F",
+        f"{year} GP F2F",
         "per 1,000",
         "coverage",
-        title=f"{icb}: system-level figures against the same month of 2019",
+        title=f"{icb.upper()}: system-level figures against the same month of {year}",
     )
     pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
     for r in rows:

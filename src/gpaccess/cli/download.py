@@ -105,10 +105,10 @@ def download(
 
 def ingest_downloaded(c: commands.Context, path: Path, err: Console) -> None:
     """Ingest a file just downloaded and say what happened (one release, or already ingested)."""
-    from gpaccess.ingest.load import ingest_files
+    from gpaccess.services import ingest as service
 
     err.print(f"Ingesting {path.name}", highlight=False)
-    result = ingest_files(c.warehouse(), [path], user=c.user)
+    result = service.ingest(c.app, principal=c.principal, paths=[path])
     if result.release is None:
         err.print(f"{path.name} was already ingested; the store is unchanged.", highlight=False)
     else:

@@ -43,25 +43,11 @@ def upload_command(
     """Upload local indicators for an ICB's practices. Every row is checked first (practice of this ICB,
     numeric value, readable period, no duplicates) and every problem is listed; nothing is stored unless the
     whole file is good. A new upload replaces the same practice, indicator and period; others stay."""
-    from gpaccess.measures.service import MeasureSession
+    from gpaccess.services import local as service
 
     c = commands.get(ctx)
-    wh = c.warehouse()
-    session = MeasureSession(wh.snapshot(), c.measure_settings())
-    practices = set(session.icb_practices(icb).practice_code)
-    directory = session.directory().dropna(subset=["icb_code"])
-    from gpaccess.cohort.local import upload
-
-    result = upload(
-        wh,
-        file,
-        icb_code=icb,
-        icb_practices=practices,
-        user=c.user,
-        practice_icbs=dict(zip(directory.practice_code, directory.icb_code, strict=True)),
-        sheet=sheet,
-        period=period,
-    )
+    result = service.upload(c.app, principal=c.principal, icb_code=icb, path=file, sheet=sheet, period=period)
+    icb = icb.upper()
     if result.status == "already uploaded":
         out.print(f"already uploaded (a no-op): {result.file} is ICB {icb}'s current local data ({result.release})")
         return
@@ -80,14 +66,11 @@ def view_command(
 ) -> None:
     """Every practice of the ICB with its national measures and local indicators side by side (practice-code
     order), Spearman correlations between indicators, and where local data tells a different story."""
-    from gpaccess.measures.service import MeasureSession
     from gpaccess.publication.exports import neutralise_formulas
+    from gpaccess.services import local as service
 
     c = commands.get(ctx)
-    wh = c.warehouse()
-    from gpaccess.cohort.local import local_view
-
-    view = local_view(MeasureSession(wh.snapshot(), c.measure_settings()), icb)
+    view = service.view(c.app, principal=c.principal, icb_code=icb)
     if fmt == "csv":
         frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
         if part not in frames:

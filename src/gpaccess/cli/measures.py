@@ -39,56 +39,49 @@ def register(app: typer.Typer) -> None:
     app.command()(measures)
     app.command()(funnel)
     app.command()(spc)
-
-
-def session_for(c: commands.Context, months: list[str] | None) -> MeasureSession:
-    from gpaccess.measures.service import MeasureSession, parse_months
-
-    return MeasureSession(c.warehouse().snapshot(), c.measure_settings(), months=parse_months(months or []))
+    app.command()(icbs)
 
 
 def measures(
     ctx: typer.Context,
-    icb: Annotated[str | None, typer.Option(help="ICB code, e.g. QSL (from Mapping.csv).")] = None,
+    icb: Annotated[str | None, typer.Option(help="ICB code, e.g. QSL (from Mapping.csv; see `gpaccess icbs`).")] = None,
     practice: Annotated[str | None, typer.Option(help="One practice's measures, with its context.")] = None,
     months: Months = None,
     fmt: Format = "table",
 ) -> None:
     """Every access measure for an ICB's practices over a window (default: the latest 3 months), in practice-code
     order. Face-to-face share has no target and no good direction: it is context, never a score."""
+    from gpaccess.services import measures as service
+
     c = commands.get(ctx)
     if bool(icb) == bool(practice):
         raise UserError("give exactly one of --icb CODE or --practice CODE")
-    s = session_for(c, months)
+    if fmt not in ("table", "csv", "json"):
+        raise UserError(f"--format {fmt!r}: expected table, csv or json")
     if icb:
-        table = s.icb_table(icb)
+        result = service.icb_measures(c.app, principal=c.principal, icb_code=icb, months=months)
+        table, s = result.table, result.session
+        window, definition, meta = result.window, result.definition, result.measures
     else:
-        table = s.directory().merge(s.values(), on="practice_code")
-        table = table[table.practice_code == practice]
-        if table.empty:
-            raise UserError(f"practice {practice!r} has no GPAD appointments in {s.label}")
-    definition = s.measure("f2f_gp").definition
+        one = service.practice_measures(c.app, principal=c.principal, practice_code=practice or "", months=months)
+        table, s = one.row.to_frame().T, one.session
+        window, definition, meta = one.window, one.definition, one.measures
     if fmt == "csv":
         from gpaccess.publication.exports import neutralise_formulas
 
         typer.echo(neutralise_formulas(table).to_csv(index=False), nl=False)
     elif fmt == "json":
         body = {
-            "window": [f"{m:%Y-%m}" for m in s.months],
+            "window": window,
             "face_to_face_definition": definition,
-            "measures": {
-                m.name: {"title": m.title, "definition": m.definition, "direction": m.direction}
-                for m in s.measures.values()
-            },
+            "measures": {n: {k: v for k, v in m.items() if k != "kind"} for n, m in meta.items()},
             "practices": json.loads(table.to_json(orient="records", date_format="iso")),
         }
         typer.echo(json.dumps(body, indent=1))
-    elif fmt == "table":
+    else:
         _print_table(table, s, definition)
         if practice:
-            _print_context(s, table.iloc[0])
-    else:
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+            _print_context(one)
 
 
 def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> None:
@@ -111,25 +104,20 @@ def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> Non
     out.print(t)
 
 
-def _print_context(s: MeasureSession, row: pd.Series) -> None:
+def _print_context(one) -> None:
     """The practice's context from every source that covers it, each with its source and period named."""
-    from gpaccess.ingest.context.queries import coverage_for, practice_context
-
-    month = max(s.months)
-    found = practice_context(s.snapshot, str(row.practice_code), month)
-    out.print(f"\n[bold]Context for {row.practice_code}[/] (around {month:%Y-%m}; each source at its own period)")
-    if not found:
+    month = one.window[-1]
+    out.print(f"\n[bold]Context for {one.practice_code}[/] (around {month}; each source at its own period)")
+    if not one.context:
         out.print(
             "No context data loaded (deprivation, ODS, payments, online consultation, telephony, GPPS, workforce:"
             " see docs/context-data.md)."
         )
-    for item in found:
+    for item in one.context:
         fields = ", ".join(f"{k} {v}" for k, v in item["fields"].items() if v is not None and k != "practice_code")
         out.print(f"  {item['source']} ({item['period']}): {fields}")
-    if s.snapshot.has("coverage") and isinstance(row.sub_icb_code, str):
-        cov = coverage_for(s.snapshot, row.sub_icb_code, month)
-        if cov:
-            out.print(f"  coverage of sub-ICB {row.sub_icb_code}: {cov}")
+    if one.coverage:
+        out.print(f"  coverage of sub-ICB {one.row.sub_icb_code}: {one.coverage}")
 
 
 def funnel(
@@ -144,10 +132,11 @@ def funnel(
 ) -> None:
     """A funnel plot of an ICB's practices with 95% and 99.8% limits (overdispersion-adjusted). Face-to-face
     shares are compared with what each practice's own appointment mix would predict. No ranks anywhere."""
-    from gpaccess.publication.figures import funnel_figure
+    from gpaccess.services import measures as service
 
     c = commands.get(ctx)
-    write_figure(funnel_figure(session_for(c, months), measure, icb), "funnel plot", out_file, data)
+    figure = service.funnel(c.app, principal=c.principal, icb_code=icb, measure=measure, months=months)
+    write_figure(figure, "funnel plot", out_file, data)
 
 
 def spc(
@@ -158,10 +147,12 @@ def spc(
     data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
 ) -> None:
     """A Making Data Count XmR chart of one practice's measure over every stored month."""
-    from gpaccess.publication.figures import spc_figure
+    from gpaccess.services import measures as service
 
     c = commands.get(ctx)
-    write_figure(spc_figure(session_for(c, None), practice, measure), "SPC chart", out_file, data)
+    write_figure(
+        service.spc(c.app, principal=c.principal, practice_code=practice, measure=measure), "SPC chart", out_file, data
+    )
 
 
 def write_figure(fig: Figure, what: str, out_file: Path, data: Path | None) -> None:
@@ -171,3 +162,25 @@ def write_figure(fig: Figure, what: str, out_file: Path, data: Path | None) -> N
     out.print(f"{what}: {save_chart(fig.chart, out_file)}")
     if data:
         out.print(f"chart data: {write_chart_data(fig.data, data)}")
+
+
+def icbs(
+    ctx: typer.Context,
+    fmt: Format = "table",
+) -> None:
+    """The ICBs in the store (from the latest months' Mapping.csv) that you may see: code, name and practices."""
+    from gpaccess.services import measures as service
+
+    c = commands.get(ctx)
+    table = service.icbs(c.app, principal=c.principal)
+    if fmt == "csv":
+        typer.echo(table.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(table.to_json(orient="records", indent=1))
+    elif fmt == "table":
+        t = Table("ICB", "name", "practices", title="ICBs in the store (code order)", title_justify="left")
+        for r in table.itertuples():
+            t.add_row(str(r.icb_code), str(r.icb_name), f"{r.practices:,}")
+        out.print(t)
+    else:
+        raise UserError(f"--format {fmt!r}: expected table, csv or json")

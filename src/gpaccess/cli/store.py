@@ -1,4 +1,5 @@
-"""`gpaccess ingest` and `gpaccess status`: what goes into the store and what it holds."""
+"""`gpaccess ingest`, `gpaccess status` and `gpaccess store upgrade`: what goes into the store, what it holds,
+and bringing an installation made by an earlier gpaccess up to date."""
 
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ if TYPE_CHECKING:
 out = commands.console()
 
 
+store_app = typer.Typer(help="The installation's stores: upgrade them after installing a newer gpaccess.")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(status)
+    app.add_typer(store_app, name="store")
 
 
 def ingest(
@@ -64,10 +69,9 @@ def roll_back(c: commands.Context, month: str, *, publication: str | None, dry_r
     """Show exactly what the rollback undoes; then undo it if confirmed (a terminal prompt, or --yes)."""
     import sys
 
-    from gpaccess.ingest.rollback import rollback
+    from gpaccess.services import ingest as service
 
-    wh = c.warehouse()
-    plan = rollback(wh, month, user=c.user, publication=publication, dry_run=True)
+    plan = service.plan_rollback(c.app, principal=c.principal, month=month, publication=publication)
     out.print("Rolling back undoes this release as a whole:")
     for line in plan.describe():
         out.print(escape(line))
@@ -80,14 +84,15 @@ def roll_back(c: commands.Context, month: str, *, publication: str | None, dry_r
                 "a rollback needs confirmation: run it in a terminal, or add --yes to undo the release above"
             )
         typer.confirm("Undo this release?", abort=True)
-    done = rollback(wh, month, user=c.user, publication=publication, expected=plan.release.id)
+    done = service.rollback(
+        c.app, principal=c.principal, month=month, publication=publication, expected=plan.release.id
+    )
     out.print(f"Rolled back release {done.release.id}: {', '.join(done.publications)} ({', '.join(done.periods)})")
 
 
-def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None) -> IngestResult:
-    from gpaccess.ingest.load import ingest_files
+def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None) -> IngestResult:
+    from gpaccess.services import ingest as service
 
-    wh = c.warehouse(home)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -96,7 +101,9 @@ def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None,
         transient=True,
     ) as bar:
         task = bar.add_task("ingesting", total=None)
-        return ingest_files(wh, paths, user=c.user, month=month, progress=lambda m: bar.update(task, description=m))
+        return service.ingest(
+            c.app, principal=c.principal, paths=paths, month=month, progress=lambda m: bar.update(task, description=m)
+        )
 
 
 def print_result(result: IngestResult) -> None:
@@ -120,10 +127,10 @@ def status(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """What the store holds: per publication and month, rows, totals and the release they came from."""
-    from gpaccess.ingest.status import store_status
+    from gpaccess.services import ingest as service
 
     c = commands.get(ctx)
-    info = store_status(c.warehouse().snapshot())
+    info = service.status(c.app, principal=c.principal)
     if fmt == "json":
         typer.echo(json.dumps(info, indent=1, default=str))
         return
@@ -168,3 +175,41 @@ def _releases_table(info: dict[str, Any]) -> Table:
             "\n".join(f"{s['name']} ({s['sha256'][:12]}…)" for s in r["sources"]),
         )
     return rel
+
+
+@store_app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Migrate the plan store to this version's schema and build any derived data the analytical store lacks
+    (the practice-month aggregate of stores made before it). Safe to run again; a failure changes nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from gpaccess.services import ingest as service
+
+    c = commands.get(ctx)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=commands.console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("practice-month aggregate", total=None)
+        done = service.upgrade(
+            c.app,
+            principal=c.principal,
+            progress=lambda n, total, what: bar.update(task, completed=n, total=total, description=what),
+        )
+    plan = done["plan_store"]
+    if plan["from"] == plan["to"]:
+        out.print(f"plan store: already at revision {plan['to']}")
+    else:
+        out.print(f"plan store: migrated from revision {plan['from'] or 'none (new)'} to {plan['to']}")
+    built = done["aggregate_built"]
+    if built:
+        out.print(
+            f"practice-month aggregate: built {len(built)} state(s): {', '.join(built[:6])}"
+            + (" ..." if len(built) > 6 else "")
+        )
+    else:
+        out.print("practice-month aggregate: every stored month already has it")

@@ -1,0 +1,158 @@
+"""The application: settings mapped once to each layer's settings, the analytical store and the plan store.
+
+Built by the CLI (per command) or the web application factory (once) from `Settings`, and passed to every
+service function. The plan store's migrations are not run on every command: a new, empty database is created
+at head; an older one is refused with the command that upgrades it (`gpaccess store upgrade`), so an
+upgrade is a deliberate step (and on PostgreSQL one a DBA can schedule).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from gpaccess.config import Settings
+from gpaccess.errors import UserError
+from gpaccess.storage import db
+from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
+
+class PlanStoreOutOfDateError(UserError):
+    """The plan store was made by an earlier gpaccess: `gpaccess store upgrade` migrates it."""
+
+    exit_code = 10
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
+    assert head is not None, "the package ships its migrations"
+    return head
+
+
+@dataclass
+class App:
+    settings: Settings
+    home: Path
+    plan_store_url: str
+    _engine: Engine | None = field(default=None, repr=False)
+    _checked: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, home: Path | None = None) -> App:
+        """`home` overrides the settings' home (the demo keeps its own store under `<home>/demo`)."""
+        root = home or settings.home
+        url = settings.plan_store_url if home is None else db.sqlite_url(root / db.DEFAULT_FILENAME)
+        return cls(settings=settings, home=root, plan_store_url=url)
+
+    # -- the analytical store ------------------------------------------------------------------------
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        s = self.settings
+        return Warehouse(
+            StoreConfig(
+                home=self.home,
+                threads=s.duckdb_threads,
+                memory_limit=s.duckdb_memory_limit,
+                pause_at=s.test_pause_at,
+            )
+        )
+
+    # -- settings for each layer (the one mapping) ------------------------------------------------------
+    def measure_settings(self):
+        from gpaccess.measures.service import MeasureSettings
+
+        s = self.settings
+        return MeasureSettings(
+            f2f_definition=s.f2f_definition,
+            baseline_year=s.baseline_year,
+            window_months=s.window_months,
+            adjustment=s.funnel_adjustment,
+            quality=self.exclusion_settings(),
+        )
+
+    def exclusion_settings(self):
+        from gpaccess.measures.quality import ExclusionSettings
+
+        s = self.settings
+        return ExclusionSettings(
+            min_list_size=s.exclude_list_size_under,
+            min_appts_per_1000=s.exclude_rate_under,
+            max_appts_per_1000=s.exclude_rate_over,
+            max_unknown_mode=s.exclude_unknown_mode_over,
+            max_unmapped=s.exclude_unmapped_over,
+        )
+
+    def selection_settings(self):
+        from gpaccess.cohort.criteria import CriteriaSettings
+        from gpaccess.cohort.select import SelectionSettings
+
+        s = self.settings
+        return SelectionSettings(
+            cap_share=s.cohort_cap_share,
+            imd_use=s.cohort_imd_use,
+            criteria=CriteriaSettings(
+                f2f_method=s.cohort_f2f_method,
+                f2f_level=s.cohort_f2f_level,
+                baseline_threshold=s.cohort_baseline_threshold,
+            ),
+            exclusions=self.exclusion_settings(),
+        )
+
+    # -- the plan store --------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = db.make_engine(self.plan_store_url)
+        return self._engine
+
+    def ensure_plan_store(self) -> None:
+        """Create a new plan store at the latest revision; refuse one at an older revision (upgrade first)."""
+        if self._checked:
+            return
+        current = db.current_revision(self.engine)
+        if current is None:
+            if inspect(self.engine).get_table_names():
+                raise PlanStoreOutOfDateError(
+                    f"the plan store at {self._where()} holds tables but no migration record: it is not a "
+                    "gpaccess plan store (set GPACCESS_DATABASE_URL to another database)"
+                )
+            db.upgrade(self.engine)
+        elif current != head_revision():
+            raise PlanStoreOutOfDateError(
+                f"the plan store at {self._where()} is at revision {current}, this gpaccess needs "
+                f"{head_revision()}: run `gpaccess store upgrade` (back it up first if it is PostgreSQL)"
+            )
+        self._checked = True
+
+    def upgrade_plan_store(self) -> tuple[str | None, str]:
+        """Migrate the plan store to the latest revision: (revision before, revision after)."""
+        before = db.current_revision(self.engine)
+        db.upgrade(self.engine)
+        self._checked = True
+        return before, head_revision()
+
+    @contextlib.contextmanager
+    def plan_session(self) -> Iterator[Session]:
+        """A plan-store session in one transaction, committed on success."""
+        self.ensure_plan_store()
+        factory: sessionmaker[Session] = db.make_session_factory(self.engine)
+        with factory.begin() as session:
+            yield session
+
+    def _where(self) -> str:
+        return self.plan_store_url.split("@")[-1]
+
+    def close(self) -> None:
+        if "warehouse" in self.__dict__:
+            self.warehouse.close()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

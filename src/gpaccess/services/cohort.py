@@ -1,0 +1,196 @@
+"""Cohort runs and their outputs, overrides, and reproduction of a stored run.
+
+A run reads one snapshot, pins it (so every file it read stays while the run is stored) and records its
+versions, settings and the gpaccess and method versions; `reproduce_run` recomputes it from the store as of
+those versions with the overrides that were in force when it ran, and lists every difference.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpaccess.access.principal import Principal
+from gpaccess.access.roles import Permission
+from gpaccess.cohort import commands as cohort_commands
+from gpaccess.cohort import queries
+from gpaccess.cohort.reproduce import Reproduction, differences, settings_from_parameters
+from gpaccess.cohort.run import (
+    METHOD_VERSION,
+    build_cohort,
+    default_cycle,
+    ensure_cycle,
+    member_rows,
+    overrides_from_store,
+    record,
+)
+from gpaccess.cohort.schemas import OverrideAction
+from gpaccess.cohort.select import Cohort
+from gpaccess.errors import NotFoundError, UserError
+from gpaccess.measures.service import MeasureSession
+from gpaccess.services.app import App
+from gpaccess.services.audit import audit_read
+from gpaccess.services.measures import measure_session
+from gpaccess.storage import retention
+from gpaccess.storage.periods import parse_months
+
+
+@dataclass(frozen=True)
+class CohortRunResult:
+    cohort: Cohort
+    cycle: str
+    run_id: int | None
+    session: MeasureSession  # the snapshot and measures the run read (for its report)
+
+
+def run_cohort(
+    app: App,
+    *,
+    principal: Principal,
+    icb_code: str,
+    months: list[str] | None = None,
+    cycle: str | None = None,
+    save: bool = True,
+    session: MeasureSession | None = None,
+) -> CohortRunResult:
+    """Select an ICB's support cohort and (unless `save` is False) store the run. Pass `session` to reuse its
+    measures across ICBs (one scan for many)."""
+    code = principal.require_icb(icb_code)
+    if save:
+        principal.require(Permission.RUN_COHORT)
+    s = session or measure_session(app, months=months)
+    cycle_name = cycle or default_cycle(s.months)
+    settings = app.selection_settings()
+    with app.plan_session() as db:
+        overrides = overrides_from_store(db, code, cycle_name)
+    cohort = build_cohort(s, code, settings, overrides)
+    run_id = None
+    if save:
+        pin = f"cohort-run-{uuid.uuid4().hex[:16]}"
+        app.warehouse.pin(pin, s.snapshot)
+        try:
+            with app.plan_session() as db:
+                ensure_cycle(db, cycle_name, s.months, principal.actor)
+                run_id = record(db, cohort, cycle_name, s.snapshot, measures=s.settings, pin=pin, user=principal.actor)
+        except BaseException:
+            retention.remove_pin(app.warehouse.root, pin)
+            raise
+    else:
+        audit_read(app, principal=principal, action="cohort.previewed", icb_code=code, detail={"cycle": cycle_name})
+    return CohortRunResult(cohort, cycle_name, run_id, s)
+
+
+@dataclass(frozen=True)
+class CohortOutputs:
+    report_html: Path
+    cohort_csv: Path
+    nhse_return: Path
+
+
+def write_outputs(app: App, *, principal: Principal, result: CohortRunResult, folder: Path) -> CohortOutputs:
+    """The confidential ICB report (names practices: it stays in the ICB) and the pseudonymised return."""
+    from gpaccess.cohort.local import local_view
+    from gpaccess.publication.icb_report import write_icb_report
+    from gpaccess.services.returns import write_nhse_return
+
+    code = principal.require_icb(result.cohort.icb_code)
+    files = write_icb_report(
+        result.session,
+        result.cohort,
+        folder,
+        cycle=result.cycle,
+        run_id=result.run_id,
+        local_view=local_view(result.session, code),
+    )
+    returned = write_nhse_return(app, principal=principal, result=result, path=folder / f"nhse_return_{code}.csv")
+    audit_read(
+        app,
+        principal=principal,
+        action="cohort.report_written",
+        icb_code=code,
+        object_type="cohort_run",
+        object_id=result.run_id,
+        detail={"folder": str(folder)},
+    )
+    return CohortOutputs(files.html, files.csv, returned)
+
+
+def add_override(
+    app: App,
+    *,
+    principal: Principal,
+    icb_code: str,
+    practice_code: str,
+    action: str,
+    reason: str,
+    cycle: str | None = None,
+) -> tuple[int, str]:
+    """Add a practice to, or remove it from, the ICB's cohort for a cycle, with its reason: (override id, cycle)."""
+    code = principal.require_icb(icb_code)
+    principal.require(Permission.OVERRIDE)
+    if action not in ("add", "remove"):
+        raise UserError(f"--action {action!r}: expected add or remove")
+    s = measure_session(app)
+    practice = practice_code.strip().upper()
+    if practice not in set(s.icb_practices(code).practice_code):
+        raise UserError(f"practice {practice!r} is not one of ICB {code}'s practices in {s.label}")
+    cycle_name = cycle or default_cycle(s.months)
+    with app.plan_session() as db:
+        ensure_cycle(db, cycle_name, s.months, principal.actor)
+        oid = cohort_commands.add_override(
+            db,
+            icb_code=code,
+            cycle=cycle_name,
+            practice_code=practice,
+            action=OverrideAction(action),
+            reason=reason,
+            user=principal.actor,
+        )
+    return oid, cycle_name
+
+
+def revoke_override(
+    app: App, *, principal: Principal, icb_code: str, override_id: int, reason: str | None = None
+) -> None:
+    code = principal.require_icb(icb_code)
+    principal.require(Permission.OVERRIDE)
+    with app.plan_session() as db:
+        cohort_commands.revoke_override(db, icb_code=code, override_id=override_id, reason=reason, user=principal.actor)
+
+
+def reproduce_run(app: App, *, principal: Principal, run_id: int) -> Reproduction:
+    """Recompute a stored run from the store as of its versions, with its settings and the overrides in force
+    when it ran, and compare every member, reason and figure."""
+    with app.plan_session() as db:
+        stored = queries.run_by_id(db, run_id)
+    try:
+        code = principal.require_icb(stored.icb_code)
+    except NotFoundError:
+        raise NotFoundError(f"no cohort run {run_id}") from None  # another ICB's run: answered as a missing one
+    selection, measures, notes = settings_from_parameters(stored.parameters)
+    result = Reproduction(run_id=run_id, notes=notes)
+    if stored.method_version is None:
+        result.notes.insert(0, "the run was stored by a gpaccess that did not record its method version")
+    elif stored.method_version != METHOD_VERSION:
+        result.notes.insert(
+            0,
+            f"the cohort method changed since the run (method version {stored.method_version} then, "
+            f"{METHOD_VERSION} now): differences may come from the method, not the data",
+        )
+    snapshot = app.warehouse.snapshot(as_of={k: dict(v) for k, v in stored.data_versions.items()})  # type: ignore[arg-type]
+    session = MeasureSession(snapshot, measures or app.measure_settings(), months=parse_months(stored.data_months))
+    with app.plan_session() as db:
+        overrides = overrides_from_store(db, code, stored.cycle, at=stored.created_at)
+    again = build_cohort(session, code, selection, overrides)
+    result.differences = differences(stored, again, [m.model_dump() for m in member_rows(again)])
+    audit_read(
+        app,
+        principal=principal,
+        action="cohort_run.reproduced",
+        icb_code=code,
+        object_type="cohort_run",
+        object_id=run_id,
+        detail={"identical": result.identical, "differences": len(result.differences)},
+    )
+    return result

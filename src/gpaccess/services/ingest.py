@@ -1,0 +1,71 @@
+"""Putting data into the analytical store and taking releases back out, and what the store holds.
+
+Writes need the `ingest` permission; the acting principal is recorded with each release. A failed ingest
+leaves the store exactly as it was (the storage layer's one atomic swap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gpaccess.access.principal import Principal
+from gpaccess.access.roles import Permission
+from gpaccess.ingest.load import IngestResult
+from gpaccess.ingest.rollback import RollbackPlan
+from gpaccess.services.app import App
+
+
+def ingest(
+    app: App,
+    *,
+    principal: Principal,
+    paths: list[Path],
+    month: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Ingest published files as one release (a no-op for files already applied)."""
+    from gpaccess.ingest.load import ingest_files
+
+    principal.require(Permission.INGEST)
+    return ingest_files(app.warehouse, paths, user=principal.actor, month=month, progress=progress)
+
+
+def plan_rollback(app: App, *, principal: Principal, month: str, publication: str | None = None) -> RollbackPlan:
+    """What `rollback` would undo (nothing is changed)."""
+    from gpaccess.ingest.rollback import rollback
+
+    principal.require(Permission.INGEST)
+    return rollback(app.warehouse, month, user=principal.actor, publication=publication, dry_run=True)
+
+
+def rollback(
+    app: App, *, principal: Principal, month: str, publication: str | None = None, expected: str | None = None
+) -> RollbackPlan:
+    """Undo the picked release as a whole; `expected` is the release the user was shown (refused if the store
+    changed since so that another would be undone)."""
+    from gpaccess.ingest.rollback import rollback as undo
+
+    principal.require(Permission.INGEST)
+    return undo(app.warehouse, month, user=principal.actor, publication=publication, expected=expected)
+
+
+def status(app: App, *, principal: Principal) -> dict[str, Any]:
+    """What the store holds (publications, periods, releases): no named practice data."""
+    from gpaccess.ingest.status import store_status
+
+    return store_status(app.warehouse.snapshot())
+
+
+def upgrade(
+    app: App, *, principal: Principal, progress: Callable[[int, int, str], None] | None = None
+) -> dict[str, Any]:
+    """Bring an installation made by an earlier gpaccess up to date: the plan store's migrations, then any
+    derived data the analytical store lacks (the practice-month aggregate). Safe to run again."""
+    from gpaccess.ingest.upgrade import build_missing_aggregates
+
+    principal.require(Permission.INGEST)
+    before, after = app.upgrade_plan_store()
+    built = build_missing_aggregates(app.warehouse, user=principal.actor, progress=progress)
+    return {"plan_store": {"from": before, "to": after}, "aggregate_built": built.built, "already": built.already}

@@ -1,0 +1,53 @@
+"""An ICB's own local indicators: uploaded beside GPAD (validated against the ICB's practices) and viewed side
+by side with the national measures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gpaccess.access.principal import Principal
+from gpaccess.access.roles import Permission
+from gpaccess.services.app import App
+from gpaccess.services.audit import audit_read
+from gpaccess.services.measures import measure_session
+
+
+def upload(
+    app: App,
+    *,
+    principal: Principal,
+    icb_code: str,
+    path: Path,
+    sheet: str | None = None,
+    period: str | None = None,
+):
+    """Check every row of a local-indicator file against the ICB's practices and store it as one release, or
+    refuse it whole with every problem located."""
+    from gpaccess.cohort.local import upload as store_upload
+
+    code = principal.require_icb(icb_code)
+    principal.require(Permission.UPLOAD_LOCAL)
+    s = measure_session(app)
+    practices = set(s.icb_practices(code).practice_code)
+    directory = s.directory().dropna(subset=["icb_code"])
+    return store_upload(
+        app.warehouse,
+        path,
+        icb_code=code,
+        icb_practices=practices,
+        user=principal.actor,
+        practice_icbs=dict(zip(directory.practice_code, directory.icb_code, strict=True)),
+        sheet=sheet,
+        period=period,
+    )
+
+
+def view(app: App, *, principal: Principal, icb_code: str):
+    """Every practice of the ICB with national measures and local indicators side by side, correlations, and
+    where the two tell different stories."""
+    from gpaccess.cohort.local import local_view
+
+    code = principal.require_icb(icb_code)
+    result = local_view(measure_session(app), code)
+    audit_read(app, principal=principal, action="local.read", icb_code=code, detail={"practices": len(result.table)})
+    return result

@@ -1,0 +1,205 @@
+"""The main job on the bundled synthetic national data (`gpaccess demo`), in a store of its own.
+
+synthetic data (with its companion context files: IMD, ODS, coverage, workforce, telephony, online
+consultations) → ingest (and a republished month, to show releases) → per-ICB summary, measures tables and
+funnel plots → each ICB's local data uploaded → one snapshot → every ICB's cohort, report and pseudonymised
+return. It writes under `<home>/demo`, never into a real store; the CLI only prints what it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gpaccess.access.principal import Principal
+from gpaccess.ingest.load import IngestResult
+from gpaccess.measures.service import MeasureSession, icb_summary
+from gpaccess.services.app import App
+
+BASELINE = ["2019-08", "2019-09", "2019-10"]
+RECENT_FROM, RECENT_TO = (2024, 10), (2025, 10)  # 13 months: SPC baselines need 12 points
+REPUBLISHED = "2025-10"
+
+Say = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def demo_months() -> list[str]:
+    (y, m), months = RECENT_FROM, list(BASELINE)
+    while (y, m) <= RECENT_TO:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+@dataclass(frozen=True)
+class IcbOutcome:
+    icb_code: str
+    selected: int
+    eligible: int
+    cap: int
+    excluded: int
+    capped_out: int
+    report: Path
+    nhse_return: Path
+
+
+@dataclass
+class MainJobResult:
+    home: Path
+    outputs: Path
+    ingests: list[IngestResult] = field(default_factory=list)
+    summary: pd.DataFrame | None = None
+    icbs: list[IcbOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_main_job(
+    app: App,
+    *,
+    principal: Principal,
+    icbs: int = 3,
+    seed: int = 2021,
+    fresh: bool = False,
+    say: Say | None = None,
+    progress: Progress | None = None,
+) -> MainJobResult:
+    """Run the whole job in `app`'s home (the CLI passes an `App` over `<GPACCESS_HOME>/demo`)."""
+    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.exports import write_csv
+    from gpaccess.publication.figures import funnel_figure
+    from gpaccess.services import cohort as cohort_service
+    from gpaccess.services import ingest as ingest_service
+    from gpaccess.services import local as local_service
+    from gpaccess.services.measures import measure_session
+
+    tell = say or (lambda _m: None)
+    home = app.home
+    if fresh and home.exists():
+        app.close()
+        shutil.rmtree(home)
+    started = time.monotonic()
+    data = synthetic_data(home / "synthetic", icbs, seed, progress)
+    result = MainJobResult(home=home, outputs=home / "outputs")
+    files = sorted(data.glob("gpad/*.zip")) + sorted(data.glob("registered_patients/*.csv"))
+    files += sorted(data.glob("context/*"))  # IMD, epraccur, coverage, workforce, telephony, online consultations
+    tell(f"Ingesting {len(files)} files into {home / 'store'}")
+    result.ingests.append(ingest_service.ingest(app, principal=principal, paths=files))
+    tell("Ingesting the republished month (a later release replaces the practices it revises)")
+    republished = sorted(data.glob("gpad/republished/*.zip"))
+    result.ingests.append(ingest_service.ingest(app, principal=principal, paths=republished))
+
+    outputs = result.outputs
+    session = measure_session(app)
+    result.summary = icb_summary(session)
+    write_csv(result.summary, outputs / "icb_summary.csv")
+    codes = [str(i) for i in result.summary.icb_code.dropna()]
+    for icb in codes:
+        folder = outputs / icb
+        write_csv(session.icb_table(icb), folder / "measures.csv")
+        fig = funnel_figure(session, "f2f_gp", icb)
+        save_chart(fig.chart, folder / "funnel_f2f_gp.html")
+        save_chart(fig.chart, folder / "funnel_f2f_gp.png")
+        write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
+        path = write_synthetic_local(session, icb, home / "synthetic" / "local")
+        local_service.upload(app, principal=principal, icb_code=icb, path=path)
+    # The cohorts read one snapshot taken after every ICB's local data is in: one set of measures for all.
+    session = measure_session(app, months=[f"{m:%Y-%m}" for m in session.months])
+    for icb in codes:
+        run = cohort_service.run_cohort(app, principal=principal, icb_code=icb, session=session)
+        files_out = cohort_service.write_outputs(app, principal=principal, result=run, folder=outputs / icb)
+        returned = outputs / "nhse_returns" / f"{icb}.csv"
+        returned.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(files_out.nhse_return, returned)
+        c = run.cohort
+        result.icbs.append(
+            IcbOutcome(
+                icb,
+                len(c.selected),
+                c.eligible,
+                c.cap,
+                len(c.excluded),
+                len(c.near_misses),
+                files_out.report_html,
+                returned,
+            )
+        )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def write_synthetic_local(session: MeasureSession, icb: str, folder: Path) -> Path:
+    """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), written as the ICB
+    would upload its own: one long-form CSV for its practices.
+
+    Plausible, not random: in-hours 111 use is higher where the practice offers fewer appointments per head,
+    A&E attendance rises with deprivation, and satisfaction varies. Seeded by the ICB code."""
+    table = session.icb_table(icb)
+    rng = np.random.default_rng(sum(map(ord, icb)))
+    n = len(table)
+    rate = table.appts_per_1000.astype(float)
+    z_rate = ((rate - rate.mean()) / (rate.std() or 1.0)).fillna(0.0).to_numpy()
+    imd = _imd_scores(session, table.practice_code)
+    values = {
+        "nhs111_in_hours_per_1000": 22 - 4 * z_rate + rng.normal(0, 3, n),
+        "ae_attendances_per_1000": 24 + 0.35 * imd + rng.normal(0, 5, n),
+        "patient_satisfaction_pct": 72 + rng.normal(0, 8, n),
+    }
+    rows = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "practice_code": table.practice_code,
+                    "indicator": name,
+                    "period": "2025-Q3",
+                    "value": np.round(np.clip(v, 0, None), 1),
+                }
+            )
+            for name, v in values.items()
+        ]
+    )
+    path = folder / f"local_indicators_{icb}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, index=False)
+    return path
+
+
+def _imd_scores(session: MeasureSession, codes: pd.Series) -> np.ndarray:
+    """Each practice's IMD score where the (synthetic) Fingertips file is loaded; the mean elsewhere."""
+    from gpaccess.cohort.run import deprivation
+
+    imd = deprivation(session.snapshot)
+    if imd is None:
+        return np.full(len(codes), 20.0)
+    scores = codes.map(dict(zip(imd.practice_code, imd.imd_score, strict=True)))
+    return scores.fillna(scores.mean() if scores.notna().any() else 20.0).to_numpy(dtype=float)
+
+
+def synthetic_data(folder: Path, icbs: int, seed: int, progress: Progress | None = None) -> Path:
+    """Generate once per set of options: the same options give byte-identical files, so reuse them."""
+    from gpaccess.synth import generate
+
+    months = demo_months()
+    stamp = folder / "synth.json"
+    wanted = {"icbs": icbs, "seed": seed, "months": months, "republish": [REPUBLISHED], "companions": True}
+    if stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    report = progress or (lambda _w, _d, _t: None)
+    generate(
+        folder,
+        months,
+        seed=seed,
+        icbs=icbs,
+        republish=[REPUBLISHED],
+        progress=lambda month, done, total: report(f"synthetic {month}", done, total),
+    )
+    stamp.write_text(json.dumps(wanted))
+    return folder

@@ -1,0 +1,172 @@
+"""Measures as the CLI and web read them: one snapshot per call, the principal's scope checked, reads audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from gpaccess.access.principal import Principal
+from gpaccess.access.roles import Permission
+from gpaccess.errors import NotFoundError
+from gpaccess.measures.service import MeasureSession
+from gpaccess.services.app import App
+from gpaccess.services.audit import audit_read
+from gpaccess.storage.periods import month_key, parse_months
+from gpaccess.storage.snapshot import Snapshot
+
+
+def measure_session(app: App, *, months: list[str] | None = None, snapshot: Snapshot | None = None) -> MeasureSession:
+    """The window's measures (`months` as the CLI takes them; default the latest consecutive months) over one
+    snapshot, taken now unless given."""
+    return MeasureSession(
+        snapshot or app.warehouse.snapshot(), app.measure_settings(), months=parse_months(months or [])
+    )
+
+
+@dataclass(frozen=True)
+class IcbMeasures:
+    icb_code: str
+    icb_name: str
+    window: list[str]
+    label: str
+    definition: str  # the face-to-face definition every output states
+    measures: dict[str, dict[str, str]]  # name -> title, definition, direction, kind
+    table: pd.DataFrame  # one row per practice of the ICB, practice-code order
+    session: MeasureSession
+
+
+def _measure_meta(session: MeasureSession) -> dict[str, dict[str, str]]:
+    return {
+        m.name: {"title": m.title, "definition": m.definition, "direction": m.direction, "kind": m.kind}
+        for m in session.measures.values()
+    }
+
+
+def icb_measures(
+    app: App,
+    *,
+    principal: Principal,
+    icb_code: str,
+    months: list[str] | None = None,
+    session: MeasureSession | None = None,
+) -> IcbMeasures:
+    """Every access measure for an ICB's practices over a window (default: the latest consecutive months)."""
+    code = principal.require_icb(icb_code)
+    s = session or measure_session(app, months=months)
+    table = s.icb_table(code)
+    audit_read(
+        app,
+        principal=principal,
+        action="measures.read",
+        icb_code=code,
+        detail={"window": [month_key(m) for m in s.months], "practices": len(table)},
+    )
+    return IcbMeasures(
+        icb_code=code,
+        icb_name=str(table.icb_name.dropna().iloc[0]) if table.icb_name.notna().any() else code,
+        window=[month_key(m) for m in s.months],
+        label=s.label,
+        definition=s.measure("f2f_gp").definition,
+        measures=_measure_meta(s),
+        table=table,
+        session=s,
+    )
+
+
+@dataclass(frozen=True)
+class PracticeMeasures:
+    practice_code: str
+    window: list[str]
+    label: str
+    definition: str
+    measures: dict[str, dict[str, str]]
+    row: pd.Series  # the practice's directory entry and window measures
+    context: list[dict[str, Any]]  # each context source with its period
+    coverage: dict[str, Any] | None
+    session: MeasureSession
+
+
+def practice_measures(
+    app: App, *, principal: Principal, practice_code: str, months: list[str] | None = None
+) -> PracticeMeasures:
+    """One practice's measures with its context from every source that covers it, each with its period."""
+    from gpaccess.ingest.context.queries import coverage_for, practice_context
+
+    s = measure_session(app, months=months)
+    code = practice_code.strip().upper()
+    found = s.directory().merge(s.values(), on="practice_code")
+    found = found[found.practice_code == code]
+    icb = None if found.empty else found.icb_code.iloc[0]
+    code = principal.require_practice(code, None if pd.isna(icb) else str(icb))
+    if found.empty:
+        raise NotFoundError(f"practice {code!r} has no GPAD appointments in {s.label}")
+    row = found.iloc[0]
+    month = max(s.months)
+    context = practice_context(s.snapshot, code, month)
+    coverage = None
+    if s.snapshot.has("coverage") and isinstance(row.sub_icb_code, str):
+        coverage = coverage_for(s.snapshot, row.sub_icb_code, month, warn_below=app.settings.coverage_warning_threshold)
+    audit_read(
+        app,
+        principal=principal,
+        action="practice.read",
+        icb_code=None if pd.isna(icb) else str(icb),
+        object_type="practice",
+        object_id=code,
+        detail={"window": [month_key(m) for m in s.months]},
+    )
+    return PracticeMeasures(
+        practice_code=code,
+        window=[month_key(m) for m in s.months],
+        label=s.label,
+        definition=s.measure("f2f_gp").definition,
+        measures=_measure_meta(s),
+        row=row,
+        context=context,
+        coverage=coverage,
+        session=s,
+    )
+
+
+def funnel(app: App, *, principal: Principal, icb_code: str, measure: str = "f2f_gp", months: list[str] | None = None):
+    """The ICB's practices on a funnel plot against limits computed nationally (a `publication.figures.Figure`)."""
+    from gpaccess.publication.figures import funnel_figure
+
+    code = principal.require_icb(icb_code)
+    figure = funnel_figure(measure_session(app, months=months), measure, code)
+    audit_read(app, principal=principal, action="funnel.read", icb_code=code, detail={"measure": measure})
+    return figure
+
+
+def spc(app: App, *, principal: Principal, practice_code: str, measure: str = "f2f_gp"):
+    """A Making Data Count XmR chart of one practice's measure over every stored month."""
+    from gpaccess.publication.figures import spc_figure
+
+    s = measure_session(app)
+    code = practice_code.strip().upper()
+    match = s.directory()[s.directory().practice_code == code]
+    icb = str(match.icb_code.iloc[0]) if len(match) and pd.notna(match.icb_code.iloc[0]) else None
+    code = principal.require_practice(code, icb)
+    figure = spc_figure(s, code, measure)
+    audit_read(
+        app,
+        principal=principal,
+        action="spc.read",
+        icb_code=icb,
+        object_type="practice",
+        object_id=code,
+        detail={"measure": measure},
+    )
+    return figure
+
+
+def icbs(app: App, *, principal: Principal) -> pd.DataFrame:
+    """Every ICB in the store's latest mapping that the principal may see: code, name, practices (code order)."""
+    principal.require(Permission.READ_NAMED)
+    s = measure_session(app)
+    d = s.directory().dropna(subset=["icb_code"])
+    out = d.groupby(["icb_code", "icb_name"], dropna=False).practice_code.nunique().reset_index(name="practices")
+    out = out[out.icb_code.map(principal.sees_icb)]
+    return out.sort_values("icb_code").reset_index(drop=True)
