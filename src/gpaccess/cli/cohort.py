@@ -153,7 +153,7 @@ def write_outputs(
 ) -> None:
     """The confidential report (names practices: stays in the ICB) and the pseudonymised return (may leave)."""
     from gpaccess.access.pseudonym import load_or_create_key
-    from gpaccess.cohort.local import local_view
+    from gpaccess.cohort.local_view import local_view
     from gpaccess.publication.icb_report import write_icb_report
     from gpaccess.publication.nhse_return import build_return, write_return
 

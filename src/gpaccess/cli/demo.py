@@ -52,7 +52,7 @@ def demo(
     """Run the main job on synthetic data: generate, ingest, measure, compare; print where the outputs are."""
     from gpaccess.cli.cohort import run_cohort
     from gpaccess.cli.store import print_result, run_ingest
-    from gpaccess.cohort.local import local_view
+    from gpaccess.cohort.local_view import local_view
     from gpaccess.measures.service import MeasureSession, icb_summary
     from gpaccess.publication.charts import save_chart, write_chart_data
     from gpaccess.publication.exports import write_csv
@@ -118,7 +118,7 @@ def _upload_local(c: commands.Context, warehouse, session: MeasureSession, icb: 
     import numpy as np
     import pandas as pd
 
-    from gpaccess.cohort.local import upload
+    from gpaccess.ingest.local import upload
 
     table = session.icb_table(icb)
     rng = np.random.default_rng(sum(map(ord, icb)))

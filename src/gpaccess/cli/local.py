@@ -15,7 +15,7 @@ from gpaccess.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gpaccess.cohort.local import LocalView
+    from gpaccess.cohort.local_view import LocalView
 
 
 out = commands.console()
@@ -50,7 +50,7 @@ def upload_command(
     session = MeasureSession(wh.snapshot(), c.measure_settings())
     practices = set(session.icb_practices(icb).practice_code)
     directory = session.directory().dropna(subset=["icb_code"])
-    from gpaccess.cohort.local import upload
+    from gpaccess.ingest.local import upload
 
     result = upload(
         wh,
@@ -85,7 +85,7 @@ def view_command(
 
     c = commands.get(ctx)
     wh = c.warehouse()
-    from gpaccess.cohort.local import local_view
+    from gpaccess.cohort.local_view import local_view
 
     view = local_view(MeasureSession(wh.snapshot(), c.measure_settings()), icb)
     if fmt == "csv":
