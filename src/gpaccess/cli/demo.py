@@ -54,7 +54,7 @@ def demo(
     from gpaccess.cli.store import print_result, run_ingest
     from gpaccess.cohort.local_view import local_view
     from gpaccess.measures.service import MeasureSession, icb_summary
-    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.charts.common import save_chart, write_chart_data
     from gpaccess.publication.exports import write_csv
     from gpaccess.publication.figures import funnel_figure
     from gpaccess.publication.icb_report import write_icb_report

@@ -13,7 +13,7 @@ import pytest
 from chart_frames import funnel_frames, funnel_meta
 
 from gpaccess.errors import PolicyError
-from gpaccess.publication.charts import FUNNEL_CAVEAT, funnel_chart
+from gpaccess.publication.charts.funnel import FUNNEL_CAVEAT, funnel_chart
 
 RANKISH = re.compile(r"rank|percentile|order|position_in|place|league|quantile|decile|quintile", re.IGNORECASE)
 
