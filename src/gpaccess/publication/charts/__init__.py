@@ -9,8 +9,8 @@ What the charts promise, and the tests check:
 
 * **No rank anywhere.** Only the columns of the data contract are put into a chart, so a rank or percentile
   column a caller happens to hold never reaches it. Points are kept in practice-code order, no encoding
-  sorts by value, and caller-supplied wording is refused if it speaks of best, worst, top, bottom, league,
-  rank or percentile (`PolicyError`).
+  sorts by value, and caller-supplied wording is refused (`PolicyError`) if it uses the guard's league-table
+  vocabulary (`publication/guard.py`: best, worst, top, bottom, failing, rank, league, percentile, ...).
 * **Neutral words.** A funnel point's place is "within the 95% limits", "below the lower 99.8% limit" and so
   on: never better or worse. The measure's direction is stated in the subtitle; a measure with no good
   direction (face-to-face share outside the cohort view) says so, and its points above and below the limits

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import textwrap
 import uuid
 from collections.abc import Iterable, Sequence
@@ -21,14 +20,11 @@ import pandas as pd
 
 from gpaccess.errors import PolicyError, UserError
 from gpaccess.publication.exports import write_csv
+from gpaccess.publication.guard import league_word_in_text
 
 ValueFormat = Literal["percent", "ratio", "number"]
 
 SUPPORTED_SUFFIXES = (".html", ".png", ".svg")
-
-# Words a comparison chart must not use about practices (PEERS.md §4: "worst" was found offensive, "top or
-# bottom 10%" confusing; DESIGN.md: never a rank or percentile).
-_FORBIDDEN_WORDS = re.compile(r"\b(worst|best|top|bottom|league|rank\w*|percentile\w*)\b", re.IGNORECASE)
 
 FORMATS = {"percent": ".1%", "ratio": ".2f", "number": ",.1f"}
 AXIS_FORMATS = {"percent": ".0%", "ratio": ".2f", "number": ",.0f"}
@@ -153,11 +149,12 @@ def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 
 def check_wording(**texts: str) -> None:
-    """Refuse ranking words in any caller-supplied label (PEERS.md §4; DESIGN.md "never a league table")."""
+    """Refuse the guard's league-table vocabulary in any caller-supplied label (DESIGN.md "never a league
+    table"): the same words an outward file may not use."""
     for field, text in texts.items():
-        found = _FORBIDDEN_WORDS.search(text or "")
+        found = league_word_in_text(text or "")
         if found:
             raise PolicyError(
-                f"chart {field} {text!r} uses {found.group(0)!r}: practices are compared against limits, never "
+                f"chart {field} {text!r} uses {found!r}: practices are compared against limits, never "
                 "ranked; use neutral words such as 'below the lower 95% limit'"
             )
