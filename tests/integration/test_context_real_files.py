@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from gpaccess.errors import InputFileError
+from gpaccess.ingest.context import queries
 from gpaccess.ingest.load import ingest_files
 
 pytestmark = pytest.mark.realdata
@@ -85,14 +86,15 @@ def test_imd_both_shapes(warehouse, real_data: Path):
     ingest_files(warehouse, [export], user="t")
     assert stored(warehouse, "imd")[0] == len(practice_rows) == 6_545
     deciles = (
-        warehouse.snapshot()
-        .table("imd")
-        .group_by("imd_decile")
+        queries.imd_deciles(warehouse.snapshot(), 2019)
+        .group_by("decile")
         .aggregate(n=lambda t: t.count())
         .to_pyarrow()
         .to_pylist()
     )
-    assert sorted(d["imd_decile"] for d in deciles) == list(range(1, 11))
+    assert sorted(d["decile"] for d in deciles) == list(range(1, 11))
+    scored = sum(d["n"] for d in deciles)
+    assert all(abs(d["n"] - scored / 10) < 1 for d in deciles)  # no two real scores tie: a tenth each
     series = real_data / "deprivation_rurality" / "fingertips_93553_imd_2010_2015_2019_gp.csv"
     rows = csv_rows(series)
     ingest_files(warehouse, [series], user="t")

@@ -15,7 +15,7 @@ from gpaccess.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gpaccess.cohort.local import LocalView
+    from gpaccess.cohort.local_view import LocalView
 
 
 out = commands.console()

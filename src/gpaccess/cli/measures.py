@@ -157,7 +157,7 @@ def spc(
 
 def write_figure(fig: Figure, what: str, out_file: Path, data: Path | None) -> None:
     """Save a chart (and, if asked, the data behind it) and say where."""
-    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.charts.common import save_chart, write_chart_data
 
     out.print(f"{what}: {save_chart(fig.chart, out_file)}")
     if data:

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from gpaccess.cohort.local import latest_local
+from gpaccess.cohort.local_view import latest_local
 from gpaccess.measures.fair import Comparison
 from gpaccess.statistics import funnel
 from gpaccess.statistics.funnel import Z95

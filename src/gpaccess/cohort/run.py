@@ -37,20 +37,14 @@ def local_indicators(snapshot: Snapshot, icb_code: str) -> pd.DataFrame:
 
 
 def deprivation(snapshot: Snapshot) -> pd.DataFrame | None:
-    """Latest IMD score and decile per practice, where the deprivation data are loaded (context data)."""
+    """Each practice's IMD score and decile from the latest IMD year that scores it, where the deprivation data
+    are loaded (context data). The decile is the store's one computation, across every practice scored that
+    year (`ingest.context.queries.imd_deciles`): 1 = the most deprived tenth, ties share a decile."""
+    from gpaccess.ingest.context.queries import latest_imd
+
     if not snapshot.has("imd"):
         return None
-    t = snapshot.table("imd").to_pandas()
-    score = next((c for c in ("imd_score", "value", "score") if c in t.columns), None)
-    if score is None or "practice_code" not in t.columns:
-        return None
-    order = [c for c in ("year", "period", "month") if c in t.columns]
-    t = t.sort_values(order).groupby("practice_code").last().reset_index() if order else t
-    t = t.rename(columns={score: "imd_score"})
-    if "imd_decile" not in t.columns:
-        ranks = t.imd_score.rank(ascending=False, method="first")
-        t["imd_decile"] = ((ranks - 1) * 10 // len(t) + 1).astype(int)  # 1 = most deprived tenth
-    return t[["practice_code", "imd_score", "imd_decile"]]
+    return latest_imd(snapshot).select("practice_code", "imd_score", "imd_decile").to_pandas()
 
 
 def build_cohort(

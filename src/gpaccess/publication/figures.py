@@ -12,7 +12,8 @@ import altair as alt
 import pandas as pd
 
 from gpaccess.measures.service import MeasureSession
-from gpaccess.publication.charts import FUNNEL_POINT_COLUMNS, FunnelMeta, SpcMeta, funnel_chart, spc_chart
+from gpaccess.publication.charts.funnel import FUNNEL_POINT_COLUMNS, FunnelMeta, funnel_chart
+from gpaccess.publication.charts.spc import SpcMeta, spc_chart
 from gpaccess.statistics.spc import xmr
 
 SPC_DIRECTION = {"none": "neutral", "higher": "increase", "lower": "decrease"}

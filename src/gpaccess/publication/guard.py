@@ -7,7 +7,12 @@ Two kinds of outward file (DESIGN.md, "Outward files"; docs/governance.md):
 - ``public``: the practice-level publication. Every practice, in practice-code order; no cohort, selection,
   support or flag column.
 Both: no rank, percentile (or any -ile), position, order, league or score column, and no "worst", "best",
-"top" or "bottom" in a column name or a cell.
+"top", "bottom", "underperforming" or "failing" in a column name or a cell.
+
+The league-table vocabulary lives here and only here: `JUDGEMENT_WORDS`, `RANKING_WORDS`, `RANKING_FRAGMENTS`
+and `RANKING_TEXT_WORDS`, read through `league_word_in_name` (column names, chart fields) and
+`league_word_in_text` (cells, chart labels, messages). The charts and the tests use these, never a list of
+their own.
 
 `check_outward` reads a DataFrame or a CSV file (as text: every cell a string) and raises one `PolicyError`
 listing every breach, so one fix-up pass suffices. It never repeats a refused cell's text in the message:
@@ -34,15 +39,20 @@ from gpaccess.errors import PolicyError
 Kind = Literal["nhse_return", "public"]
 KINDS: tuple[Kind, ...] = ("nhse_return", "public")
 
+# The league-table vocabulary (PEERS.md §4: "worst" was found offensive, "top or bottom 10%" confusing; DESIGN.md:
+# never a rank or percentile). Judgements of a practice, refused as whole words everywhere: column names, cells,
+# chart labels, reasons and messages.
+JUDGEMENT_WORDS = ("worst", "best", "top", "bottom", "underperforming", "failing")
 # Column-name words (whole words of the name, split at _, -, spaces, digits and camelCase; a plural "s" counts).
 RANKING_WORDS = frozenset(
     {"rank", "ranking", "ranked", "pctrank", "percentrank", "denserank", "position", "order", "ordering", "score",
-     "standing"}
+     "standing", "place"}
 )  # fmt: skip
 # Fragments refused anywhere in a column name: every quantile-like word contains one of them.
 RANKING_FRAGMENTS = ("ntile", "decile", "quartile", "quintile", "league")
-# Refused as whole words in column names and in cell text, in either kind of file.
-JUDGEMENT_WORDS = ("worst", "best", "top", "bottom")
+# In free text "order", "position" or "score" can mean something else ("practice-code order"); these cannot, so
+# they are refused as whole words (a plural "s" counts) in text as well as in names.
+RANKING_TEXT_WORDS = ("rank", "ranked", "ranking", "league", "percentile")
 # Public publication: nothing that says which practices are in the cohort.
 COHORT_WORDS = frozenset(
     {
@@ -72,7 +82,9 @@ BOOLEAN_TEXT = frozenset({"true", "false"})
 NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?P<fraction>\.\d*)?(?:[eE][+-]?\d+)?(?P<percent>\s*%)?$")
 EXAMPLE_ROWS = 3
 
-_JUDGEMENT = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(JUDGEMENT_WORDS) + r")(?![A-Za-z0-9])", re.IGNORECASE)
+_TEXT_WORDS = re.compile(
+    r"(?<![A-Za-z0-9])(" + "|".join((*JUDGEMENT_WORDS, *RANKING_TEXT_WORDS)) + r")s?(?![A-Za-z0-9])", re.IGNORECASE
+)
 _NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
@@ -168,7 +180,9 @@ def _has_word(name: str, words: Iterable[str]) -> str | None:
     return None
 
 
-def _ranking_word(name: str) -> str | None:
+def league_word_in_name(name: str) -> str | None:
+    """The league-table word in a column name (or a chart's field name), or None: a ranking fragment anywhere,
+    or a ranking or judgement word as a whole word of the name."""
     lowered = name.lower()
     for fragment in RANKING_FRAGMENTS:
         if fragment in lowered:
@@ -176,10 +190,17 @@ def _ranking_word(name: str) -> str | None:
     return _has_word(name, RANKING_WORDS) or _has_word(name, JUDGEMENT_WORDS)
 
 
+def league_word_in_text(text: str) -> str | None:
+    """The league-table word in free text (a cell, a chart's label, a reason), as written, or None: a judgement
+    word or an unambiguous ranking word, as a whole word in any case."""
+    found = _TEXT_WORDS.search(text)
+    return found.group(0) if found else None
+
+
 def _check_column_names(table: _Table, breaches: list[str]) -> None:
     seen: set[str] = set()
     for name in table.columns:
-        word = _ranking_word(name)
+        word = league_word_in_name(name)
         if word:
             breaches.append(f"column {name!r} looks like a ranking ({word!r}): no league tables outside the ICB")
         if name in seen:
@@ -188,16 +209,17 @@ def _check_column_names(table: _Table, breaches: list[str]) -> None:
 
 
 def _check_judgement_words(table: _Table, names: set[str], breaches: list[str]) -> None:
-    """'worst', 'best', 'top', 'bottom' as words in any cell; a cell that is exactly a practice's name is a name."""
+    """A league-table word in any cell; a cell that is exactly a practice's name is a name."""
     for name, column in zip(table.columns, table.cells, strict=True):
-        rows = [
-            i
+        found = [
+            (i, word.lower())
             for i, v in enumerate(column, start=1)
-            if (t := _text(v)) and _JUDGEMENT.search(t) and _normalise_name(t) not in names
+            if (t := _text(v)) and (word := league_word_in_text(t)) and _normalise_name(t) not in names
         ]
-        if rows:
+        if found:
+            words = ", ".join(f"'{w}'" for w in sorted({w for _, w in found}))
             breaches.append(
-                f"column {name!r}, rows {_rows(rows)}: 'worst', 'best', 'top' or 'bottom' in the text "
+                f"column {name!r}, rows {_rows([i for i, _ in found])}: {words} in the text "
                 "(practices are compared, never ranked)"
             )
 

@@ -90,7 +90,7 @@ class CohortOutputs:
 
 def write_outputs(app: App, *, principal: Principal, result: CohortRunResult, folder: Path) -> CohortOutputs:
     """The confidential ICB report (names practices: it stays in the ICB) and the pseudonymised return."""
-    from gpaccess.cohort.local import local_view
+    from gpaccess.cohort.local_view import local_view
     from gpaccess.publication.icb_report import write_icb_report
     from gpaccess.services.returns import write_nhse_return
 

@@ -23,7 +23,7 @@ def upload(
 ):
     """Check every row of a local-indicator file against the ICB's practices and store it as one release, or
     refuse it whole with every problem located."""
-    from gpaccess.cohort.local import upload as store_upload
+    from gpaccess.ingest.local import upload as store_upload
 
     code = principal.require_icb(icb_code)
     principal.require(Permission.UPLOAD_LOCAL)
@@ -45,7 +45,7 @@ def upload(
 def view(app: App, *, principal: Principal, icb_code: str):
     """Every practice of the ICB with national measures and local indicators side by side, correlations, and
     where the two tell different stories."""
-    from gpaccess.cohort.local import local_view
+    from gpaccess.cohort.local_view import local_view
 
     code = principal.require_icb(icb_code)
     result = local_view(measure_session(app), code)

@@ -72,7 +72,7 @@ def run_main_job(
     progress: Progress | None = None,
 ) -> MainJobResult:
     """Run the whole job in `app`'s home (the CLI passes an `App` over `<GPACCESS_HOME>/demo`)."""
-    from gpaccess.publication.charts import save_chart, write_chart_data
+    from gpaccess.publication.charts.common import save_chart, write_chart_data
     from gpaccess.publication.exports import write_csv
     from gpaccess.publication.figures import funnel_figure
     from gpaccess.services import cohort as cohort_service

@@ -1,11 +1,12 @@
-"""Rank intervals by simulation — used ONLY in the methodology, to show why gpaccess never ranks.
+"""Rank intervals by simulation — used ONLY in the methodology, to measure how certain a rank would be.
 
-gpaccess does not publish or use ranks or league tables. This module exists to demonstrate, in
-docs/methodology.md, what Goldstein & Spiegelhalter (JRSS A 1996; 159:385) and Marshall & Spiegelhalter
-(BMJ 1998) found: once the uncertainty in each unit's value is carried through, the interval for its rank
-spans much of the table, so a single rank position is mostly noise. Nothing in gpaccess's cohort
-selection, reports or publication may call these functions; their output must never reach a user-facing
-table.
+gpaccess does not publish or use ranks or league tables. This module lets docs/methodology.md say, with
+figures from real data (checked by tests/docs/test_docs_rank_intervals.py), what a league table would and would
+not tell an ICB. Goldstein & Spiegelhalter (JRSS A 1996; 159:385) and Marshall & Spiegelhalter (BMJ 1998) showed
+that once each unit's uncertainty is carried through, a rank interval can span much of the table; on a month of
+real GPAD face-to-face shares the intervals are narrow, and the methodology says why gpaccess still never ranks.
+Nothing in gpaccess that produces an output may import this module (an import-linter contract); its output
+must never reach a user-facing table.
 
 Method: draw every unit's value many times from its posterior (beta) or sampling (normal) distribution,
 rank the units within each draw (rank 1 = highest value unless `ascending`), and report each unit's

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
-from local_helpers import ingest_fixture, ingest_practices, write_csv
 from typer.testing import CliRunner
 
-from gpaccess.cohort.local import local_view, upload
+from gpaccess.cohort.local_view import local_view
+from gpaccess.ingest.local import upload
 from gpaccess.measures.service import MeasureSession
 from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
+# The local-data helpers live beside the reading and upload tests (tests/unit/ingest), which use them most.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest"))
+from local_helpers import ingest_fixture, ingest_practices, write_csv
 
 # Face-to-face GP appointments out of 100 for six QHM practices, and one practice of another ICB.
 PRACTICES = {

@@ -10,7 +10,6 @@ import pytest
 
 from gpaccess.errors import InputFileError
 from gpaccess.ingest.context import queries
-from gpaccess.ingest.context.imd import deciles
 from gpaccess.ingest.load import ingest_files
 from gpaccess.ingest.rollback import rollback
 from gpaccess.measures.system import system_baseline
@@ -146,12 +145,15 @@ def test_fingertips_export_keeps_practice_rows_and_ranks_deciles(warehouse, tmp_
     ingest_files(warehouse, [write(tmp_path / "fingertips_93553.csv", FINGERTIPS_HEADER + rows, crlf=True)], user="t")
     t = {r["practice_code"]: r for r in warehouse.snapshot().table("imd").to_pyarrow().to_pylist()}
     assert len(t) == 20 and "E92000001" not in t
-    assert t["J00020"]["imd_decile"] == 1 and t["J00001"]["imd_decile"] == 10  # 1 = most deprived
-    derived = {
-        r["practice_code"]: r["decile"]
-        for r in queries.imd_deciles(warehouse.snapshot(), 2019).to_pyarrow().to_pylist()
-    }
-    assert derived == {code: r["imd_decile"] for code, r in t.items()}
+    assert "imd_decile" not in t["J00001"]  # deciles are computed when read, never stored
+    derived = {r["practice_code"]: r["decile"] for r in _deciles(warehouse, 2019)}
+    # Twenty scores 1..20: two practices a tenth, the highest scores (most deprived) in decile 1.
+    assert derived == {f"J{i:05d}": (20 - i) // 2 + 1 for i in range(1, 21)}
+    assert derived["J00020"] == 1 and derived["J00001"] == 10
+
+
+def _deciles(warehouse, year: int | None = None) -> list[dict]:
+    return queries.imd_deciles(warehouse.snapshot(), year).to_pyarrow().to_pylist()
 
 
 def test_imd_short_layout_with_bom_and_year_rollback(warehouse, tmp_path):
@@ -166,8 +168,38 @@ def test_imd_short_layout_with_bom_and_year_rollback(warehouse, tmp_path):
     assert warehouse.snapshot().periods("imd") == []
 
 
-def test_deciles_ties_share_a_decile():
-    assert deciles({"a": 5.0, "b": 5.0, "c": 1.0, "d": None}) == {"a": 1, "b": 1, "c": 7, "d": None}
+IMD_SHORT = "IndicatorID,Year,AreaCode,AreaName,IsAreaCurrent,Value\n"
+
+
+def test_deciles_ties_share_a_decile(warehouse, tmp_path):
+    rows = "93553,2019,A81001,A,1,5\n93553,2019,A81002,B,1,5\n93553,2019,A81003,C,1,1\n93553,2019,A81004,D,1,\n"
+    ingest_files(warehouse, [write(tmp_path / "imd.csv", IMD_SHORT + rows)], user="t")
+    got = {r["practice_code"]: r["decile"] for r in _deciles(warehouse, 2019)}
+    # Three scored practices: the two at 5 share decile 1; the one at 1 has two above it: ⌊10 × 2 ÷ 3⌋ + 1 = 7.
+    # A practice with no score has no decile.
+    assert got == {"A81001": 1, "A81002": 1, "A81003": 7}
+
+
+def test_deciles_span_every_stored_practice_of_the_year(warehouse, tmp_path):
+    first = write(tmp_path / "imd_a.csv", IMD_SHORT + "93553,2019,A81001,A,1,30\n93553,2019,A81002,B,1,20\n")
+    ingest_files(warehouse, [first], user="t")
+    assert {r["practice_code"]: r["decile"] for r in _deciles(warehouse, 2019)} == {"A81001": 1, "A81002": 6}
+    later = IMD_SHORT + "93553,2019,A81003,C,1,10\n93553,2019,A81004,D,1,40\n93553,2015,A81001,A,1,50\n"
+    ingest_files(warehouse, [write(tmp_path / "imd_b.csv", later)], user="t")
+    # Four practices scored for 2019 across the two files: D (40) 1, A (30) ⌊10/4⌋+1 = 3, B 6, C 8; 2015 on its own.
+    got = {(r["year"], r["practice_code"]): r["decile"] for r in _deciles(warehouse)}
+    assert got == {(2019, "A81004"): 1, (2019, "A81001"): 3, (2019, "A81002"): 6, (2019, "A81003"): 8,
+                   (2015, "A81001"): 1}  # fmt: skip
+    latest = queries.latest_imd(warehouse.snapshot()).to_pyarrow().to_pylist()
+    assert {r["practice_code"]: (r["year"], r["imd_score"], r["imd_decile"]) for r in latest}["A81001"] == (
+        2019,
+        30.0,
+        3,
+    )
+    context = queries.practice_context(warehouse.snapshot(), "A81001", "2025-10")
+    imd = [c["fields"] for c in context if c["source"] == "imd"]
+    assert imd == [{"year": 2019, "practice_name": "A", "imd_score": 30.0, "imd_decile": 3, "is_current": True,
+                    "source": "fingertips_timeseries"}]  # fmt: skip
 
 
 PAYMENTS_HEADER_2223 = (

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pandas as pd
 
-from gpaccess.publication.charts import write_chart_data
+from gpaccess.publication.charts.common import write_chart_data
 from gpaccess.publication.exports import neutralise_cell, neutralise_formulas
 
 

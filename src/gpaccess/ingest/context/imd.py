@@ -2,8 +2,8 @@
 
 Two file shapes are read: the standard Fingertips export (the API's CSV; England and parent rows are dropped,
 only `Area Type` GP rows kept) and the short `IndicatorID, Year, AreaCode, AreaName, IsAreaCurrent, Value`
-layout. Deciles (1 = most deprived, i.e. the highest scores) are computed across the practices of each year
-in the file and stored; `queries.imd_deciles` derives them again from any stored year.
+layout. Only scores are stored: deciles are computed when read, across every practice the store scores for
+the year (`queries.imd_deciles`), so they never depend on which file brought which practices.
 """
 
 from __future__ import annotations
@@ -24,24 +24,12 @@ IMD = Layout(
         "practice_code": "string",
         "practice_name": "string",
         "imd_score": "float64",
-        "imd_decile": "int64",
         "is_current": "boolean",
         "source": "string",
     },
     ("practice_code",),  # a later file for the same year replaces those practices' rows
     None,
 )
-
-
-def deciles(scores: dict[str, float | None]) -> dict[str, int | None]:
-    """Decile of each score among the scored practices: 1 = the most deprived tenth (highest scores).
-    Equal scores share a decile (the rank of the first of them)."""
-    ordered = sorted((s for s in scores.values() if s is not None), reverse=True)
-    n = len(ordered)
-    first_rank: dict[float, int] = {}
-    for i, s in enumerate(ordered):
-        first_rank.setdefault(s, i)
-    return {code: None if s is None else first_rank[s] * 10 // n + 1 for code, s in scores.items()}
 
 
 def read_imd(probe: Probe, options: ReadOptions) -> FileRead:
@@ -92,9 +80,8 @@ def read_imd(probe: Probe, options: ReadOptions) -> FileRead:
         }
         kept += 1
     for year, rows in by_year.items():
-        decile = deciles({code: r["imd_score"] for code, r in rows.items()})
-        for code, r in rows.items():
+        for r in rows.values():
             r.pop("_line")
-            fr.add(IMD, str(year), {**r, "imd_decile": decile[code]})
+            fr.add(IMD, str(year), r)
     fr.expect("imd", rows=kept)
     return fr

@@ -64,8 +64,8 @@ def practice_context(snapshot: Snapshot, practice_code: str, month: str | date) 
             out.append({"source": source, "period": period, "fields": fields})
         elif source == "imd" and rows:
             deciles = _rows(imd_deciles(snapshot, int(period)).filter(lambda d: d.practice_code == practice_code))
-            fields = _fields(rows[0], ("practice_code",))
-            fields["imd_decile_all_stored"] = deciles[0]["decile"] if deciles else None
+            fields = _fields(rows[0], ("practice_code", "imd_decile"))  # a decile stored by older versions: stale
+            fields["imd_decile"] = deciles[0]["decile"] if deciles else None
             out.append({"source": source, "period": period, "fields": fields})
         else:
             out += [{"source": source, "period": period, "fields": _fields(r, ("practice_code",))} for r in rows]
@@ -78,15 +78,26 @@ def _financial_year(month_key: str) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def imd_deciles(snapshot: Snapshot, year: int):
-    """IMD deciles across every practice stored for `year` (1 = most deprived, i.e. highest score)."""
-    t = snapshot.table("imd", periods=[str(year)])
+def imd_deciles(snapshot: Snapshot, year: int | None = None):
+    """Each scored practice's IMD decile among every practice the store scores for the same IMD year, for one
+    year or (`year=None`) every stored year, each on its own: the one decile computation in gpaccess.
+
+    1 = the most deprived tenth (the highest scores). Practices with equal scores share a decile, that of the
+    first of them: decile = ⌊10 × (practices of the year with a higher score) ÷ (practices scored that year)⌋ + 1.
+    Computed when read, never stored, so a later file for the year (which replaces the practices it lists)
+    moves every practice's decile consistently."""
+    t = snapshot.table("imd", periods=None if year is None else [str(year)])
     t = t.filter(t.imd_score.notnull())
-    return t.select(
-        "practice_code",
-        "imd_score",
-        decile=(ibis.ntile(10).over(order_by=ibis.desc(t.imd_score)) + 1),
-    )
+    higher = ibis.rank().over(ibis.window(group_by=t.year, order_by=ibis.desc(t.imd_score)))  # 0-based, ties min
+    scored = t.imd_score.count().over(ibis.window(group_by=t.year))
+    return t.select("year", "practice_code", "imd_score", decile=(higher * 10 // scored + 1).cast("int64"))
+
+
+def latest_imd(snapshot: Snapshot):
+    """Each practice's IMD score and decile (as `imd_deciles`) from the latest IMD year that scores it."""
+    d = imd_deciles(snapshot)
+    latest = d.year.max().over(ibis.window(group_by=d.practice_code))
+    return d.filter(d.year == latest).select("practice_code", "year", "imd_score", imd_decile=d.decile)
 
 
 def coverage_for(

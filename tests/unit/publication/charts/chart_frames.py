@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gpaccess.publication.charts import FunnelMeta, SpcMeta
+from gpaccess.publication.charts.funnel import FunnelMeta
+from gpaccess.publication.charts.spc import SpcMeta
 from gpaccess.statistics.funnel import classify, limit_curves, proportion_funnel
 from gpaccess.statistics.spc import xmr
 

@@ -10,7 +10,9 @@ import pytest
 from chart_frames import funnel_frames, funnel_meta, spc_frame, spc_meta
 
 from gpaccess.errors import UserError
-from gpaccess.publication.charts import funnel_chart, save_chart, spc_chart
+from gpaccess.publication.charts.common import save_chart
+from gpaccess.publication.charts.funnel import funnel_chart
+from gpaccess.publication.charts.spc import spc_chart
 
 
 @pytest.fixture(scope="module")

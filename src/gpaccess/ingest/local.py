@@ -1,4 +1,4 @@
-"""Local data: an ICB's own practice-level indicators, uploaded beside GPAD, and the local view.
+"""Local data on the ingest side: an ICB's own practice-level indicators, read, checked and stored.
 
 An ICB holds figures GPAD does not: patient satisfaction surveys, complaints, telephony waits, online requests.
 `upload` reads a CSV or XLSX file in long form (practice, indicator, period, value) or wide form (a practice
@@ -8,10 +8,9 @@ once, with its row and column; nothing is stored unless the whole file is good. 
 upload replaces the rows with the same (practice, indicator, period) and leaves the others, and the replaced
 rows are kept.
 
-`local_view` puts every practice's national measures and local indicators side by side (practice-code order,
-never ranked), gives Spearman correlations between indicators across the ICB's practices, and flags practices
-where local data tells a different story from GPAD. The flags use quartile thresholds of the ICB's practices
-and neutral words: a low face-to-face share is context, not a judgement.
+Local periods come in more forms than the store's months (quarters, financial years, days): `normalise_period`
+reads them, using `storage/periods.py` for what they share with published months (month names, month keys).
+The local view beside GPAD is `cohort/local_view.py`.
 """
 
 from __future__ import annotations
@@ -20,26 +19,23 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy import stats
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
 from gpaccess.ingest.context.base import excel_column
 from gpaccess.storage.manifest import Release, Source
+from gpaccess.storage.periods import month_key, parse_month, shift_month
 from gpaccess.storage.snapshot import Snapshot
 from gpaccess.storage.warehouse import Warehouse, now_iso, sha256_file
-
-if TYPE_CHECKING:
-    from gpaccess.measures.service import MeasureSession
 
 PUBLICATION = "local_indicators"
 KEY = ["practice_code", "indicator", "period"]
@@ -54,8 +50,6 @@ SCHEMA: dict[str, str] = {
     "uploaded_by": "string",
 }
 ARROW_SCHEMA = pa.schema([(name, pa.float64() if kind == "float64" else pa.string()) for name, kind in SCHEMA.items()])
-NATIONAL = ("f2f_gp", "f2f_all", "appts_per_1000", "dna_rate", "telephone_share", "same_day_share")
-MIN_PRACTICES = 5  # fewer practices with values than this: no correlation and no quartiles
 PERIOD_EXAMPLES = "a period such as 2025-10, 2025-10-01, Oct 2025, 2025/26, 2025-Q3 or 2025"
 
 # Header aliases, compared after lower-casing and turning spaces and hyphens into underscores.
@@ -79,17 +73,6 @@ DESCRIPTIVE = {
     "region_code",
     "region_name",
 }
-# Short neutral names for the national share measures, for the flags' sentences.
-LABELS = {
-    "f2f_gp": "GP face-to-face share",
-    "f2f_all": "all-staff face-to-face share",
-    "telephone_share": "telephone share",
-    "same_day_share": "same-day share",
-    "gp_share": "GP share of appointments",
-    "home_visit_share": "home-visit share",
-    "video_online_share": "video and online share",
-}
-LOW, HIGH = "lowest quarter", "highest quarter"
 
 # Row metadata carried by the long frame so every problem can name its row and column.
 META = ["row", "practice_column", "indicator_column", "period_column", "value_column"]
@@ -97,26 +80,6 @@ LONG_COLUMNS = ["practice_code", "indicator", "period", "value", "source", *META
 
 
 # -- periods --------------------------------------------------------------------------------------------------
-MONTHS = {
-    name: i + 1
-    for i, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ]
-    )
-    for name in names
-}
 _YEAR = re.compile(r"^(\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -124,6 +87,7 @@ _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _NAMED_MONTH = re.compile(r"^([a-z]+)[\s\-]+(\d{4})$")
 _FIN_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 _QUARTER = re.compile(r"^(?:(\d{4})[\s\-]?q([1-4])|q([1-4])[\s\-]?(\d{4}))$")
+_STORED_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 def _ok_year(y: int) -> bool:
@@ -150,7 +114,7 @@ def normalise_period(raw: object) -> str | None:
     if m := _MONTH.match(text):
         return _month(int(m[1]), int(m[2]))
     if m := _NAMED_MONTH.match(text):
-        return _month(int(m[2]), MONTHS[m[1]]) if m[1] in MONTHS else None
+        return _named_month(m[1], int(m[2]))
     if m := _ISO_DATE.match(text):
         return _day(int(m[1]), int(m[2]), int(m[3]))
     if m := _UK_DATE.match(text):
@@ -165,7 +129,14 @@ def normalise_period(raw: object) -> str | None:
 
 
 def _month(y: int, m: int) -> str | None:
-    return f"{y:04d}-{m:02d}" if _ok_year(y) and 1 <= m <= 12 else None
+    return month_key(date(y, m, 1)) if _ok_year(y) and 1 <= m <= 12 else None
+
+
+def _named_month(name: str, y: int) -> str | None:
+    """`Oct 2025`, `October 2025`: the month's name as `parse_month` reads it, plus `Sept`, the one spelling
+    spreadsheets write that it does not."""
+    parsed = parse_month(f"{'sep' if name == 'sept' else name} {y}")
+    return month_key(parsed) if parsed is not None and _ok_year(y) else None
 
 
 def _day(y: int, m: int, d: int) -> str | None:
@@ -181,7 +152,7 @@ def period_end(period: str) -> date:
         return date(int(period), 12, 31)
     if m := _FIN_YEAR.match(period):
         return date(int(m[1]) + 1, 3, 31)
-    if m := re.match(r"^(\d{4})-Q([1-4])$", period):
+    if m := _STORED_QUARTER.match(period):
         return _last_day(int(m[1]), int(m[2]) * 3)
     if m := _MONTH.match(period):
         return _last_day(int(m[1]), int(m[2]))
@@ -189,7 +160,7 @@ def period_end(period: str) -> date:
 
 
 def _last_day(y: int, m: int) -> date:
-    return date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
+    return shift_month(date(y, m, 1), 1) - timedelta(days=1)
 
 
 # -- numbers --------------------------------------------------------------------------------------------------
@@ -572,155 +543,3 @@ def stored_local(snapshot: Snapshot, icb_code: str) -> pd.DataFrame:
     t = snapshot.table(PUBLICATION, periods=[icb_code])
     df = t.filter(t.icb_code == icb_code).to_pandas()
     return df.sort_values(KEY).reset_index(drop=True)
-
-
-# -- statistics (pure) ----------------------------------------------------------------------------------------
-def spearman_pairs(frame: pd.DataFrame, columns: Sequence[str], *, min_n: int = MIN_PRACTICES) -> pd.DataFrame:
-    """Spearman's rho, n and two-sided p-value for every pair of `columns`, on the rows where both have values.
-
-    Fewer than `min_n` such rows, or a column with no spread among them, gives NaN rho and p (never a guess).
-    """
-    out = []
-    for i, a in enumerate(columns):
-        for b in columns[i + 1 :]:
-            both = frame[[a, b]].apply(pd.to_numeric, errors="coerce").dropna()
-            n = len(both)
-            rho = p = float("nan")
-            if n >= min_n and both[a].nunique() > 1 and both[b].nunique() > 1:
-                result = stats.spearmanr(both[a].to_numpy(), both[b].to_numpy())
-                rho, p = float(result.statistic), float(result.pvalue)
-            out.append({"first": a, "second": b, "n": n, "rho": rho, "p_value": p})
-    return pd.DataFrame(out, columns=["first", "second", "n", "rho", "p_value"])
-
-
-def quartile_thresholds(values: pd.Series, *, min_n: int = MIN_PRACTICES) -> tuple[float, float] | None:
-    """The 25th and 75th percentiles (linear interpolation) of the values present, or None when there are
-    fewer than `min_n` values or no spread between the two."""
-    present = pd.to_numeric(values, errors="coerce").dropna()
-    if len(present) < min_n:
-        return None
-    q1, q3 = (float(x) for x in np.percentile(present.to_numpy(dtype="float64"), [25, 75]))
-    return None if q1 == q3 else (q1, q3)
-
-
-def quarter_bands(values: pd.Series, *, min_n: int = MIN_PRACTICES) -> pd.Series:
-    """ "lowest quarter" at or below the 25th percentile, "highest quarter" at or above the 75th, else None."""
-    bands = pd.Series([None] * len(values), index=values.index, dtype=object)
-    limits = quartile_thresholds(values, min_n=min_n)
-    if limits is None:
-        return bands
-    numbers = pd.to_numeric(values, errors="coerce")
-    bands[numbers <= limits[0]] = LOW
-    bands[numbers >= limits[1]] = HIGH
-    return bands
-
-
-def different_stories(
-    table: pd.DataFrame,
-    national: Sequence[str],
-    local: Sequence[str],
-    *,
-    labels: Mapping[str, str] | None = None,
-    min_n: int = MIN_PRACTICES,
-) -> pd.DataFrame:
-    """Practices in opposite quarters of the ICB on a national share measure and a local indicator."""
-    names = labels or {}
-    rows = []
-    national_bands = {n: quarter_bands(table[n], min_n=min_n).tolist() for n in national}
-    local_bands = {m: quarter_bands(table[m], min_n=min_n).tolist() for m in local}
-    for i, practice in enumerate(table.practice_code.tolist()):
-        for n in national:
-            nb = national_bands[n][i]
-            for m in local:
-                lb = local_bands[m][i]
-                if nb is None or lb is None or nb == lb:
-                    continue
-                label = names.get(n, n)
-                message = (
-                    f"{label[:1].upper()}{label[1:]} in the {nb} of the ICB's practices while local "
-                    f"{m.replace('_', ' ')} is in the {lb}: local data tells a different story"
-                )
-                rows.append(
-                    {
-                        "practice_code": practice,
-                        "national_measure": n,
-                        "national_value": table[n].iloc[i],
-                        "national_quarter": nb,
-                        "local_indicator": m,
-                        "local_value": table[m].iloc[i],
-                        "local_quarter": lb,
-                        "message": message,
-                    }
-                )
-    columns = [
-        "practice_code",
-        "national_measure",
-        "national_value",
-        "national_quarter",
-        "local_indicator",
-        "local_value",
-        "local_quarter",
-        "message",
-    ]
-    return pd.DataFrame(rows, columns=columns)
-
-
-# -- the local view -------------------------------------------------------------------------------------------
-@dataclass
-class LocalView:
-    icb_code: str
-    window: str  # the national measures' window, e.g. "Aug 2025 – Oct 2025"
-    national: list[str]
-    local: list[str]  # the local indicators' column names in `table`
-    local_periods: dict[str, str]  # local column -> the period shown (each indicator's latest)
-    table: pd.DataFrame
-    correlations: pd.DataFrame
-    flags: pd.DataFrame
-
-
-def latest_local(local: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Each indicator's latest period only, pivoted to one column per indicator (practice_code as a column)."""
-    if local.empty:
-        return pd.DataFrame({"practice_code": pd.Series(dtype=object)}), {}
-    ends = local.period.map(lambda p: (period_end(p), p))
-    latest = {ind: max(ends[local.indicator == ind]) for ind in sorted(local.indicator.unique())}
-    keep = local[[ends.iloc[i] == latest[ind] for i, ind in enumerate(local.indicator)]]
-    wide = keep.pivot_table(index="practice_code", columns="indicator", values="value", aggfunc="first")
-    wide = wide.reindex(columns=sorted(latest)).reset_index()
-    wide.columns.name = None
-    return wide, {ind: latest[ind][1] for ind in sorted(latest)}
-
-
-def local_view(
-    session: MeasureSession,
-    icb_code: str,
-    national: Sequence[str] = NATIONAL,
-) -> LocalView:
-    """Every practice of the ICB (practice-code order) with its national measures and latest local values,
-    the Spearman correlations between every pair of them, and the practices where the two tell different
-    stories on a share measure that has no good direction."""
-    measures = {n: session.measure(n) for n in national}
-    icb = session.icb_table(icb_code)
-    base = icb.reindex(columns=["practice_code", "practice_name", *national])
-    wide, periods = latest_local(stored_local(session.snapshot, icb_code))
-    renamed = {c: f"{c} (local)" for c in periods if c in base.columns}
-    wide = wide.rename(columns=renamed)
-    local_cols = [renamed.get(c, c) for c in periods]
-    table = base.merge(wide, on="practice_code", how="left").sort_values("practice_code").reset_index(drop=True)
-    shares = [n for n, m in measures.items() if m.kind == "share" and m.direction == "none"]
-    labels = {n: LABELS.get(n, measures[n].title) for n in shares}
-    flags = different_stories(table, shares, local_cols, labels=labels)
-    names = table.set_index("practice_code")["practice_name"]
-    flags.insert(1, "practice_name", flags.practice_code.map(names))
-    shown = {renamed.get(c, c): p for c, p in periods.items()}
-    flags.insert(list(flags.columns).index("local_value") + 1, "local_period", flags.local_indicator.map(shown))
-    return LocalView(
-        icb_code=icb_code,
-        window=session.label,
-        national=list(national),
-        local=local_cols,
-        local_periods=shown,
-        table=table,
-        correlations=spearman_pairs(table, [*national, *local_cols]),
-        flags=flags,
-    )

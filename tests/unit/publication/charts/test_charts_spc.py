@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from chart_frames import spc_frame, spc_meta
 
-from gpaccess.publication.charts import spc_chart
+from gpaccess.publication.charts.spc import spc_chart
 
 
 def _mark(layer: dict[str, Any]) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from local_helpers import ingest_fixture, stored, write_csv, write_xlsx
 
-from gpaccess.cohort.local import read_local_file, upload, validate
 from gpaccess.errors import InputFileError, UserError
+from gpaccess.ingest.local import read_local_file, upload, validate
 from gpaccess.measures.service import MeasureSession
 from gpaccess.storage.warehouse import Warehouse
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from local_helpers import write_csv, write_xlsx
 
-from gpaccess.cohort.local import normalise_period, parse_number, period_end, read_local_file
 from gpaccess.errors import InputFileError, NotFoundError, UserError
+from gpaccess.ingest.local import normalise_period, parse_number, period_end, read_local_file
 
 
 @pytest.mark.parametrize(
