@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check fix lint type contracts test-unit test-spec test-property test-integration \
+.PHONY: demo test test-fast check fix lint type contracts test-unit test-spec test-property test-integration \
         test-functional bench bench-ingest bench-measures clean
 
 $(STAMP): pyproject.toml
@@ -19,6 +19,9 @@ demo: $(STAMP)  ## the main job on the bundled synthetic data
 
 test: $(STAMP)  ## the whole test suite, with branch coverage
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## everything but the tests marked slow (main job, browser, Spark): under 5 minutes
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 check: lint type contracts  ## everything CI checks besides the tests
 

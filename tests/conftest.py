@@ -59,3 +59,15 @@ def synthetic_store(tmp_path_factory):
     ingest_files(wh, [f for f in out.files() if f.name != "truth.csv"], user="tester")
     wh.close()
     return base / "home", out
+
+
+@pytest.fixture
+def own_synthetic_home(synthetic_store, tmp_path) -> Path:
+    """A copy of the synthetic store for one test to write in (cohort runs, overrides, ingests), so tests
+    never depend on one another's order; the session's store stays as it was built."""
+    import shutil
+
+    home, _ = synthetic_store
+    copy = tmp_path / "own-home"
+    shutil.copytree(home / "store", copy / "store", ignore=shutil.ignore_patterns("write.lock", "tmp"))
+    return copy

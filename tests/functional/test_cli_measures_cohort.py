@@ -31,8 +31,8 @@ def first_icb(home: Path) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-def test_measures_funnel_spc_and_cohort_on_synthetic_data(synthetic_store, tmp_path):
-    home, _ = synthetic_store
+def test_measures_funnel_spc_and_cohort_on_synthetic_data(own_synthetic_home, tmp_path):
+    home = own_synthetic_home
     icb, practice = first_icb(home)
     out = json.loads(gpaccess(home, "measures", "--icb", icb, "--format", "json").stdout)
     codes = [p["practice_code"] for p in out["practices"]]
@@ -60,10 +60,58 @@ def test_measures_funnel_spc_and_cohort_on_synthetic_data(synthetic_store, tmp_p
     assert len(selected) <= cohort["cap"] == int(0.2 * cohort["eligible"])
     assert cohort["run_id"] is not None
 
+    same = gpaccess(home, "cohort", "reproduce", str(cohort["run_id"]))
+    assert "reproduces exactly" in same.stdout
+    missing = gpaccess(home, "cohort", "reproduce", "999", check=False)
+    assert missing.returncode == 4 and "no cohort run 999" in missing.stderr
+    listed = gpaccess(home, "icbs", "--format", "json").stdout
+    assert icb in [r["icb_code"] for r in json.loads(listed)]
+    lower = json.loads(gpaccess(home, "measures", "--icb", icb.lower(), "--format", "json").stdout)
+    assert [p["practice_code"] for p in lower["practices"]] == codes  # codes in any case
+    hidden = subprocess.run(
+        [sys.executable, "-m", "gpaccess", "measures", "--icb", icb],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("GPACCESS_")},
+            "GPACCESS_HOME": str(home),
+            "GPACCESS_SCOPE_ICBS": "QZZ",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert hidden.returncode == 4 and f"no ICB {icb!r}" in hidden.stderr  # out of scope reads as missing
+
 
 @pytest.mark.slow
-def test_override_needs_a_reason_and_shows_in_the_cohort(synthetic_store, tmp_path):
-    home, _ = synthetic_store
+def test_a_run_that_no_longer_matches_exits_one_with_its_differences(own_synthetic_home):
+    import sqlite3
+
+    home = own_synthetic_home
+    icb, _ = first_icb(home)
+    run = json.loads(gpaccess(home, "cohort", "--icb", icb, "--format", "json").stdout)["run_id"]
+    with sqlite3.connect(home / "plans.sqlite3") as db:
+        db.execute("UPDATE cohort_runs SET cap = cap + 1 WHERE id = ?", (run,))
+    done = gpaccess(home, "cohort", "reproduce", str(run), check=False)
+    assert done.returncode == 1
+    assert "does not reproduce: 1 difference(s)" in done.stdout and "cap: stored" in done.stdout
+
+
+@pytest.mark.slow
+def test_reads_of_named_data_are_audited_with_the_acting_user(own_synthetic_home):
+    import sqlite3
+
+    home = own_synthetic_home
+    icb, practice = first_icb(home)
+    gpaccess(home, "--as", "visitor", "measures", "--icb", icb, "--format", "csv")
+    gpaccess(home, "measures", "--practice", practice, "--format", "json")
+    with sqlite3.connect(home / "plans.sqlite3") as db:
+        rows = db.execute("SELECT actor, action, icb_code, object_id FROM audit_log ORDER BY id").fetchall()
+    assert ("visitor (unverified --as)", "measures.read", icb, None) in rows
+    assert any(r[1] == "practice.read" and r[3] == practice and r[2] == icb for r in rows)
+
+
+@pytest.mark.slow
+def test_override_needs_a_reason_and_shows_in_the_cohort(own_synthetic_home, tmp_path):
+    home = own_synthetic_home
     icb, practice = first_icb(home)
     refused = gpaccess(
         home,

@@ -51,7 +51,9 @@ commands.register_all(app)
 def run(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and the error's own exit code, no traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # a command's typer.Exit(n) comes back as a return value here
+            sys.exit(code)
     except UserError as exc:
         err.print(f"[bold red]{type(exc).__name__}[/]: {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
