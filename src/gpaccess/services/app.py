@@ -13,14 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
-from sqlalchemy import Engine, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from gpaccess.config import Settings
 from gpaccess.errors import UserError
-from gpaccess.storage import db
-from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
+if TYPE_CHECKING:  # imported when first used: a command that refuses a file early never loads the engines
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from gpaccess.storage.warehouse import Warehouse
+
+PLAN_STORE_FILENAME = "plans.sqlite3"
 
 
 class PlanStoreOutOfDateError(UserError):
@@ -31,6 +35,8 @@ class PlanStoreOutOfDateError(UserError):
 
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
+
+    from gpaccess.storage import db
 
     head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
     assert head is not None, "the package ships its migrations"
@@ -49,12 +55,14 @@ class App:
     def from_settings(cls, settings: Settings, *, home: Path | None = None) -> App:
         """`home` overrides the settings' home (the demo keeps its own store under `<home>/demo`)."""
         root = home or settings.home
-        url = settings.plan_store_url if home is None else db.sqlite_url(root / db.DEFAULT_FILENAME)
+        url = settings.plan_store_url if home is None else f"sqlite:///{root / PLAN_STORE_FILENAME}"
         return cls(settings=settings, home=root, plan_store_url=url)
 
     # -- the analytical store ------------------------------------------------------------------------
     @cached_property
     def warehouse(self) -> Warehouse:
+        from gpaccess.storage.warehouse import StoreConfig, Warehouse
+
         s = self.settings
         return Warehouse(
             StoreConfig(
@@ -110,6 +118,8 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from gpaccess.storage import db
+
             self._engine = db.make_engine(self.plan_store_url)
         return self._engine
 
@@ -117,6 +127,10 @@ class App:
         """Create a new plan store at the latest revision; refuse one at an older revision (upgrade first)."""
         if self._checked:
             return
+        from sqlalchemy import inspect
+
+        from gpaccess.storage import db
+
         current = db.current_revision(self.engine)
         if current is None:
             if inspect(self.engine).get_table_names():
@@ -134,6 +148,8 @@ class App:
 
     def upgrade_plan_store(self) -> tuple[str | None, str]:
         """Migrate the plan store to the latest revision: (revision before, revision after)."""
+        from gpaccess.storage import db
+
         before = db.current_revision(self.engine)
         db.upgrade(self.engine)
         self._checked = True
@@ -142,8 +158,10 @@ class App:
     @contextlib.contextmanager
     def plan_session(self) -> Iterator[Session]:
         """A plan-store session in one transaction, committed on success."""
+        from gpaccess.storage import db
+
         self.ensure_plan_store()
-        factory: sessionmaker[Session] = db.make_session_factory(self.engine)
+        factory: Any = db.make_session_factory(self.engine)
         with factory.begin() as session:
             yield session
 
