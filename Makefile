@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast check fix lint type contracts test-unit test-spec test-property test-integration \
-        test-functional bench bench-ingest bench-measures clean
+        test-functional bench bench-ingest bench-measures bench-interactive clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,13 +42,16 @@ contracts: $(STAMP)
 test-unit test-spec test-property test-integration test-functional: $(STAMP)
 	$(BIN)/python -m pytest tests/$(subst test-,,$@) $(PYTEST_ARGS)
 
-bench: bench-ingest bench-measures  ## national-size benchmarks (minutes; not part of the tests)
+bench: bench-ingest bench-measures bench-interactive  ## national-size benchmarks (minutes; not part of the tests)
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 bench-measures: $(STAMP)
 	$(BIN)/python bench/measures.py $(BENCH_ARGS)
+
+bench-interactive: $(STAMP)  ## against the commit before the interactive-speed work, in a git worktree
+	$(BIN)/python bench/interactive.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage* htmlcov

@@ -179,11 +179,7 @@ def main() -> None:
         assert run.result["rows"] >= one.rows if "zip" in name else run.result["rows"] == one.rows, (name, run.result)
     rows = [
         [
-            name,
-            f"{run.seconds:.2f}",
-            c.spread(runs[name]),
-            f"{run.wall:.2f}",
-            f"{run.peak_mb:.0f}",
+            *c.run_row(name, runs[name]),
             f"{run.seconds / floor.seconds:.2f}x",
             f"{run.result['cpu_s']:.2f}",
             f"{run.result['cpu_s'] / floor.result['cpu_s']:.2f}x",
@@ -191,9 +187,7 @@ def main() -> None:
         for name, run in med.items()
     ]
     c.say(f"\nOne national month, median of {opts.repeat} (each in its own process):")
-    c.say(
-        c.table(["contender", "median s", "range s", "process s", "peak MB", "vs floor", "CPU s", "CPU vs floor"], rows)
-    )
+    c.say(c.table([*c.RUN_HEADERS, "vs floor", "CPU s", "CPU vs floor"], rows))
 
     # -- months one at a time into one store ---------------------------------------------------------------------
     c.say(f"\n{len(months)} months ingested one at a time into one store (one process):")
@@ -204,8 +198,8 @@ def main() -> None:
         runs_dir,
     )
     per = series.result["months"]
-    # Resetting VmHWM each month also resets what the kernel reports as the process's ru_maxrss, so the whole
-    # series' peak is the largest of the months' peaks.
+    # The child resets its VmHWM before each month, so the peak it reports at exit is the last month's: the
+    # whole series' peak is the largest of the months' peaks.
     series.peak_mb = max([series.peak_mb, *(m["peak_mb"] for m in per)])
     for m in per:
         assert m["rows"] == data[m["month"]].rows, m

@@ -254,22 +254,10 @@ def main() -> None:
     c.say(f"\nAll measures, every national practice, {len(months)} months; median of {opts.repeat}, own processes:")
     c.say(
         c.table(
-            ["contender", "median s", "range s", "process s", "peak MB"],
+            c.RUN_HEADERS,
             [
-                [
-                    "gpaccess MeasureSession.values()",
-                    f"{ours.seconds:.2f}",
-                    c.spread(runs["gpaccess"]),
-                    f"{ours.wall:.2f}",
-                    f"{ours.peak_mb:.0f}",
-                ],
-                [
-                    "pandas, 24 CSVs one at a time",
-                    f"{pandas.seconds:.2f}",
-                    c.spread(runs["pandas"]),
-                    f"{pandas.wall:.2f}",
-                    f"{pandas.peak_mb:.0f}",
-                ],
+                c.run_row("gpaccess MeasureSession.values()", runs["gpaccess"]),
+                c.run_row(f"pandas, {len(months)} CSVs one at a time", runs["pandas"]),
             ],
         )
     )
