@@ -19,12 +19,14 @@ import gpaccess.cohort.records  # noqa: F401
 from gpaccess.cohort.commands import create_cycle
 from gpaccess.config import Settings
 from gpaccess.storage.db import (
+    HEAD_REVISION,
     Base,
     alembic_config,
     current_revision,
     downgrade,
     make_engine,
     make_session_factory,
+    recorded_revision,
     upgrade,
 )
 
@@ -51,6 +53,31 @@ def test_migrations_upgrade_from_empty_to_head(empty_db):
 
     assert _tables(empty_db.url) == TABLES
     assert current_revision(empty_db.url) == _head()
+    engine = make_engine(empty_db.url)
+    try:
+        assert recorded_revision(engine) == _head()  # the plain-SQL read commands use agrees with Alembic's
+    finally:
+        engine.dispose()
+
+
+def test_the_head_revision_commands_check_against_is_the_latest_migration():
+    assert _head() == HEAD_REVISION
+
+
+def test_a_new_plan_store_is_created_at_head_and_an_old_one_is_refused(tmp_path: Path):
+    from gpaccess.services.app import App, PlanStoreOutOfDateError
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade(url, "0001")
+    old = App.from_settings(Settings(home=tmp_path, database_url=url))
+    with pytest.raises(PlanStoreOutOfDateError, match="gpaccess store upgrade"):
+        old.ensure_plan_store()
+    assert old.upgrade_plan_store() == ("0001", HEAD_REVISION)
+    old.close()
+    new = App.from_settings(Settings(home=tmp_path / "new"))
+    new.ensure_plan_store()
+    assert current_revision(new.plan_store_url) == HEAD_REVISION
+    new.close()
 
 
 def test_migrations_at_head_match_the_models(db_engine):

@@ -19,17 +19,19 @@ from rich.progress import (
 
 from gpaccess.cli import commands
 from gpaccess.config import Settings
-from gpaccess.ingest.download import Month  # a parameter type: Typer needs it at import
 
 if TYPE_CHECKING:
-    from gpaccess.ingest.download import DownloadConfig
+    from gpaccess.ingest.download import DownloadConfig, Month
 
 
 def _parse_month(value: str) -> Month:
+    """The MONTH argument, parsed when the command runs (so other commands never load the HTTP client)."""
+    from gpaccess.ingest.download import Month
+
     try:
         return Month.parse(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise typer.BadParameter(str(exc), param_hint="'MONTH'") from exc
 
 
 def download_config(settings: Settings) -> DownloadConfig:
@@ -44,10 +46,9 @@ def download_config(settings: Settings) -> DownloadConfig:
 
 def download(
     ctx: typer.Context,
-    month: Annotated[
-        Month,
+    month_text: Annotated[
+        str,
         typer.Argument(
-            parser=_parse_month,
             metavar="MONTH",
             help="The month of data to fetch, as YYYY-MM (e.g. 2025-10 for October 2025's figures).",
             show_default=False,
@@ -74,6 +75,7 @@ def download(
     """
     from gpaccess.ingest.download import download_month
 
+    month = _parse_month(month_text)
     c = commands.get(ctx)
     dest_dir = (to or c.settings.home / "downloads").expanduser().resolve()
     err = Console(stderr=True)

@@ -60,7 +60,7 @@ def build_cohort(
         f2f=session.comparison("f2f_gp"),
         window=session.label,
         local=local_indicators(snap, icb_code),
-        quality=session.quality(settings.exclusions),
+        quality=session.quality(settings.exclusions, list(table.practice_code)),
     )
     months = [f"{m:%Y-%m}" for m in session.months]
     return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=deprivation(snap))

@@ -32,6 +32,7 @@ DIRECTORY_COLUMNS = [
 
 
 def practice_directory(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
+    """Every practice with appointments in the window, with its latest attributes and its ICB and region."""
     pracs = snapshot.table("gpad_practices", periods=[month_key(m) for m in months]).to_pandas()
     if pracs.empty:
         return pd.DataFrame(columns=DIRECTORY_COLUMNS)
@@ -50,6 +51,9 @@ def _icb_by_sub_icb(snapshot: Snapshot, until: date) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     periods = snapshot.periods("gpad_mapping")
     upto = [p for p in periods if p <= month_key(until)] or periods
-    mapping = snapshot.table("gpad_mapping", periods=upto).to_pandas()
-    mapping = mapping.sort_values("month", ascending=False).drop_duplicates("sub_icb_code", keep="first")
-    return mapping[cols]
+    t = snapshot.table("gpad_mapping", periods=upto)
+    # Each sub-ICB location's placements with the last month each was seen (small: a few hundred rows), then
+    # the latest one per location; the ties of one month are broken by code, so the answer is deterministic.
+    placed = t.group_by(cols).aggregate(last=t.month.max()).to_pandas()
+    placed = placed.sort_values(["sub_icb_code", "last", "icb_code"], ascending=[True, False, True], kind="stable")
+    return placed.drop_duplicates("sub_icb_code", keep="first")[cols]

@@ -53,6 +53,7 @@ class MeasureSession:
     _comparisons: dict[str, Comparison] = field(default_factory=dict)
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
     _series: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         stored = self.snapshot.periods(APPOINTMENTS)
@@ -93,34 +94,60 @@ class MeasureSession:
     def _registrations(self):
         return self.snapshot.table("registrations") if self.snapshot.has("registrations") else None
 
+    def _counts_for(self, practice_codes: list[str] | None):
+        """Practice-month counts for the window and its baseline months (one engine scan), for every practice
+        or only some (a practice's measures depend on its own rows alone)."""
+        base_year = self.settings.baseline_year
+        wanted = sorted(set(self.months) | {date(base_year, m.month, 1) for m in self.months})
+        stored = set(self.snapshot.periods(AGGREGATE))
+        agg = self.aggregate([m for m in wanted if month_key(m) in stored])
+        regs = self._registrations()
+        if practice_codes is not None:
+            agg = agg.filter(agg.practice_code.isin(practice_codes))
+            regs = regs.filter(regs.practice_code.isin(practice_codes)) if regs is not None else None
+        return with_list_size(practice_month_counts(agg, self.measures.values()), regs)
+
     def counts(self):
-        """Practice-month counts for the window and its baseline months (one engine scan)."""
+        """Every practice's practice-month counts for the window and its baseline months."""
         if self._counts is None:
-            base_year = self.settings.baseline_year
-            wanted = sorted(set(self.months) | {date(base_year, m.month, 1) for m in self.months})
-            stored = set(self.snapshot.periods(AGGREGATE))
-            months = [m for m in wanted if month_key(m) in stored]
-            counts = practice_month_counts(self.aggregate(months), self.measures.values())
-            self._counts = with_list_size(counts, self._registrations()).cache()
+            self._counts = self._counts_for(None).cache()
         return self._counts
+
+    def _pool(self, counts) -> pd.DataFrame:
+        window = pooled(counts, self.months, self.measures.values())
+        window = with_baseline(window, counts, self.months, self.settings.baseline_year, self.measures.values())
+        return window.to_pandas().sort_values("practice_code").reset_index(drop=True)
 
     def values(self) -> pd.DataFrame:
         """Every practice's pooled measures over the window, with numerators and denominators."""
         if self._values is None:
-            counts = self.counts()
-            window = pooled(counts, self.months, self.measures.values())
-            window = with_baseline(window, counts, self.months, self.settings.baseline_year, self.measures.values())
-            self._values = window.to_pandas().sort_values("practice_code").reset_index(drop=True)
+            self._values = self._pool(self.counts())
         return self._values
 
-    def quality(self, cfg: ExclusionSettings | None = None) -> pd.DataFrame:
-        """Every practice's data-quality flags for the window (measures/quality.py), computed once per setting:
-        the cohort's exclusions and the funnel's marks read the same flags."""
+    def values_for(self, practice_codes: list[str]) -> pd.DataFrame:
+        """The same measures for some practices only: read from `values()` when every practice's are already
+        computed, otherwise computed for these practices alone (an ICB's table need not scan the country)."""
+        if self._values is not None:
+            return self._values[self._values.practice_code.isin(practice_codes)].reset_index(drop=True)
+        key = frozenset(practice_codes)
+        if key not in self._some_values:
+            self._some_values[key] = self._pool(self._counts_for(sorted(key)).cache())
+        return self._some_values[key]
+
+    def quality(self, cfg: ExclusionSettings | None = None, practice_codes: list[str] | None = None) -> pd.DataFrame:
+        """Data-quality flags for the window (measures/quality.py): every practice's, computed once per setting,
+        or some practices' only (an ICB's cohort need not flag the country). The cohort's exclusions and the
+        funnel's marks read the same flags."""
         cfg = cfg or self.settings.quality
+        if practice_codes is not None and cfg not in self._quality:
+            table = pd.DataFrame({"practice_code": sorted(practice_codes)})
+            table = table.merge(self.values_for(list(practice_codes)), on="practice_code", how="left")
+            return quality_flags(table, len(self.months), cfg)
         if cfg not in self._quality:
             table = self.directory()[["practice_code"]].merge(self.values(), on="practice_code", how="outer")
             self._quality[cfg] = quality_flags(table, len(self.months), cfg)
-        return self._quality[cfg]
+        flags = self._quality[cfg]
+        return flags if practice_codes is None else flags[flags.practice_code.isin(practice_codes)]
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
@@ -141,7 +168,7 @@ class MeasureSession:
     def icb_table(self, icb_code: str) -> pd.DataFrame:
         """One row per practice of the ICB, in practice-code order (never sorted by a measure)."""
         practices = self.icb_practices(icb_code)
-        table = practices.merge(self.values(), on="practice_code", how="left")
+        table = practices.merge(self.values_for(list(practices.practice_code)), on="practice_code", how="left")
         return table.sort_values("practice_code").reset_index(drop=True)
 
     def comparison(self, name: str) -> Comparison:
@@ -151,7 +178,7 @@ class MeasureSession:
                 raise UserError(f"{name} is not a share: funnel plots compare shares (e.g. f2f_gp, dna_rate)")
             try:
                 self._comparisons[name] = compare(
-                    self.aggregate(), self.values(), m, self.months, self.settings.adjustment
+                    self.aggregate(), self.values, m, self.months, self.settings.adjustment
                 )
             except ValueError as exc:  # e.g. every practice at 0% or 100%: no funnel can be drawn
                 raise UserError(f"cannot compare practices on {name} over {self.label}: {exc}") from exc

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import vl_convert as vlc
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gpaccess.cohort.criteria import TITLES
 from gpaccess.cohort.select import Cohort
 from gpaccess.measures.service import MeasureSession
+from gpaccess.publication.charts.common import chart_svg
 from gpaccess.publication.exports import write_csv
 from gpaccess.publication.figures import funnel_figure, spc_figure
 
@@ -31,7 +31,7 @@ class ReportFiles:
 
 
 def _svg(chart) -> str:
-    return str(vlc.vegalite_to_svg(chart.to_dict()))
+    return chart_svg(chart)
 
 
 def write_icb_report(
@@ -46,6 +46,7 @@ def write_icb_report(
 ) -> ReportFiles:
     folder.mkdir(parents=True, exist_ok=True)
     selected = cohort.selected
+    session.prefetch_series(list(selected.practice_code), spc_measure)  # one query for every chart below
     funnel = funnel_figure(session, "f2f_gp", cohort.icb_code, highlight=tuple(selected.practice_code))
     spc = []
     for r in selected.itertuples():

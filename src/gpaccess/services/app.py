@@ -34,13 +34,9 @@ class PlanStoreOutOfDateError(UserError):
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+    from gpaccess.storage.db import HEAD_REVISION
 
-    from gpaccess.storage import db
-
-    head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
-    assert head is not None, "the package ships its migrations"
-    return head
+    return HEAD_REVISION
 
 
 @dataclass
@@ -131,7 +127,7 @@ class App:
 
         from gpaccess.storage import db
 
-        current = db.current_revision(self.engine)
+        current = db.recorded_revision(self.engine)
         if current is None:
             if inspect(self.engine).get_table_names():
                 raise PlanStoreOutOfDateError(

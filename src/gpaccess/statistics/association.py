@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 MIN_PRACTICES = 5  # fewer practices with values than this: no correlation and no quartiles
 LOW, HIGH = "lowest quarter", "highest quarter"
@@ -27,6 +26,8 @@ def spearman_pairs(frame: pd.DataFrame, columns: Sequence[str], *, min_n: int = 
 
     Fewer than `min_n` such rows, or a column with no spread among them, gives NaN rho and p (never a guess).
     """
+    from scipy import stats  # imported when used: scipy is slow to load
+
     out = []
     for i, a in enumerate(columns):
         for b in columns[i + 1 :]:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
 
 FloatArray = NDArray[np.float64]
 
@@ -66,6 +65,8 @@ class Shrunk:
 
 def fit_prior_strength(numerator: ArrayLike, denominator: ArrayLike, expected_share: ArrayLike) -> PriorFit:
     """Fit M by maximum marginal likelihood on log M, starting from the method-of-moments estimate."""
+    from scipy import optimize  # imported when used: scipy is slow to load
+
     r, n, e = _inputs(numerator, denominator, expected_share)
     start = method_of_moments_strength(r, n, e)
     log_start = float(np.clip(np.log(start), *LOG_M_BOUNDS))
@@ -101,6 +102,8 @@ def marginal_log_likelihood(
     numerator: ArrayLike, denominator: ArrayLike, expected_share: ArrayLike, prior_strength: float
 ) -> float:
     """Σ_p ln B(α_p + r_p, β_p + n_p − r_p) − ln B(α_p, β_p), with α_p = M e_p, β_p = M (1 − e_p)."""
+    from scipy import special  # imported when used: scipy is slow to load
+
     r, n, e = _inputs(numerator, denominator, expected_share)
     alpha, beta = prior_strength * e, prior_strength * (1 - e)
     return float(np.sum(special.betaln(alpha + r, beta + n - r) - special.betaln(alpha, beta)))
@@ -115,6 +118,8 @@ def shrink(
     level: float = 0.95,
 ) -> Shrunk:
     """Shrink each practice's share towards its own expected share; fit M unless it is given."""
+    from scipy import stats  # imported when used: scipy is slow to load
+
     r, n, e = _inputs(numerator, denominator, expected_share)
     if not 0 < level < 1:
         raise ValueError(f"level must lie strictly between 0 and 1; got {level}")

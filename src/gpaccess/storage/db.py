@@ -15,18 +15,22 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+if TYPE_CHECKING:  # Alembic is loaded only to migrate: every other command reads the revision with plain SQL
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_FILENAME = "plans.sqlite3"
+# The latest migration's revision, so a command can check the plan store is current without loading Alembic
+# (tests/integration/test_plan_store_migrations.py keeps it equal to the head of `migrations/versions`).
+HEAD_REVISION = "0002"
 
 # Every constraint and index gets a predictable name, the same on SQLite and PostgreSQL, so a migration can
 # name what it alters or drops (SQLite cannot alter a constraint without its name, through batch mode).
@@ -144,6 +148,8 @@ def atomic(session: Session) -> Iterator[Session]:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, built in code from the migrations folder inside the package (no ini file)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -156,6 +162,8 @@ def _run(target: str | URL | Engine, action: str, revision: str) -> None:
     engine = target if isinstance(target, Engine) else make_engine(target)
     try:
         with engine.begin() as connection:
+            from alembic import command
+
             config = alembic_config(connection)
             if action == "upgrade":
                 command.upgrade(config, revision)
@@ -174,6 +182,19 @@ def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
 def downgrade(target: str | URL | Engine, revision: str = "base") -> None:
     """Migrate the plan store at `target` down to `revision` (developers and tests; never done in service)."""
     _run(target, "downgrade", revision)
+
+
+def recorded_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database's `alembic_version` table, read with plain SQL (no Alembic);
+    None when there is no such table (a new database, or not a gpaccess one)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return None
 
 
 def current_revision(target: str | URL | Engine) -> str | None:

@@ -36,6 +36,20 @@ GRID = "#D8DDE0"
 FONT = "Arial, Liberation Sans, DejaVu Sans, sans-serif"
 
 
+def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite specification, not validated against the schema again: the chart builders'
+    tests validate every kind of chart, and validation is most of the cost of drawing a report's many charts."""
+    spec: dict[str, Any] = chart.to_dict(validate=False)
+    return spec
+
+
+def chart_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as SVG text (drawn by vl-convert, offline)."""
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(chart_spec(chart)))
+
+
 def save_chart(chart: alt.TopLevelMixin, path: Path) -> Path:
     """Write `chart` by its file suffix: `.html` (self-contained, works offline), `.png` (2× scale) or `.svg`.
 
@@ -54,9 +68,11 @@ def save_chart(chart: alt.TopLevelMixin, path: Path) -> Path:
         if suffix == ".html":
             chart.save(tmp, format="html", inline=True)
         elif suffix == ".png":
-            chart.save(tmp, format="png", scale_factor=2)
+            import vl_convert as vlc
+
+            Path(tmp).write_bytes(vlc.vegalite_to_png(chart_spec(chart), scale=2))
         else:
-            chart.save(tmp, format="svg")
+            Path(tmp).write_text(chart_svg(chart), encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,6 +83,33 @@ def save_chart(chart: alt.TopLevelMixin, path: Path) -> Path:
 def write_chart_data(df: pd.DataFrame, path: Path) -> Path:
     """The data behind a chart as CSV, with text that a spreadsheet would run as a formula neutralised."""
     return write_csv(df, Path(path))
+
+
+class InlineData:
+    """A chart's rows, kept once at its top level (Vega-Lite `datasets`) with each layer naming the rows it draws.
+
+    Altair copies a chart's layers, and with them any rows written inside a layer, every time the chart is
+    changed (layered, titled, styled); rows kept apart are copied once, which makes a report of many charts
+    several times faster, and the saved chart holds each row once."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+
+    def __call__(self, name: str, rows: list[dict[str, Any]]) -> alt.NamedData:
+        self.rows[name] = rows
+        return alt.NamedData(name=name)
+
+    def attach(self, chart: alt.LayerChart) -> alt.LayerChart:
+        chart.datasets = self.rows
+        return chart
+
+
+def layer_rows(spec: dict[str, Any], layer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows a layer of a chart's specification draws, whether written inline or named in `datasets`."""
+    data = layer.get("data", {})
+    if "values" in data:
+        return list(data["values"])
+    return list(spec.get("datasets", {}).get(data.get("name"), []))
 
 
 def configure(chart: alt.LayerChart) -> alt.LayerChart:

@@ -19,6 +19,7 @@ from gpaccess.publication.charts.common import (
     FORMATS,
     INK,
     WIDTH,
+    InlineData,
     check_choice,
     check_wording,
     configure,
@@ -153,6 +154,7 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
     require_columns("points", points, FUNNEL_POINT_COLUMNS)
     require_columns("curves", curves, FUNNEL_CURVE_COLUMNS)
     records = _funnel_records(points, meta)
+    data = InlineData()
     plotted = [r for r in records if r["value"] is not None and r["size"] is not None]
     missing = len(records) - len(plotted)
     value_fmt = FORMATS[meta.value_format]
@@ -199,7 +201,7 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
     ]
 
     limits = (
-        alt.Chart(alt.Data(values=curve_rows))
+        alt.Chart(data("limits", curve_rows))
         .mark_line(clip=True, strokeWidth=1.2, color="#505A5F")
         .encode(
             x=x,
@@ -213,18 +215,18 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
         )
     )
     centre = (
-        alt.Chart(alt.Data(values=[{"centre": float(meta.target)}]))
+        alt.Chart(data("centre", [{"centre": float(meta.target)}]))
         .mark_rule(color=INK, strokeWidth=1.4, clip=True)
         .encode(y="centre:Q")
     )
     centre_label = (
-        alt.Chart(alt.Data(values=[{"centre": float(meta.target), "label": _centre_text(meta)}]))
+        alt.Chart(data("centre_label", [{"centre": float(meta.target), "label": _centre_text(meta)}]))
         .mark_text(align="right", baseline="bottom", dy=-4, dx=-4, fontSize=11, color=INK, clip=True)
         .encode(y="centre:Q", x=alt.value(WIDTH), text="label:N")
     )
     zoom = alt.selection_interval(bind="scales", name="pan_zoom")
     dots = (
-        alt.Chart(alt.Data(values=plotted), name="practices")
+        alt.Chart(data("practices", plotted), name="practices")
         .mark_point(filled=True, opacity=0.85, clip=True)
         .encode(
             x=x,
@@ -246,12 +248,12 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
     highlighted = [r for r in plotted if r["highlighted"]]
     if highlighted:
         halo = (
-            alt.Chart(alt.Data(values=highlighted))
+            alt.Chart(data("highlighted", highlighted))
             .mark_point(filled=False, size=170, strokeWidth=1.8, color=INK, clip=True)
             .encode(x=x, y=y, tooltip=tooltip)
         )
         tags = (
-            alt.Chart(alt.Data(values=highlighted))
+            alt.Chart(data("highlighted", highlighted))
             .mark_text(align="left", dx=9, dy=-7, fontSize=10, fontWeight="bold", color=INK, clip=True)
             .encode(x=x, y=y, text="practice_code:N")
         )
@@ -273,7 +275,7 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
             }
         },
     )
-    return configure(chart)
+    return data.attach(configure(chart))
 
 
 def _funnel_records(points: pd.DataFrame, meta: FunnelMeta) -> list[dict[str, Any]]:

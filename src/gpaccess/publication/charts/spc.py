@@ -22,6 +22,7 @@ from gpaccess.publication.charts.common import (
     INK,
     MUTED,
     WIDTH,
+    InlineData,
     ValueFormat,
     check_choice,
     check_wording,
@@ -82,6 +83,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
     """
     require_columns("points", points, SPC_COLUMNS)
     records = _spc_records(points, meta)
+    data = InlineData()
     value_fmt = FORMATS[meta.value_format]
     domain_keys = ["", "neither"] if meta.improvement_direction == "neutral" else ["", "improvement", "concern"]
     step = 1 if len(records) <= 12 else 2 if len(records) <= 24 else 3 if len(records) <= 48 else 6
@@ -109,7 +111,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
         if r[side] is not None
     ]
     limits = (
-        alt.Chart(alt.Data(values=limit_rows))
+        alt.Chart(data("limits", limit_rows))
         .mark_line(color=_MDC_GREY, strokeWidth=1.3)
         .encode(
             x=x,
@@ -123,7 +125,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
         )
     )
     mean = (
-        alt.Chart(alt.Data(values=records))
+        alt.Chart(data("months", records))
         .mark_line(color=INK, strokeWidth=1.4)
         .encode(x=x, y=alt.Y("mean:Q", title=meta.y_label), detail="segment:O")
     )
@@ -138,7 +140,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
     if two_sigma:
         layers.insert(
             0,
-            alt.Chart(alt.Data(values=two_sigma))
+            alt.Chart(data("two_sigma", two_sigma))
             .mark_line(color="#B7BDC0", strokeWidth=0.8, strokeDash=[1, 3])
             .encode(x=x, y=alt.Y("limit:Q", title=meta.y_label), detail=["segment:O", "side:N"]),
         )
@@ -146,10 +148,10 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
     rebases = [{"month": r["month"]} for prev, r in itertools.pairwise(records) if r["segment"] != prev["segment"]]
     if rebases:
         layers.append(
-            alt.Chart(alt.Data(values=rebases)).mark_rule(color=MUTED, strokeWidth=1, strokeDash=[2, 2]).encode(x=x)
+            alt.Chart(data("rebases", rebases)).mark_rule(color=MUTED, strokeWidth=1, strokeDash=[2, 2]).encode(x=x)
         )
         layers.append(
-            alt.Chart(alt.Data(values=rebases))
+            alt.Chart(data("rebases", rebases))
             .mark_text(text="Rebased", align="left", baseline="top", dx=3, y=2, fontSize=10, color=MUTED)
             .encode(x=x)
         )
@@ -157,20 +159,20 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
     if meta.target is not None:
         target_row = [{"target": float(meta.target), "label": f"Target {format_value(meta.target, meta.value_format)}"}]
         layers.append(
-            alt.Chart(alt.Data(values=target_row))
+            alt.Chart(data("target", target_row))
             .mark_rule(color=INK, strokeWidth=1.2, strokeDash=[8, 3, 2, 3])
             .encode(y="target:Q")
         )
         layers.append(
-            alt.Chart(alt.Data(values=target_row))
+            alt.Chart(data("target", target_row))
             .mark_text(align="left", baseline="bottom", dy=-3, x=4, fontSize=10, color=INK)
             .encode(y="target:Q", text="label:N")
         )
 
     signal_labels = [_SIGNALS[k][0] for k in domain_keys]
-    line = alt.Chart(alt.Data(values=records)).mark_line(color=_MDC_GREY, strokeWidth=1.6).encode(x=x, y=y)
+    line = alt.Chart(data("months", records)).mark_line(color=_MDC_GREY, strokeWidth=1.6).encode(x=x, y=y)
     dots = (
-        alt.Chart(alt.Data(values=records), name="months")
+        alt.Chart(data("months", records), name="months")
         .mark_circle(size=60, opacity=1)
         .encode(
             x=x,
@@ -205,7 +207,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
             }
         },
     )
-    return configure(chart)
+    return data.attach(configure(chart))
 
 
 def _spc_records(points: pd.DataFrame, meta: SpcMeta) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import pytest
 from chart_frames import funnel_frames, funnel_meta
 
 from gpaccess.errors import PolicyError
+from gpaccess.publication.charts.common import layer_rows
 from gpaccess.publication.charts.funnel import FUNNEL_CAVEAT, funnel_chart
 from gpaccess.publication.guard import (
     JUDGEMENT_WORDS,
@@ -55,7 +56,7 @@ def test_one_point_per_practice_in_code_order(funnel_data):
     spec = funnel_chart(shuffled, curves, funnel_meta()).to_dict()
     layer = _points_layer(spec)
     assert _mark(layer) == "point"
-    rows = layer["data"]["values"]
+    rows = layer_rows(spec, layer)
     assert len(rows) == len(points)
     assert [r["practice_code"] for r in rows] == sorted(points["practice_code"])  # code order, never value order
     assert {r["practice_code"] for r in rows} == set(points["practice_code"])
@@ -67,13 +68,13 @@ def test_limit_lines_95_dashed_998_solid_and_target_line(funnel_data):
     points, curves = funnel_data
     spec = funnel_chart(points, curves, funnel_meta("higher")).to_dict()
     (lines,) = [lay for lay in _layers(spec) if _mark(lay) == "line"]
-    rows = lines["data"]["values"]
+    rows = layer_rows(spec, lines)
     assert {r["side"] for r in rows} == {"lower 95", "upper 95", "lower 99.8", "upper 99.8"}
     assert len(rows) == 4 * len(curves)
     dash = lines["encoding"]["strokeDash"]["scale"]
     assert dict(zip(dash["domain"], dash["range"], strict=True)) == {"95% limits": [6, 4], "99.8% limits": [1, 0]}
     rules = [lay for lay in _layers(spec) if _mark(lay) == "rule"]
-    assert any(r["data"]["values"] == [{"centre": 0.62}] for r in rules)
+    assert any(layer_rows(spec, r) == [{"centre": 0.62}] for r in rules)
 
 
 def test_tooltip_fields_fixed_and_never_rankish(funnel_data):
@@ -93,7 +94,12 @@ def test_tooltip_fields_fixed_and_never_rankish(funnel_data):
     ]
     fields = {f for f in _walk(spec, "field") if isinstance(f, str)}
     data_keys = {
-        k for rows in _walk(spec, "values") if isinstance(rows, list) for r in rows if isinstance(r, dict) for k in r
+        k
+        for rows in [*_walk(spec, "values"), *spec.get("datasets", {}).values()]
+        if isinstance(rows, list)
+        for r in rows
+        if isinstance(r, dict)
+        for k in r
     }
     for name in fields | data_keys:
         assert league_word_in_name(name) is None, name
@@ -113,7 +119,7 @@ def test_nothing_sorted_by_value(funnel_data):
 def test_positions_in_neutral_words(funnel_data):
     points, curves = funnel_data
     spec = funnel_chart(points, curves, funnel_meta()).to_dict()
-    rows = {r["practice_code"]: r for r in _points_layer(spec)["data"]["values"]}
+    rows = {r["practice_code"]: r for r in layer_rows(spec, _points_layer(spec))}
     allowed = {
         "Below the lower 99.8% limit",
         "Below the lower 95% limit (inside 99.8%)",
@@ -205,7 +211,7 @@ def test_highlighted_practices_outlined_and_labelled(funnel_data):
         if _mark(lay) == "text" and lay.get("encoding", {}).get("text", {}).get("field") == "practice_code"
     ]
     assert len(labelled) == 1
-    assert sorted(r["practice_code"] for r in labelled[0]["data"]["values"]) == sorted(codes)
+    assert sorted(r["practice_code"] for r in layer_rows(spec, labelled[0])) == sorted(codes)
     # without highlights there are no labels
     plain = funnel_chart(points, curves, funnel_meta()).to_dict()
     assert not [
@@ -221,7 +227,7 @@ def test_practices_without_data_are_counted_not_plotted(funnel_data):
     ] = np.nan
     points.loc[points.index[:2], "position"] = "no data"
     spec = funnel_chart(points, curves, funnel_meta()).to_dict()
-    assert len(_points_layer(spec)["data"]["values"]) == len(points) - 2
+    assert len(layer_rows(spec, _points_layer(spec))) == len(points) - 2
     assert "2 with no data in the window, not shown" in spec["title"]["subtitle"][0]
     json.dumps(spec, allow_nan=False)  # NaN never reaches the JSON
 

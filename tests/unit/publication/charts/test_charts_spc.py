@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from chart_frames import spc_frame, spc_meta
 
+from gpaccess.publication.charts.common import layer_rows
 from gpaccess.publication.charts.spc import spc_chart
 
 
@@ -23,7 +24,7 @@ def _months_layer(spec: dict[str, Any]) -> dict[str, Any]:
 
 def test_one_point_per_month_in_time_order(spc_data):
     spec = spc_chart(spc_data.iloc[::-1], spc_meta()).to_dict()
-    rows = _months_layer(spec)["data"]["values"]
+    rows = layer_rows(spec, _months_layer(spec))
     assert len(rows) == len(spc_data)
     assert [r["month"] for r in rows] == sorted(r["month"] for r in rows)
     assert rows[0]["month"] == "2023-11-01" and rows[0]["month_label"] == "Nov 2023"
@@ -67,7 +68,7 @@ def test_mean_solid_limits_dashed_per_segment(spc_data):
     assert means[0]["encoding"]["detail"]["field"] == "segment"
     # one rebase marker at the start of the second segment
     rebases = [lay for lay in spec["layer"] if _mark(lay) == "rule" and lay["encoding"].get("x")]
-    assert rebases and rebases[0]["data"]["values"] == [{"month": "2025-02-01"}]
+    assert rebases and layer_rows(spec, rebases[0]) == [{"month": "2025-02-01"}]
 
 
 def test_trial_limits_named_and_drawn_differently():
@@ -76,7 +77,7 @@ def test_trial_limits_named_and_drawn_differently():
     spec = spc_chart(frame, spc_meta()).to_dict()
     assert any("Trial limits" in s for s in spec["title"]["subtitle"])
     (limits,) = [lay for lay in spec["layer"] if "strokeDash" in lay.get("encoding", {})]
-    assert {r["style"] for r in limits["data"]["values"]} == {"Trial limits (fewer than 12 points)"}
+    assert {r["style"] for r in layer_rows(spec, limits)} == {"Trial limits (fewer than 12 points)"}
     full = spc_chart(spc_frame("increase", months=24, rebase_at=None), spc_meta()).to_dict()
     assert not any("Trial limits" in s for s in full["title"]["subtitle"])
 
@@ -86,7 +87,7 @@ def test_tooltip_month_value_rule(spc_data):
     fields = [t["field"] for t in _months_layer(spec)["encoding"]["tooltip"]]
     assert fields[:2] == ["month_label", "value"]
     assert "rule" in fields
-    rows = _months_layer(spec)["data"]["values"]
+    rows = layer_rows(spec, _months_layer(spec))
     flagged = [r for r in rows if r["signal"] != "Common cause"]
     assert flagged and all(r["rule"] not in ("", "—") for r in flagged)
 
@@ -96,10 +97,10 @@ def test_target_line_optional(spc_data):
     assert not [lay for lay in without["layer"] if lay.get("encoding", {}).get("y", {}).get("field") == "target"]
     with_target = spc_chart(spc_data, spc_meta(target=0.65)).to_dict()
     targets = [lay for lay in with_target["layer"] if lay.get("encoding", {}).get("y", {}).get("field") == "target"]
-    assert targets and targets[0]["data"]["values"][0]["target"] == 0.65
+    assert targets and layer_rows(with_target, targets[0])[0]["target"] == 0.65
 
 
 def test_two_sigma_columns_optional(spc_data):
     spec = spc_chart(spc_data.drop(columns=["lower_2s", "upper_2s"]), spc_meta()).to_dict()
-    assert len(_months_layer(spec)["data"]["values"]) == len(spc_data)
+    assert len(layer_rows(spec, _months_layer(spec))) == len(spc_data)
     assert "sort" not in json.dumps(spec)
