@@ -15,13 +15,12 @@ from pathlib import Path
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
 from gpaccess.ingest import checks, context
-from gpaccess.ingest.context.base import month_key
 from gpaccess.ingest.normalise import Loaded, load_member
-from gpaccess.ingest.read import Member, month_from_filename, open_inputs
+from gpaccess.ingest.read import Member, open_inputs
 from gpaccess.ingest.schemas import publications, resolve_header
 from gpaccess.storage import csvread
 from gpaccess.storage.manifest import Release, Source
-from gpaccess.storage.periods import parse_month
+from gpaccess.storage.periods import PeriodError, month_from_filename, month_key, require_month
 from gpaccess.storage.warehouse import Transaction, Warehouse, now_iso, pause_point, sha256_file
 
 Progress = Callable[[str], None]
@@ -92,10 +91,10 @@ def ingest_files(
 def _parse_month_option(month: str | None) -> date | None:
     if month is None:
         return None
-    parsed = parse_month(month)
-    if parsed is None:
-        raise UserError(f"--month {month!r}: expected a month as YYYY-MM, e.g. 2025-10")
-    return parsed
+    try:
+        return require_month(month, "--month")
+    except PeriodError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _ingest(
@@ -168,7 +167,8 @@ def _ingest(
     for src in sources:
         result.files.append(FileOutcome(src.name, src.sha256, "ingested"))
     result.release, result.months, result.rows = release, touched, rows
-    result.notes = list(tx.notes)
+    # What a reader repaired or decided (a relabelled header, --month over a file name) is the user's to see.
+    result.notes = list(tx.notes) + [f"{fr.display}: {note}" for fr in reads for note in fr.notes]
     say("making the release visible")
     return result
 

@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 
 from gpaccess.errors import NotFoundError, Problem
 from gpaccess.ingest.schemas import raise_problems
 from gpaccess.storage.manifest import Source
 from gpaccess.storage.warehouse import sha256_file
-
-_MONTHS = {
-    m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)
-}
 
 
 @dataclass(frozen=True)
@@ -116,26 +110,6 @@ def read_header(path: Path, display: str) -> list[str]:
             Problem(display, 1, None, "UTF-8 text (this looks like UTF-16: re-save as UTF-8 CSV)", None)
         )
     return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
-
-
-def parse_month(raw: str) -> date | None:
-    """Month forms seen in GPAD and list-size files: 01OCT2025, MAR2019, 2025-10-01, 2025-10."""
-    s = raw.strip().upper()
-    for fmt in ("%d%b%Y", "%Y-%m-%d", "%b%Y", "%Y-%m", "%d/%m/%Y"):
-        try:
-            d = datetime.strptime(s.title() if "%b" in fmt else s, fmt).date()
-        except ValueError:
-            continue
-        return d.replace(day=1)
-    return None
-
-
-def month_from_filename(name: str) -> date | None:
-    """`Mapping_Aug_25.csv`, `Practice_Level_Crosstab_Oct_25.zip` → the month they belong to."""
-    m = re.search(r"_([A-Za-z]{3})_(\d{2})(?:\D|$)", name)
-    if not m or m.group(1).upper() not in _MONTHS:
-        return None
-    return date(2000 + int(m.group(2)), _MONTHS[m.group(1).upper()], 1)
 
 
 def locate(path: Path, column_index: int, wanted: set[str | None], limit: int = 3) -> dict[str | None, list[int]]:

@@ -4,7 +4,7 @@ real file was available).
 Up to 2023: `Practice_Code, Q3_12pct` (phone easy to get through) and `Q28_12pct` (overall experience good).
 From 2024 the survey is a new series (new questionnaire, online-first), not comparable with earlier years:
 every numeric column is kept under its published name, and each row carries its `series` so the two are
-never mixed. The year comes from the file name (`GPPS_2023_...csv`) or `--month`.
+never mixed. No column holds the survey year: it is `--month`'s year, else the file name's (`GPPS_2023_...csv`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from gpaccess.ingest.context.base import (
     as_text,
     label_key,
     open_text,
+    period_of_file,
     rows_of,
-    year_from_name,
 )
 from gpaccess.ingest.schemas import publications
+from gpaccess.storage.periods import year_from_filename
 
 GPPS = Layout(
     "gpps",
@@ -60,7 +61,7 @@ def detect(probe: Probe) -> bool:
 
 def read_gpps(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="gpps")
-    year = year_from_name(probe.name) or (options.month_hint.year if options.month_hint else None)
+    year = period_of_file(fr, options.month_hint.year if options.month_hint else None, year_from_filename(probe.name))
     if year is None:
         fr.problems.append(
             Problem(fr.display, None, None, "the survey year in the file name (GPPS_2023...) or --month")

@@ -27,8 +27,8 @@ from gpaccess.ingest.context.base import (
     excel_column,
     is_missing,
     label_key,
-    month_key,
 )
+from gpaccess.storage.periods import month_key
 
 SHEET = "Table 2"
 OC = Layout(

@@ -25,8 +25,8 @@ from gpaccess.ingest.context.base import (
     as_text,
     excel_column,
     label_key,
-    month_key,
 )
+from gpaccess.storage.periods import month_key
 
 SHEET = "Table 3"
 MEASURES = ("inbound", "answered", "ended_in_ivr", "callback_requested", "missed", "callback_made")
