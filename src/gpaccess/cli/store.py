@@ -29,7 +29,11 @@ def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path] | None, typer.Argument(help="GPAD zips or CSVs, Mapping.csv, list-size CSVs.")] = None,
     month: Annotated[
-        str | None, typer.Option(help="Month (YYYY-MM) of a loose Mapping.csv whose name does not say it.")
+        str | None,
+        typer.Option(
+            help="Month (YYYY-MM) for files whose rows carry none (a loose Mapping.csv, epraccur, workforce); "
+            "it wins over a file name, never over the rows' own month."
+        ),
     ] = None,
     rollback_month: Annotated[
         str | None,

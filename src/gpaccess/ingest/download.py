@@ -33,11 +33,11 @@ import httpx
 
 from gpaccess import __version__
 from gpaccess.errors import DownloadError
+from gpaccess.ingest.read import ZIP_MAGIC
 from gpaccess.storage.periods import MONTH_FULL_NAMES, strict_month
 
 # Practice-level files began with October 2022 data (domain.md A7); earlier pages have no such link.
 FIRST_PRACTICE_LEVEL_MONTH = (2022, 10)
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
 CHUNK_BYTES = 1 << 16
 # Markers of the challenge pages bot-protection services serve instead of content.
 CHALLENGE_MARKERS = (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
 from gpaccess.ingest import checks, context
+from gpaccess.ingest.context.base import name_disagrees, period_note
 from gpaccess.ingest.normalise import Loaded, load_member
 from gpaccess.ingest.read import Member, open_inputs
 from gpaccess.ingest.schemas import publications, resolve_header
@@ -194,29 +195,82 @@ def replacement_note(tx: Transaction, period: str, new_files: list[Path]) -> str
 def _read_all(
     tx: Transaction, inputs: list[tuple[Source, list[Member]]], month_hint: date | None, say: Progress
 ) -> list[Loaded]:
-    """Read and check every file before writing anything, so all problems are reported together."""
+    """Read and check every file before writing anything, so all problems are reported together.
+
+    What a file is comes from its header (`resolve_header`), and its month from its rows wherever they carry
+    one; a file name or `--month` saying another month is noted, never obeyed. Only a file whose rows carry no
+    month (a Mapping.csv) takes one from elsewhere: the crosstab beside it in its zip, else `--month`, else its
+    name."""
     con = tx.warehouse.con
     problems: list[Problem] = []
     loaded: list[Loaded] = []
     for _source, members in inputs:
         resolved = {m.display: resolve_header(m.header, m.display) for m in members}
-        # A Mapping.csv inside a zip takes the month of the crosstab beside it.
         data_first = sorted(members, key=lambda m: resolved[m.display].spec.month_column is None)
-        zip_months: list[date] = []
+        zip_months: set[date] = set()
         for m in data_first:
             spec = resolved[m.display].spec
-            hint = month_hint
+            hint = None
             if spec.month_column is None:
-                hint = hint or (zip_months[0] if len(set(zip_months)) == 1 else None) or month_from_filename(m.display)
+                hint, problem = _month_without_column(tx, m, zip_months, month_hint)
+                if problem:
+                    problems.append(problem)
+                    continue
             say(f"reading {m.display}")
             item = load_member(con, m, resolved[m.display], hint)
             if spec.month_column:
-                zip_months += item.months
+                zip_months.update(item.months)
+                _note_content_month(tx, m, item.months, month_hint)
             problems += item.problems
             loaded.append(item)
     if problems:
         raise InputFileError(problems, f"{len(problems)} problem(s) found; nothing was stored")
     return loaded
+
+
+def _named_month(m: Member) -> date | None:
+    """The month a member's own name says, else its zip's name."""
+    return month_from_filename(m.name) or (month_from_filename(m.archive) if m.archive else None)
+
+
+def _note_content_month(tx: Transaction, m: Member, months: list[date], month_hint: date | None) -> None:
+    keys = [month_key(d) for d in months]
+    if note := name_disagrees(_named_month(m), keys):
+        tx.notes.append(f"{m.display}: {note}")
+    if month_hint is not None and months and month_hint not in months:
+        what = f"--month {month_key(month_hint)}"
+        tx.notes.append(f"{m.display}: {period_note(', '.join(keys), 'its rows say', what)}")
+
+
+def _month_without_column(
+    tx: Transaction, m: Member, zip_months: set[date], month_hint: date | None
+) -> tuple[date | None, Problem | None]:
+    """The month of a file whose rows carry none (DESIGN "Mapping"): the crosstab beside it in its zip, else
+    `--month`, else its name; a zip whose crosstabs hold several months leaves it ambiguous without `--month`."""
+    named = _named_month(m)
+    if m.archive and len(zip_months) == 1:
+        (beside,) = zip_months
+        # The zip's own name is already noted with the crosstab; only --month or the member's own name add news.
+        own = month_from_filename(m.name)
+        if month_hint is not None and month_hint != beside:
+            what = f"--month {month_key(month_hint)}"
+        elif month_hint is None and own is not None and own != beside:
+            what = f"the {month_key(own)} its name says"
+        else:
+            return beside, None
+        tx.notes.append(f"{m.display}: {period_note(month_key(beside), 'the crosstab beside it says', what)}")
+        return beside, None
+    if m.archive and len(zip_months) > 1 and month_hint is None:
+        shown = ", ".join(month_key(d) for d in sorted(zip_months))
+        return None, Problem(
+            m.display, None, None, f"one month for this file: the crosstabs beside it hold {shown}; pass --month"
+        )
+    if month_hint is not None:
+        if named is not None and named != month_hint:
+            what = f"the {month_key(named)} its name says"
+            tx.notes.append(f"{m.display}: {period_note(month_key(month_hint), '--month says', what)}")
+        return month_hint, None
+    return named, None
 
 
 def _write_all(

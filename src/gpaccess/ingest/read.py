@@ -10,12 +10,14 @@ import io
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gpaccess.errors import NotFoundError, Problem
 from gpaccess.ingest.schemas import raise_problems
 from gpaccess.storage.manifest import Source
 from gpaccess.storage.warehouse import sha256_file
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,12 @@ class Member:
     path: Path
     source: Source  # the file as given (a zip as a whole): its identity in the store
     header: list[str]
+    archive: str | None = None  # the zip's name, for a member of one
+
+    @property
+    def name(self) -> str:
+        """The file's own name, without folders or the zip's name (what a name-month is read from)."""
+        return PurePosixPath(self.display.rsplit(":", 1)[-1] if self.archive else self.path.name).name
 
 
 def open_inputs(
@@ -56,8 +64,16 @@ class _RefusedError(Exception):
         self.problem = problem
 
 
+def is_zip(path: Path) -> bool:
+    """A zip by its bytes, not its name: a zip's magic number (a truncated download keeps it, and is refused
+    as truncated) or a readable end record. A CSV named .zip is read as the CSV it is."""
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    return magic in ZIP_MAGIC or zipfile.is_zipfile(path)
+
+
 def _expand(path: Path, source: Source, scratch: Path) -> list[Member]:
-    if zipfile.is_zipfile(path) or path.suffix.lower() == ".zip":
+    if is_zip(path):
         return _expand_zip(path, source, scratch)
     return [Member(display=str(path), path=path, source=source, header=read_header(path, str(path)))]
 
@@ -79,7 +95,8 @@ def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
                     while block := src.read(1 << 20):  # CRC is verified as the member is read to its end
                         dst.write(block)
                 display = f"{path.name}:{name}"
-                members.append(Member(display=display, path=dest, source=source, header=read_header(dest, display)))
+                header = read_header(dest, display)
+                members.append(Member(display=display, path=dest, source=source, header=header, archive=path.name))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
         raise _RefusedError(
             Problem(str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}")

@@ -289,3 +289,28 @@ def test_file_name_gives_the_period_when_no_month_is_given(warehouse, tmp_path):
     unnamed = write(tmp_path / "epraccur.csv", epraccur_row("A81002", "A", "19740401", "", "4"))
     with pytest.raises(InputFileError, match="extract month"):
         ingest_files(warehouse, [unnamed], user="t")
+
+
+def test_a_crosstab_named_like_a_survey_file_is_stored_as_a_crosstab(warehouse, tmp_path, gpad_fixtures):
+    text = (gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv").read_text().replace("GP_CODE", "PRACTICE_CODE", 1)
+    path = write(tmp_path / "GPPS_2023_practice.csv", text)
+    result = ingest_files(warehouse, [path], user="t")
+    assert set(result.months) == {"gpad_appointments", "gpad_practices"}
+    assert not warehouse.snapshot().has("gpps")
+
+
+def test_a_survey_file_is_recognised_by_its_columns_whatever_its_name(warehouse, tmp_path):
+    path = write(tmp_path / "results.csv", "Practice_Code,Q3_12pct,Q28_12pct\nA81001,55.5,80\n")
+    with pytest.raises(InputFileError, match="survey year"):
+        ingest_files(warehouse, [path], user="t")  # a survey file, but nothing says its year
+    result = ingest_files(warehouse, [path], user="t", month="2023-03")
+    assert result.months == {"gpps": ["2023"]}
+
+
+def test_gzip_is_read_by_its_bytes_not_its_name(warehouse, tmp_path):
+    zipped = write(tmp_path / "Regional_CSV_Dorset.csv", CCG, gz=True)  # gzip named .csv
+    plain = write(tmp_path / "Regional_CSV_Wilts.csv.gz", CCG.replace("11J", "11X"))  # plain text named .gz
+    result = ingest_files(warehouse, [zipped, plain], user="t")
+    assert result.months == {"gpad_system": ["2019-03", "2021-03"]}
+    t = warehouse.snapshot().table("gpad_system")
+    assert sorted(set(t.system_code.to_pyarrow().to_pylist())) == ["11J", "11X"]

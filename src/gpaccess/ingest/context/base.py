@@ -106,8 +106,9 @@ class ReadOptions:
 
 # -- opening ----------------------------------------------------------------------------------------------
 def open_text(path: Path) -> Any:
-    """A text handle on a CSV (gzip-compressed or not); a BOM is dropped, CRLF kept for the csv module."""
-    if path.name.lower().endswith(".gz"):
+    """A text handle on a CSV, gzip-compressed or not by its bytes (not its name, so detection and reading
+    agree); a BOM is dropped, CRLF kept for the csv module."""
+    if is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
 
@@ -219,8 +220,21 @@ def period_of_file(fr: FileRead, option: Any, named: Any, show: Callable[[Any], 
     if option is None:
         return named
     if named is not None and named != option:
-        fr.notes.append(f"stored under {show(option)} as --month says, not the {show(named)} its name says")
+        fr.notes.append(period_note(show(option), "--month says", f"the {show(named)} its name says"))
     return option
+
+
+def period_note(stored: str, because: str, instead: str) -> str:
+    """The one wording of every "stored under this period, not that one" note a user reads."""
+    return f"stored under {stored} as {because}, not {instead}"
+
+
+def name_disagrees(named: date | None, months: list[str]) -> str | None:
+    """A note when a file's name says a month its rows do not hold: the rows' months are what is stored (the
+    name of a renamed or mislabelled file never decides), and the user is told."""
+    if named is None or not months or month_key(named) in months:
+        return None
+    return period_note(", ".join(months), "its rows say", f"the {month_key(named)} its name says")
 
 
 def rows_of(handle: Any) -> Iterator[tuple[int, list[str]]]:

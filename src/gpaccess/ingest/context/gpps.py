@@ -9,6 +9,8 @@ never mixed. No column holds the survey year: it is `--month`'s year, else the f
 
 from __future__ import annotations
 
+import re
+
 from gpaccess.errors import Problem
 from gpaccess.ingest.context.base import (
     BadValueError,
@@ -51,12 +53,15 @@ def _practice_aliases() -> set[str]:
     return {label_key(a) for a in publications()["gpps"].column("practice_code").names}
 
 
+_QUESTION = re.compile(r"^q\d+_\d+pct$")  # Q3_12pct: question 3, answers 1-2, as a percentage
+
+
 def detect(probe: Probe) -> bool:
+    """By the header alone: a practice-code column and survey results, `Q<n>_<m>pct` (to 2023) or `….pcteval`
+    (2024 onwards). A file's name never makes it a survey file."""
     keys = [label_key(h) for h in probe.header]
-    named = any(k in ("gpps", "gp patient survey", "gp_patient_survey") for k in [label_key(probe.name)]) or any(
-        s in label_key(probe.name) for s in ("gpps", "patient survey", "patient_survey")
-    )
-    return bool(set(keys) & _practice_aliases()) and (named or any(".pcteval" in k for k in keys))
+    results = any(_QUESTION.match(k) or ".pcteval" in k for k in keys)
+    return bool(set(keys) & _practice_aliases()) and results
 
 
 def read_gpps(probe: Probe, options: ReadOptions) -> FileRead:
