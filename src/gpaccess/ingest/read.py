@@ -33,7 +33,9 @@ class Member:
     @property
     def name(self) -> str:
         """The file's own name, without folders or the zip's name (what a name-month is read from)."""
-        return PurePosixPath(self.display.rsplit(":", 1)[-1] if self.archive else self.path.name).name
+        if self.archive is None:
+            return self.path.name
+        return PurePosixPath(self.display[len(self.archive) + 1 :].replace("\\", "/")).name
 
 
 def open_inputs(
@@ -79,22 +81,28 @@ def _expand(path: Path, source: Source, scratch: Path) -> list[Member]:
 
 
 def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
+    """Copy each CSV member to the scratch folder under its own folder path (sanitised), so members with the
+    same file name in different folders are each read, never one written over the other."""
     members = []
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".csv") and not n.endswith("/")]
-            if not names:
+            entries = [i for i in zf.infolist() if i.filename.lower().endswith(".csv") and not i.is_dir()]
+            if not entries:
                 raise _RefusedError(
                     Problem(str(path), None, None, "a zip holding at least one .csv file", str(zf.namelist()[:5]))
                 )
+            names = [i.filename for i in entries]
+            if twice := sorted({n for n in names if names.count(n) > 1}):
+                raise _RefusedError(Problem(str(path), None, None, "each member once in the zip", ", ".join(twice)))
             target = scratch / source.sha256[:16]
-            target.mkdir(parents=True, exist_ok=True)
-            for name in names:
-                dest = target / Path(name).name
-                with zf.open(name) as src, open(dest, "wb") as dst:
+            used: set[PurePosixPath] = set()
+            for info in entries:
+                dest = target.joinpath(*_scratch_path(info.filename, used).parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as dst:
                     while block := src.read(1 << 20):  # CRC is verified as the member is read to its end
                         dst.write(block)
-                display = f"{path.name}:{name}"
+                display = f"{path.name}:{info.filename}"
                 header = read_header(dest, display)
                 members.append(Member(display=display, path=dest, source=source, header=header, archive=path.name))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
@@ -102,6 +110,21 @@ def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
             Problem(str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}")
         ) from exc
     return members
+
+
+def _scratch_path(name: str, used: set[PurePosixPath]) -> PurePosixPath:
+    """A member's path inside its zip, safe to write below the scratch folder: no absolute path, drive or `..`
+    (a crafted zip cannot write elsewhere). Were sanitising to make two paths one, the later goes in a numbered
+    folder, so every member keeps its own copy."""
+    given = PurePosixPath(name.replace("\\", "/")).parts
+    parts = [p.replace(":", "_") for p in given if p not in ("/", ".", "..")]  # "C:" (a drive) is only a folder
+    safe = PurePosixPath(*parts) if parts else PurePosixPath("member.csv")
+    candidate, n = safe, 1
+    while candidate in used:
+        n += 1
+        candidate = PurePosixPath(f"_{n}", *safe.parts)
+    used.add(candidate)
+    return candidate
 
 
 def read_header(path: Path, display: str) -> list[str]:
