@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from helpers import make_zip
 
 from gpaccess.errors import InputFileError
 from gpaccess.ingest.load import ingest_files
+from ingest_helpers import make_zip
 
 CROSSTAB = "Practice_Level_Crosstab_Jul_24.csv"  # rows of 01JUL2024
 LIST_SIZES = "gp-reg-pat-prac-all_2024-07-01.csv"  # rows of 2024-07-01

@@ -4,11 +4,11 @@ read (never one copied over the other), and no member path can write outside the
 from __future__ import annotations
 
 import pytest
-from helpers import make_zip
 
 from gpaccess.errors import InputFileError
 from gpaccess.ingest.load import ingest_files
 from gpaccess.ingest.read import open_inputs
+from ingest_helpers import make_zip
 
 CROSSTAB = "Practice_Level_Crosstab_Jul_24.csv"
 
