@@ -46,6 +46,14 @@ def ingest(
         str | None,
         typer.Option(help="With --rollback: the latest release that touched this publication in the month."),
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="A practice this release replaces may lose more than a fifth of its stored appointments or rows "
+            "(it is meant: a corrected file). Without it such a release is refused.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --rollback: say what it would undo.")] = False,
     yes: Annotated[
         bool, typer.Option("--yes", help="With --rollback: do not ask (needed without a terminal).")
@@ -60,7 +68,7 @@ def ingest(
         return
     if not paths:
         raise UserError("name at least one file to ingest (or --rollback MONTH)")
-    result = run_ingest(c, paths, month=month)
+    result = run_ingest(c, paths, month=month, partial=partial)
     print_result(result)
 
 
@@ -88,7 +96,9 @@ def roll_back(c: commands.Context, month: str, *, publication: str | None, dry_r
     out.print(f"Rolled back release {done.release.id}: {', '.join(done.publications)} ({', '.join(done.periods)})")
 
 
-def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None) -> IngestResult:
+def run_ingest(
+    c: commands.Context, paths: list[Path], month: str | None = None, home: Any = None, *, partial: bool = False
+) -> IngestResult:
     from gpaccess.ingest.load import ingest_files
 
     wh = c.warehouse(home)
@@ -100,7 +110,9 @@ def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None,
         transient=True,
     ) as bar:
         task = bar.add_task("ingesting", total=None)
-        return ingest_files(wh, paths, user=c.user, month=month, progress=lambda m: bar.update(task, description=m))
+        return ingest_files(
+            wh, paths, user=c.user, month=month, partial=partial, progress=lambda m: bar.update(task, description=m)
+        )
 
 
 def print_result(result: IngestResult) -> None:
@@ -114,6 +126,11 @@ def print_result(result: IngestResult) -> None:
         out.print(f"{f.status}: {f.name}{note}")
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
+    for change in result.republished:
+        for line in change.describe():
+            out.print(escape(line))
+    for mapping in result.mappings:
+        out.print(escape(mapping.describe()))
     if result.release:
         months = "; ".join(f"{pub} {', '.join(ms)}" for pub, ms in result.months.items())
         out.print(f"release {result.release}: {result.rows:,} rows — {months}")

@@ -43,6 +43,7 @@ class Loaded:
     file_rows: int
     file_total: int | None
     problems: list[Problem] = field(default_factory=list)
+    shared_rows: int = 0  # rows an earlier file of the release already holds (agreeing Mapping.csv), stored once
 
 
 def load_member(con: Any, member: Member, resolved: ResolvedHeader, month_hint: date | None) -> Loaded:
