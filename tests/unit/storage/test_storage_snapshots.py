@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from gpaccess.ingest.load import ingest_files
@@ -161,3 +162,19 @@ def test_staged_files_and_their_folders_are_flushed_before_the_swap(store, gpad_
     assert staged <= flushed
     assert {f.parent for f in staged} <= flushed  # the release folder
     assert {f.parent.parent for f in staged} <= flushed  # the period folder, new too
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pa.lib.ArrowNotImplementedError,
+    reason="Snapshot.table builds an empty publication's table from empty Python lists, typed float64, which "
+    "cannot be cast to the schema's date column (found by tests/property/test_ingest_properties.py)",
+)
+def test_a_publication_emptied_by_a_rollback_reads_as_an_empty_table(store):
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "gpad"
+    ingest_files(store, [fixtures / CROSSTAB], user="t")
+    ingest_files(store, [fixtures / "Mapping_Jul_24.csv"], user="t")
+    rollback(store, "2024-07", user="t", publication="gpad_mapping")
+    snapshot = store.snapshot()
+    assert not snapshot.has("gpad_mapping")
+    assert snapshot.table("gpad_mapping").count().to_pyarrow().as_py() == 0
