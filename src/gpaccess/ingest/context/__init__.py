@@ -27,6 +27,7 @@ from gpaccess.ingest.context.payments import read_payments, repair_header
 from gpaccess.ingest.context.system import read_lookup, read_system
 from gpaccess.ingest.context.tabular import CONTEXT_SECTIONS, best_publication
 from gpaccess.ingest.context.workforce import read_workforce
+from gpaccess.ingest.read import ZIP_MAGIC
 from gpaccess.storage.manifest import Source
 from gpaccess.storage.periods import month_from_filename
 from gpaccess.storage.warehouse import Transaction, pause_point, sha256_file
@@ -88,7 +89,7 @@ def _is_workbook(path: Path) -> bool:
     """An Excel workbook by its bytes: a zip holding `xl/workbook.xml`. A damaged zip counts as one only when
     it is named as a workbook (so it is refused as an unreadable workbook rather than as an unknown file)."""
     with open(path, "rb") as fh:
-        if fh.read(4) != b"PK\x03\x04":
+        if fh.read(4) != ZIP_MAGIC[0]:  # a local file header: an empty zip holds no workbook
             return False
     try:
         with zipfile.ZipFile(path) as zf:
