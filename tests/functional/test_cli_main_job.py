@@ -86,6 +86,27 @@ def test_ingest_status_and_rollback_from_the_command_line(tmp_path, gpad_fixture
     assert usage.returncode == 2 and "name at least one file" in usage.stderr
 
 
+def test_a_republication_prints_its_changes_and_a_cut_needs_partial(tmp_path, gpad_fixtures):
+    crosstab = gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv"
+    gpaccess(tmp_path, "ingest", str(crosstab))
+    header, *rows = crosstab.read_text().splitlines(keepends=True)
+    revised = tmp_path / "revised" / crosstab.name
+    revised.parent.mkdir()
+    revised.write_text(header + "".join(r.replace(",40,", ",44,") for r in rows))  # A81001: 240 -> 244
+    done = gpaccess(tmp_path, "ingest", str(revised))
+    assert "2024-07 republished: 0 practice(s) added, 1 revised, 1 unchanged" in done.stdout
+    assert "appointments 255 → 259 (+4)" in done.stdout
+    assert "revised A81001: 240 → 244 appointments, 3 → 3 rows" in done.stdout
+    cut = tmp_path / "cut" / crosstab.name
+    cut.parent.mkdir()
+    cut.write_text(header + "".join(r for r in rows if ",A81002," in r or ",Same Day,120," in r))
+    refused = gpaccess(tmp_path, "ingest", str(cut), check=False)
+    assert refused.returncode == 8 and "Traceback" not in refused.stderr
+    assert "practice A81001 to keep at least 80%" in refused.stderr and "--partial" in refused.stderr
+    meant = gpaccess(tmp_path, "ingest", "--partial", str(cut))
+    assert "--partial: A81001: 244 → 120 appointments, 3 → 1 rows" in meant.stdout
+
+
 def test_synth_command_writes_published_formats(tmp_path):
     done = gpaccess(tmp_path, "synth", str(tmp_path / "out"), "--from", "2025-09", "--to", "2025-10", "--icbs", "1")
     assert "Wrote 2 month(s)" in done.stdout

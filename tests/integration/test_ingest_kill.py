@@ -16,7 +16,7 @@ from gpaccess.ingest.load import ingest_files
 from gpaccess.storage.warehouse import StoreConfig, Warehouse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "ingest"))
-from helpers import answers
+from ingest_helpers import answers
 
 
 def start_paused_ingest(home: Path, file: Path, point: str) -> subprocess.Popen[str]:

@@ -34,7 +34,11 @@ def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path] | None, typer.Argument(help="GPAD zips or CSVs, Mapping.csv, list-size CSVs.")] = None,
     month: Annotated[
-        str | None, typer.Option(help="Month (YYYY-MM) of a loose Mapping.csv whose name does not say it.")
+        str | None,
+        typer.Option(
+            help="Month (YYYY-MM) for files whose rows carry none (a loose Mapping.csv, epraccur, workforce); "
+            "it wins over a file name, never over the rows' own month."
+        ),
     ] = None,
     rollback_month: Annotated[
         str | None,
@@ -47,6 +51,14 @@ def ingest(
         str | None,
         typer.Option(help="With --rollback: the latest release that touched this publication in the month."),
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="A practice this release replaces may lose more than a fifth of its stored appointments or rows "
+            "(it is meant: a corrected file). Without it such a release is refused.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --rollback: say what it would undo.")] = False,
     yes: Annotated[
         bool, typer.Option("--yes", help="With --rollback: do not ask (needed without a terminal).")
@@ -61,7 +73,7 @@ def ingest(
         return
     if not paths:
         raise UserError("name at least one file to ingest (or --rollback MONTH)")
-    result = run_ingest(c, paths, month=month)
+    result = run_ingest(c, paths, month=month, partial=partial)
     print_result(result)
 
 
@@ -90,7 +102,9 @@ def roll_back(c: commands.Context, month: str, *, publication: str | None, dry_r
     out.print(f"Rolled back release {done.release.id}: {', '.join(done.publications)} ({', '.join(done.periods)})")
 
 
-def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None) -> IngestResult:
+def run_ingest(
+    c: commands.Context, paths: list[Path], month: str | None = None, *, partial: bool = False
+) -> IngestResult:
     from gpaccess.services import ingest as service
 
     with Progress(
@@ -102,7 +116,12 @@ def run_ingest(c: commands.Context, paths: list[Path], month: str | None = None)
     ) as bar:
         task = bar.add_task("ingesting", total=None)
         return service.ingest(
-            c.app, principal=c.principal, paths=paths, month=month, progress=lambda m: bar.update(task, description=m)
+            c.app,
+            principal=c.principal,
+            paths=paths,
+            month=month,
+            partial=partial,
+            progress=lambda m: bar.update(task, description=m),
         )
 
 
@@ -117,6 +136,11 @@ def print_result(result: IngestResult) -> None:
         out.print(f"{f.status}: {f.name}{note}")
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
+    for change in result.republished:
+        for line in change.describe():
+            out.print(escape(line))
+    for mapping in result.mappings:
+        out.print(escape(mapping.describe()))
     if result.release:
         months = "; ".join(f"{pub} {', '.join(ms)}" for pub, ms in result.months.items())
         out.print(f"release {result.release}: {result.rows:,} rows — {months}")

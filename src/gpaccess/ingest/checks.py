@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ibis
+
 from gpaccess.errors import InputFileError, Problem
 from gpaccess.ingest.normalise import Loaded
+from gpaccess.ingest.republication import fingerprint
 from gpaccess.storage.warehouse import Transaction
 
 # The publication column holding each stored publication's total, where it has one.
@@ -31,7 +34,9 @@ def verify(tx: Transaction, by_item: list[tuple[Loaded, str, list[Path]]]) -> di
         got = t.aggregate(rows=t.count(), **({"total": t[total_col].sum()} if total_col else {}))
         stored = got.to_pyarrow().to_pylist()[0]
         entry: dict[str, Any] = {"file_rows": item.file_rows, "stored_rows": int(stored["rows"])}
-        ok = publication not in _ROW_FOR_ROW or entry["file_rows"] == entry["stored_rows"]
+        if item.shared_rows:
+            entry["shared_with_an_earlier_file"] = item.shared_rows
+        ok = publication not in _ROW_FOR_ROW or entry["file_rows"] - item.shared_rows == entry["stored_rows"]
         if total_col:
             entry |= {"file_total": item.file_total, "stored_total": int(stored["total"] or 0)}
             ok = ok and entry["file_total"] == entry["stored_total"]
@@ -74,3 +79,46 @@ def disjoint_parts(
         raise InputFileError(
             problems, "the same practice-month appears in two files of one release; nothing was stored"
         )
+
+
+def union_mappings(tx: Transaction, period: str, release: str, paths: list[Path], items: list[Loaded]) -> list[Path]:
+    """Several Mapping.csv of one release for one month make one mapping: their union. They must agree about
+    every practice they share (the same rows), else the release is refused naming both files; a practice they
+    agree on is stored once (dropped from the later parts, which are rewritten). Returns the parts to store."""
+    con = tx.warehouse.con
+    tables = [con.read_parquet(str(p)) for p in paths]
+    columns = [c for c in tables[0].columns if c != "month"]
+    t = ibis.union(*[tb.mutate(part=ibis.literal(i)) for i, tb in enumerate(tables)])
+    per = t.group_by(["practice_code", "part"]).aggregate(rows=t.count(), print=fingerprint(t, columns).sum())
+    shared = per.group_by("practice_code").aggregate(
+        parts=per.count(),
+        versions=(per.rows.cast("string") + ":" + per.print.cast("string")).nunique(),
+        first=per.part.min(),
+        last=per.part.max(),
+    )
+    shared = shared.filter(shared.parts > 1)
+    clashes = shared.filter(shared.versions > 1).order_by("practice_code").limit(100).to_pyarrow().to_pylist()
+    if clashes:
+        problems = [
+            Problem(
+                items[r["last"]].member.display,
+                None,
+                "GP_CODE",
+                f"the same rows for practice {r['practice_code']} as {items[r['first']].member.display} "
+                f"(the Mapping.csv files of one release for {period} must agree)",
+                r["practice_code"],
+            )
+            for r in clashes
+        ]
+        raise InputFileError(problems, "Mapping.csv files of one release disagree about a practice; nothing was stored")
+    repeated = per.join(shared, "practice_code").filter(lambda j: j.part > j.first)
+    dropped = {
+        r["part"]: r["n"] for r in repeated.group_by("part").aggregate(n=repeated.rows.sum()).to_pyarrow().to_pylist()
+    }
+    out = list(paths)
+    for i, n in dropped.items():
+        earlier = ibis.union(*[tables[j].select("practice_code") for j in range(i)]).distinct()
+        out[i] = tx.staging_path("gpad_mapping", period, release)
+        con.to_parquet(tables[i].anti_join(earlier, "practice_code"), out[i], compression="zstd")
+        items[i].shared_rows = int(n)
+    return out

@@ -33,14 +33,11 @@ import httpx
 
 from gpaccess import __version__
 from gpaccess.errors import DownloadError
+from gpaccess.ingest.read import ZIP_MAGIC
+from gpaccess.storage.periods import MONTH_FULL_NAMES, strict_month
 
-MONTH_NAMES = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
 # Practice-level files began with October 2022 data (domain.md A7); earlier pages have no such link.
 FIRST_PRACTICE_LEVEL_MONTH = (2022, 10)
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
 CHUNK_BYTES = 1 << 16
 # Markers of the challenge pages bot-protection services serve instead of content.
 CHALLENGE_MARKERS = (
@@ -69,30 +66,28 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> Month:
         """`2025-10` -> Month(2025, 10); anything else is a ValueError naming the expected form."""
-        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ValueError(f"expected a month as YYYY-MM, like 2025-10 (found {text!r})")
-        return cls(int(m.group(1)), int(m.group(2)))
+        d = strict_month(text)
+        return cls(d.year, d.month)
 
     @property
     def label(self) -> str:
         """`October 2025`."""
-        return f"{MONTH_NAMES[self.month - 1].capitalize()} {self.year}"
+        return f"{MONTH_FULL_NAMES[self.month - 1].capitalize()} {self.year}"
 
     @property
     def slug(self) -> str:
         """The publication page's slug: `october-2025`."""
-        return f"{MONTH_NAMES[self.month - 1]}-{self.year}"
+        return f"{MONTH_FULL_NAMES[self.month - 1]}-{self.year}"
 
     @property
     def zip_name(self) -> str:
         """The file name the publisher uses: `Practice_Level_Crosstab_Oct_25.zip`."""
-        mon = MONTH_NAMES[self.month - 1][:3].capitalize()
+        mon = MONTH_FULL_NAMES[self.month - 1][:3].capitalize()
         return f"Practice_Level_Crosstab_{mon}_{self.year % 100:02d}.zip"
 
     def zip_name_pattern(self) -> re.Pattern[str]:
         """The file name, case-insensitive; September is also matched as `Sept`."""
-        mon = MONTH_NAMES[self.month - 1][:3]
+        mon = MONTH_FULL_NAMES[self.month - 1][:3]
         if mon == "sep":
             mon = "sept?"
         return re.compile(rf"practice_level_crosstab_{mon}_{self.year % 100:02d}\.zip", re.IGNORECASE)

@@ -14,14 +14,15 @@ from datetime import date
 from pathlib import Path
 
 from gpaccess.errors import InputFileError, NotFoundError, Problem, UserError
-from gpaccess.ingest import aggregate, checks, context
-from gpaccess.ingest.context.base import month_key
+from gpaccess.ingest import aggregate, checks, context, republication
+from gpaccess.ingest.context.base import name_disagrees, period_note
 from gpaccess.ingest.normalise import Loaded, load_member
-from gpaccess.ingest.read import Member, month_from_filename, open_inputs
+from gpaccess.ingest.read import Member, open_inputs
+from gpaccess.ingest.republication import MappingChange, MonthChange
 from gpaccess.ingest.schemas import publications, resolve_header
 from gpaccess.storage import csvread
 from gpaccess.storage.manifest import Release, Source
-from gpaccess.storage.periods import parse_month
+from gpaccess.storage.periods import PeriodError, month_from_filename, month_key, require_month
 from gpaccess.storage.warehouse import Transaction, Warehouse, now_iso, pause_point, sha256_file
 
 Progress = Callable[[str], None]
@@ -69,6 +70,10 @@ class IngestResult:
     months: dict[str, list[str]] = field(default_factory=dict)  # publication -> months
     rows: int = 0
     notes: list[str] = field(default_factory=list)  # what a user should notice (e.g. a month only partly replaced)
+    # The change report: per month already stored, what this release added and revised (data, not only text,
+    # so the web application can show it too), and each month's mapping it replaced.
+    republished: list[MonthChange] = field(default_factory=list)
+    mappings: list[MappingChange] = field(default_factory=list)
 
 
 def ingest_files(
@@ -77,14 +82,18 @@ def ingest_files(
     *,
     user: str,
     month: str | None = None,
+    partial: bool = False,
     progress: Progress | None = None,
 ) -> IngestResult:
+    """Ingest `paths` as one release. `month`: the month of files whose rows carry none. `partial`: the user
+    means a replaced practice to lose more than a fifth of its stored appointments or rows (otherwise such a
+    release is refused: see `republication`)."""
     say = progress or (lambda _msg: None)
     month_hint = _parse_month_option(month)
     scratch = warehouse.tmp_dir / f"ingest-{uuid.uuid4().hex[:8]}"
     try:
         with warehouse.transaction(user=user) as tx:
-            return _ingest(tx, paths, user, month_hint, scratch, say)
+            return _ingest(tx, paths, user, month_hint, scratch, say, partial=partial)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -92,14 +101,21 @@ def ingest_files(
 def _parse_month_option(month: str | None) -> date | None:
     if month is None:
         return None
-    parsed = parse_month(month)
-    if parsed is None:
-        raise UserError(f"--month {month!r}: expected a month as YYYY-MM, e.g. 2025-10")
-    return parsed
+    try:
+        return require_month(month, "--month")
+    except PeriodError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _ingest(
-    tx: Transaction, paths: list[Path], user: str, month_hint: date | None, scratch: Path, say: Progress
+    tx: Transaction,
+    paths: list[Path],
+    user: str,
+    month_hint: date | None,
+    scratch: Path,
+    say: Progress,
+    *,
+    partial: bool,
 ) -> IngestResult:
     applied = tx.manifest.applied_releases()
     # A file is "already ingested" only while its release is wholly applied: after a rollback of any of its
@@ -146,12 +162,12 @@ def _ingest(
     problems += context.problems_of(reads)
     if problems:
         raise InputFileError(problems, f"{len(problems)} problem(s) found; nothing was stored")
-    written, by_item = _write_all(tx, release, loaded, say)
+    gpad = _write_all(tx, release, loaded, say, partial=partial)
     context_written, per_file = context.write_all(tx, release, reads, say)
     for pub, periods in context_written.items():
-        written.setdefault(pub, set()).update(periods)
-    touched = {pub: sorted(months) for pub, months in written.items()}
-    release_checks = checks.verify(tx, by_item) | context.verify(tx, reads, per_file)
+        gpad.touched.setdefault(pub, set()).update(periods)
+    touched = {pub: sorted(months) for pub, months in gpad.touched.items()}
+    release_checks = checks.verify(tx, gpad.by_item) | context.verify(tx, reads, per_file)
     rows = sum(x.file_rows for x in loaded) + sum(fr.file_rows for fr in reads)
     tx.record(
         Release(
@@ -168,50 +184,42 @@ def _ingest(
     for src in sources:
         result.files.append(FileOutcome(src.name, src.sha256, "ingested"))
     result.release, result.months, result.rows = release, touched, rows
-    result.notes = list(tx.notes)
+    result.republished, result.mappings = gpad.republished, gpad.mappings
+    # What a reader repaired or decided (a relabelled header, --month over a file name) is the user's to see.
+    result.notes = list(tx.notes) + [f"{fr.display}: {note}" for fr in reads for note in fr.notes]
     say("making the release visible")
     return result
-
-
-def replacement_note(tx: Transaction, period: str, new_files: list[Path]) -> str | None:
-    """Say when a release replaced only some practices of a month that already held data: right for a
-    republished region or a corrected file, but a truncated file looks the same, so the user is told."""
-    stack = tx.manifest.publications[APPOINTMENTS].periods[period]
-    if len(stack) < 2:
-        return None
-    t = tx.warehouse.con.read_parquet([str(f) for f in new_files])
-    replaced = int(t.practice_code.nunique().to_pyarrow().as_py())
-    kept = stack[-1].keys - replaced
-    if kept <= 0:
-        return None
-    return (
-        f"{period}: this release holds {replaced:,} practices; {kept:,} other practices keep their rows from "
-        f"release {stack[-2].release} (if this file should have held the whole month, roll it back: "
-        f"gpaccess ingest --rollback {period})"
-    )
 
 
 def _read_all(
     tx: Transaction, inputs: list[tuple[Source, list[Member]]], month_hint: date | None, say: Progress
 ) -> list[Loaded]:
-    """Read and check every file before writing anything, so all problems are reported together."""
+    """Read and check every file before writing anything, so all problems are reported together.
+
+    What a file is comes from its header (`resolve_header`), and its month from its rows wherever they carry
+    one; a file name or `--month` saying another month is noted, never obeyed. Only a file whose rows carry no
+    month (a Mapping.csv) takes one from elsewhere: the crosstab beside it in its zip, else `--month`, else its
+    name."""
     con = tx.warehouse.con
     problems: list[Problem] = []
     loaded: list[Loaded] = []
     for _source, members in inputs:
         resolved = {m.display: resolve_header(m.header, m.display) for m in members}
-        # A Mapping.csv inside a zip takes the month of the crosstab beside it.
         data_first = sorted(members, key=lambda m: resolved[m.display].spec.month_column is None)
-        zip_months: list[date] = []
+        zip_months: set[date] = set()
         for m in data_first:
             spec = resolved[m.display].spec
-            hint = month_hint
+            hint = None
             if spec.month_column is None:
-                hint = hint or (zip_months[0] if len(set(zip_months)) == 1 else None) or month_from_filename(m.display)
+                hint, problem = _month_without_column(tx, m, zip_months, month_hint)
+                if problem:
+                    problems.append(problem)
+                    continue
             say(f"reading {m.display}")
             item = load_member(con, m, resolved[m.display], hint)
             if spec.month_column:
-                zip_months += item.months
+                zip_months.update(item.months)
+                _note_content_month(tx, m, item.months, month_hint)
             problems += item.problems
             loaded.append(item)
     if problems:
@@ -219,10 +227,63 @@ def _read_all(
     return loaded
 
 
-def _write_all(
-    tx: Transaction, release: str, loaded: list[Loaded], say: Progress
-) -> tuple[dict[str, set[str]], list[tuple[Loaded, str, list[Path]]]]:
-    """Write each file's rows per month into unreferenced Parquet, then stack them as the months' new state."""
+def _named_month(m: Member) -> date | None:
+    """The month a member's own name says, else its zip's name."""
+    return month_from_filename(m.name) or (month_from_filename(m.archive) if m.archive else None)
+
+
+def _note_content_month(tx: Transaction, m: Member, months: list[date], month_hint: date | None) -> None:
+    keys = [month_key(d) for d in months]
+    if note := name_disagrees(_named_month(m), keys):
+        tx.notes.append(f"{m.display}: {note}")
+    if month_hint is not None and months and month_hint not in months:
+        what = f"--month {month_key(month_hint)}"
+        tx.notes.append(f"{m.display}: {period_note(', '.join(keys), 'its rows say', what)}")
+
+
+def _month_without_column(
+    tx: Transaction, m: Member, zip_months: set[date], month_hint: date | None
+) -> tuple[date | None, Problem | None]:
+    """The month of a file whose rows carry none (DESIGN "Mapping"): the crosstab beside it in its zip, else
+    `--month`, else its name; a zip whose crosstabs hold several months leaves it ambiguous without `--month`."""
+    named = _named_month(m)
+    if m.archive and len(zip_months) == 1:
+        (beside,) = zip_months
+        # The zip's own name is already noted with the crosstab; only --month or the member's own name add news.
+        own = month_from_filename(m.name)
+        if month_hint is not None and month_hint != beside:
+            what = f"--month {month_key(month_hint)}"
+        elif month_hint is None and own is not None and own != beside:
+            what = f"the {month_key(own)} its name says"
+        else:
+            return beside, None
+        tx.notes.append(f"{m.display}: {period_note(month_key(beside), 'the crosstab beside it says', what)}")
+        return beside, None
+    if m.archive and len(zip_months) > 1 and month_hint is None:
+        shown = ", ".join(month_key(d) for d in sorted(zip_months))
+        return None, Problem(
+            m.display, None, None, f"one month for this file: the crosstabs beside it hold {shown}; pass --month"
+        )
+    if month_hint is not None:
+        if named is not None and named != month_hint:
+            what = f"the {month_key(named)} its name says"
+            tx.notes.append(f"{m.display}: {period_note(month_key(month_hint), '--month says', what)}")
+        return month_hint, None
+    return named, None
+
+
+@dataclass
+class _Written:
+    touched: dict[str, set[str]]  # publication -> periods
+    by_item: list[tuple[Loaded, str, list[Path]]]  # what each file wrote, for the checks
+    republished: list[MonthChange]
+    mappings: list[MappingChange]
+
+
+def _write_all(tx: Transaction, release: str, loaded: list[Loaded], say: Progress, *, partial: bool) -> _Written:
+    """Write each file's rows per month into unreferenced Parquet, compare them with what each month already
+    holds (refusing a release that would cut a practice, unless `partial`), then stack them as the months' new
+    state: appointments by practice (a republication replaces the practices it holds), a mapping as a whole."""
     con = tx.warehouse.con
     parts: dict[tuple[str, str], list[Path]] = {}
     owners: dict[tuple[str, str], list[Loaded]] = {}
@@ -243,14 +304,47 @@ def _write_all(
                 owners.setdefault((out_pub, period), []).append(item)
         csvread.drop(con, item.raw)
     checks.disjoint_parts(tx, parts, owners)
+    for (pub, period), files in parts.items():
+        if pub == MAPPING and len(files) > 1:
+            union = checks.union_mappings(tx, period, release, files, owners[(pub, period)])
+            renamed = dict(zip(files, union, strict=True))  # the checks read what is stored
+            for _, _, written in by_item:
+                written[:] = [renamed.get(f, f) for f in written]
+            parts[(pub, period)] = union
+    say("comparing with the months already stored")
+    changes = {
+        period: republication.compare_month(
+            con,
+            period,
+            _stored_files(tx, pub, period),
+            [(f, o.member.display) for f, o in zip(files, owners[(pub, period)], strict=True)],
+        )
+        for (pub, period), files in sorted(parts.items())
+        if pub == APPOINTMENTS and _stored_files(tx, pub, period)
+    }
+    tx.notes += republication.guard(list(changes.values()), partial=partial)
     touched: dict[str, set[str]] = {}
+    mappings: list[MappingChange] = []
     for (pub, period), files in sorted(parts.items()):
         schema, key, measure = _layout(pub)
-        tx.put(pub, period, release, files, schema=schema, key=key, measure=measure)
+        before = tx.manifest.publications[pub].current(period) if pub in tx.manifest.publications else None
+        # A month's mapping is published whole: the new one replaces it, practices it no longer lists included.
+        after = tx.put(
+            pub, period, release, files, schema=schema, key=key, measure=measure, replace_period=pub == MAPPING
+        )
         touched.setdefault(pub, set()).add(period)
-        if pub == APPOINTMENTS and (note := replacement_note(tx, period, files)):
+        if pub == MAPPING and before is not None:
+            mappings.append(MappingChange(period, before.keys, after.keys, before.rows, after.rows))
+        change = changes.get(period) if pub == APPOINTMENTS else None
+        if change and before and (note := republication.partly_replaced_note(change, before.release)):
             tx.notes.append(note)
-    return touched, by_item
+    return _Written(touched, by_item, list(changes.values()), mappings)
+
+
+def _stored_files(tx: Transaction, publication: str, period: str) -> list[str]:
+    pub = tx.manifest.publications.get(publication)
+    state = pub.current(period) if pub else None
+    return [str(tx.warehouse.data_dir / f) for f in state.files] if state else []
 
 
 def _targets(item: Loaded) -> list[tuple[str, Callable[[date], object]]]:

@@ -16,9 +16,10 @@ import ibis
 import ibis.expr.types as ir
 
 from gpaccess.errors import Problem
-from gpaccess.ingest.read import Member, locate, parse_month
+from gpaccess.ingest.read import Member, locate
 from gpaccess.ingest.schemas import READ_TYPES, ResolvedHeader, data_file_path, vocabularies
 from gpaccess.storage.csvread import Reject, read_csv_declared
+from gpaccess.storage.periods import parse_month
 
 _EXPECTED_BY_REJECT = {
     "MISSING COLUMNS": "a complete row of {n} fields",
@@ -42,6 +43,7 @@ class Loaded:
     file_rows: int
     file_total: int | None
     problems: list[Problem] = field(default_factory=list)
+    shared_rows: int = 0  # rows an earlier file of the release already holds (agreeing Mapping.csv), stored once
 
 
 def load_member(con: Any, member: Member, resolved: ResolvedHeader, month_hint: date | None) -> Loaded:

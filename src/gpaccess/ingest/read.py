@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gpaccess.errors import NotFoundError, Problem
 from gpaccess.ingest.schemas import raise_problems
 from gpaccess.storage.manifest import Source
 from gpaccess.storage.warehouse import sha256_file
 
-_MONTHS = {
-    m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)
-}
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
 
 
 @dataclass(frozen=True)
@@ -32,6 +28,14 @@ class Member:
     path: Path
     source: Source  # the file as given (a zip as a whole): its identity in the store
     header: list[str]
+    archive: str | None = None  # the zip's name, for a member of one
+
+    @property
+    def name(self) -> str:
+        """The file's own name, without folders or the zip's name (what a name-month is read from)."""
+        if self.archive is None:
+            return self.path.name
+        return PurePosixPath(self.display[len(self.archive) + 1 :].replace("\\", "/")).name
 
 
 def open_inputs(
@@ -62,35 +66,65 @@ class _RefusedError(Exception):
         self.problem = problem
 
 
+def is_zip(path: Path) -> bool:
+    """A zip by its bytes, not its name: a zip's magic number (a truncated download keeps it, and is refused
+    as truncated) or a readable end record. A CSV named .zip is read as the CSV it is."""
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    return magic in ZIP_MAGIC or zipfile.is_zipfile(path)
+
+
 def _expand(path: Path, source: Source, scratch: Path) -> list[Member]:
-    if zipfile.is_zipfile(path) or path.suffix.lower() == ".zip":
+    if is_zip(path):
         return _expand_zip(path, source, scratch)
     return [Member(display=str(path), path=path, source=source, header=read_header(path, str(path)))]
 
 
 def _expand_zip(path: Path, source: Source, scratch: Path) -> list[Member]:
+    """Copy each CSV member to the scratch folder under its own folder path (sanitised), so members with the
+    same file name in different folders are each read, never one written over the other."""
     members = []
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".csv") and not n.endswith("/")]
-            if not names:
+            entries = [i for i in zf.infolist() if i.filename.lower().endswith(".csv") and not i.is_dir()]
+            if not entries:
                 raise _RefusedError(
                     Problem(str(path), None, None, "a zip holding at least one .csv file", str(zf.namelist()[:5]))
                 )
+            names = [i.filename for i in entries]
+            if twice := sorted({n for n in names if names.count(n) > 1}):
+                raise _RefusedError(Problem(str(path), None, None, "each member once in the zip", ", ".join(twice)))
             target = scratch / source.sha256[:16]
-            target.mkdir(parents=True, exist_ok=True)
-            for name in names:
-                dest = target / Path(name).name
-                with zf.open(name) as src, open(dest, "wb") as dst:
+            used: set[PurePosixPath] = set()
+            for info in entries:
+                dest = target.joinpath(*_scratch_path(info.filename, used).parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as dst:
                     while block := src.read(1 << 20):  # CRC is verified as the member is read to its end
                         dst.write(block)
-                display = f"{path.name}:{name}"
-                members.append(Member(display=display, path=dest, source=source, header=read_header(dest, display)))
+                display = f"{path.name}:{info.filename}"
+                header = read_header(dest, display)
+                members.append(Member(display=display, path=dest, source=source, header=header, archive=path.name))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
         raise _RefusedError(
             Problem(str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}")
         ) from exc
     return members
+
+
+def _scratch_path(name: str, used: set[PurePosixPath]) -> PurePosixPath:
+    """A member's path inside its zip, safe to write below the scratch folder: no absolute path, drive or `..`
+    (a crafted zip cannot write elsewhere). Were sanitising to make two paths one, the later goes in a numbered
+    folder, so every member keeps its own copy."""
+    given = PurePosixPath(name.replace("\\", "/")).parts
+    parts = [p.replace(":", "_") for p in given if p not in ("/", ".", "..")]  # "C:" (a drive) is only a folder
+    safe = PurePosixPath(*parts) if parts else PurePosixPath("member.csv")
+    candidate, n = safe, 1
+    while candidate in used:
+        n += 1
+        candidate = PurePosixPath(f"_{n}", *safe.parts)
+    used.add(candidate)
+    return candidate
 
 
 def read_header(path: Path, display: str) -> list[str]:
@@ -116,26 +150,6 @@ def read_header(path: Path, display: str) -> list[str]:
             Problem(display, 1, None, "UTF-8 text (this looks like UTF-16: re-save as UTF-8 CSV)", None)
         )
     return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
-
-
-def parse_month(raw: str) -> date | None:
-    """Month forms seen in GPAD and list-size files: 01OCT2025, MAR2019, 2025-10-01, 2025-10."""
-    s = raw.strip().upper()
-    for fmt in ("%d%b%Y", "%Y-%m-%d", "%b%Y", "%Y-%m", "%d/%m/%Y"):
-        try:
-            d = datetime.strptime(s.title() if "%b" in fmt else s, fmt).date()
-        except ValueError:
-            continue
-        return d.replace(day=1)
-    return None
-
-
-def month_from_filename(name: str) -> date | None:
-    """`Mapping_Aug_25.csv`, `Practice_Level_Crosstab_Oct_25.zip` → the month they belong to."""
-    m = re.search(r"_([A-Za-z]{3})_(\d{2})(?:\D|$)", name)
-    if not m or m.group(1).upper() not in _MONTHS:
-        return None
-    return date(2000 + int(m.group(2)), _MONTHS[m.group(1).upper()], 1)
 
 
 def locate(path: Path, column_index: int, wanted: set[str | None], limit: int = 3) -> dict[str | None, list[int]]:

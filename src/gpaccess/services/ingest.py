@@ -23,13 +23,15 @@ def ingest(
     principal: Principal,
     paths: list[Path],
     month: str | None = None,
+    partial: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> IngestResult:
-    """Ingest published files as one release (a no-op for files already applied)."""
+    """Ingest published files as one release (a no-op for files already applied). `partial` says a
+    republication that cuts some practices' months by more than a fifth is meant."""
     from gpaccess.ingest.load import ingest_files
 
     principal.require(Permission.INGEST)
-    return ingest_files(app.warehouse, paths, user=principal.actor, month=month, progress=progress)
+    return ingest_files(app.warehouse, paths, user=principal.actor, month=month, partial=partial, progress=progress)
 
 
 def plan_rollback(app: App, *, principal: Principal, month: str, publication: str | None = None) -> RollbackPlan:

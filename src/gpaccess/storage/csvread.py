@@ -45,7 +45,7 @@ def read_csv_declared(
         f"read_csv({_sql_str(str(path))}, header = true, delim = ',', quote = '\"', escape = '\"', "
         f"columns = {cols}, auto_detect = false, null_padding = false, strict_mode = true, "
         f"store_rejects = true, rejects_table = {_sql_str(rejects_table)}, "
-        f"rejects_scan = {_sql_str(rejects_scan)}, max_line_size = 1048576)"
+        f"rejects_scan = {_sql_str(rejects_scan)}, max_line_size = 1048576, compression = 'none')"
     )
     kind = "TEMP TABLE" if materialise else "TEMP VIEW"
     raw.execute(f"CREATE {kind} {name} AS SELECT * FROM {source}")

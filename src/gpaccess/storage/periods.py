@@ -16,7 +16,10 @@ from gpaccess.errors import UserError
 
 MONTH_ABBREVIATIONS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_NUMBER_OF = {m: i for i, m in enumerate(MONTH_ABBREVIATIONS, 1)}
+MONTH_FULL_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
 EXCEL_EPOCH = date(1899, 12, 30)
 
 # Month forms seen in GPAD, list-size and context files, tried in this order.
@@ -57,8 +60,9 @@ def parse_month(raw: object) -> date | None:
     return None
 
 
-def require_month(raw: str, what: str = "month") -> date:
-    """A month the user typed (`2025-10`, or any form `parse_month` reads); a clear error otherwise."""
+def require_month(raw: str | date, what: str = "month") -> date:
+    """A month the user typed or a caller passed (`2025-10`, any form `parse_month` reads, or a date); a clear
+    error otherwise."""
     parsed = parse_month(raw)
     if parsed is None:
         raise PeriodError(f"{what} {raw!r}: expected a month as YYYY-MM, e.g. 2025-10")
@@ -86,19 +90,24 @@ def parse_months(values: Iterable[str]) -> list[date]:
         for part in v.split(","):
             part = part.strip()
             if ":" in part:
-                a, b = (_strict_month(x) for x in part.split(":", 1))
+                a, b = (strict_month(x, also="or a range 2025-08:2025-10") for x in part.split(":", 1))
                 out += month_range(a, b)
             elif part:
-                out.append(_strict_month(part))
+                out.append(strict_month(part, also="or a range 2025-08:2025-10"))
     return sorted(set(out))
 
 
-def _strict_month(text: str) -> date:
-    try:
-        y, m = text.strip().split("-")[:2]
-        return date(int(y), int(m), 1)
-    except ValueError:
-        raise PeriodError(f"month {text!r}: expected YYYY-MM, e.g. 2025-10 (or a range 2025-08:2025-10)") from None
+_STRICT = re.compile(r"\s*(\d{4})-(\d{1,2})\s*")
+
+
+def strict_month(text: str, *, also: str = "") -> date:
+    """Exactly `YYYY-MM` (a month as a command takes it: `2025-10`, `2025-1`); anything else, including other
+    forms `parse_month` would read, is a PeriodError naming the form expected."""
+    m = _STRICT.fullmatch(text)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        extra = f" ({also})" if also else ""
+        raise PeriodError(f"month {text!r}: expected a month as YYYY-MM, e.g. 2025-10{extra}")
+    return date(int(m.group(1)), int(m.group(2)), 1)
 
 
 def month_label(months: Iterable[date]) -> str:
@@ -125,27 +134,39 @@ def latest_consecutive(available: Iterable[date], length: int) -> list[date]:
 
 
 _NAME_PATTERNS = (
-    re.compile(r"(?P<y>20\d\d)-(?P<m>0[1-9]|1[0-2])(?:\D|$)"),
-    re.compile(r"_(?P<mon>[A-Za-z]{3})_(?P<yy>\d{2})(?:\D|$)"),
-    re.compile(r"(?P<monthname>[A-Za-z]{3,9})[ _-]+(?P<y>20\d\d)"),
+    re.compile(r"(?<!\d)(?P<y>20\d\d)-(?P<m>0[1-9]|1[0-2])(?!\d)"),
+    re.compile(r"_(?P<word>[A-Za-z]{3,9})_(?P<yy>\d{2})(?:\D|$)"),
+    re.compile(r"(?P<word>[A-Za-z]{3,9})[ _-]+(?P<y>20\d\d)(?!\d)"),
 )
 
 
+def month_number(word: str) -> int | None:
+    """1-12 for a month's name or an abbreviation of it (`Oct`, `Sept`, `October`), else None (`Marketing`)."""
+    w = word.casefold()
+    if len(w) < 3:
+        return None
+    return next((i for i, full in enumerate(MONTH_FULL_NAMES, 1) if full.startswith(w)), None)
+
+
 def month_from_filename(name: str) -> date | None:
-    """`Mapping_Aug_25.csv`, `epraccur_2025-05.csv`, `... October 2025_v2.xlsx` → the month they belong to."""
+    """The month a file's name says, or None: `Mapping_Aug_25.csv`, `Practice_Level_Crosstab_Sept_25.zip`,
+    `epraccur_2025-05.csv`, `gp-reg-pat-prac-all_2025-10-01.csv`, `... October 2025_v2.xlsx`.
+
+    Only a fall-back: a file whose content says its month is stored under that month whatever its name says."""
     for pattern in _NAME_PATTERNS:
         for m in pattern.finditer(name):
             g = m.groupdict()
             if g.get("m"):
                 return date(int(g["y"]), int(g["m"]), 1)
-            mon = (g.get("mon") or g.get("monthname") or "")[:3].upper()
-            if mon in _NUMBER_OF:
+            number = month_number(g["word"])
+            if number is not None:
                 year = int(g["y"]) if g.get("y") else 2000 + int(g["yy"])
-                return date(year, _NUMBER_OF[mon], 1)
+                return date(year, number, 1)
     return None
 
 
 def year_from_filename(name: str) -> int | None:
+    """The first year 2000-2099 a name holds on its own (`GPPS_2023_practice.csv` → 2023), or None."""
     m = re.search(r"(?<!\d)(20\d\d)(?!\d)", name)
     return int(m.group(1)) if m else None
 

@@ -87,8 +87,8 @@ class Snapshot:
                 f"the store at {self.root} holds no {publication} data yet: run `gpaccess ingest` first"
             )
         files = self.files(publication, periods)
-        if not files:
-            return ibis.memtable({name: [] for name in pub.schema}, schema=ibis.schema(pub.schema))
+        if not files:  # no rows (e.g. every period rolled back): an empty table of the stored types
+            return ibis.memtable(ibis.schema(pub.schema).to_pyarrow().empty_table())
         return self.con.read_parquet(files, table_name=f"{publication}_{uuid.uuid4().hex[:8]}", union_by_name=True)
 
     def release_table(self, release: str, publication: str, period: str) -> ir.Table:

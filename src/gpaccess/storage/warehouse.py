@@ -195,18 +195,21 @@ class Transaction:
         schema: dict[str, str],
         key: list[str],
         measure: str | None,
+        replace_period: bool = False,
     ) -> mf.PeriodState:
         """Make `new_files` the newest rows of a period; rows of older states with other keys stay visible.
 
         A release holding practices already stored replaces exactly those practices' rows (a republished
         month); practices it does not hold keep their rows (a regional part of a month adds up).
+        `replace_period`: `new_files` are the period's whole contents, and no older row stays visible (a
+        month's mapping is republished as a whole: a practice it no longer lists is gone from it).
         """
         pub = self.ensure_publication(publication, schema, key, measure)
         con = self.warehouse.con
         new = con.read_parquet([str(f) for f in new_files])
         files = [self.rel(f) for f in new_files]
         current = pub.current(period)
-        if current is not None and current.files:
+        if current is not None and current.files and not replace_period:
             old = con.read_parquet([str(self.warehouse.data_dir / f) for f in current.files])
             if key:
                 new_keys = new.select(*key).distinct()

@@ -30,6 +30,9 @@ from gpaccess.synth.model import Rows
 from gpaccess.synth.structure import NEVER, SUPPLIER_F2F_LOGIT, SUPPLIERS, Structure
 
 REPUBLISH_SHARE = 0.05
+# A republication adds late-recorded appointments to the practices it revises: each of their appointments
+# drawn again is late with this probability (about +3% a practice; the real one ranged -0.05% to +7%).
+LATE_SHARE = 0.03
 
 Progress = Callable[[str, int, int], None]
 
@@ -93,11 +96,12 @@ def month_rows(s: Structure, month: str, seed: int, want: np.ndarray, *, revised
         rng = np.random.default_rng(np.random.SeedSequence([seed, 1, t + 10_000, int(b)]))
         r = model.simulate(s, idx, ctx, rng)
         if revised:
-            r = r.take(~redo[r.practice])
             again = idx[redo[idx]]
             if len(again):
                 rng2 = np.random.default_rng(np.random.SeedSequence([seed, 1, t + 10_000, int(b), 1]))
-                r = Rows.concat([r, model.simulate(s, again, ctx, rng2, revised=True)])
+                late = model.simulate(s, again, ctx, rng2, revised=True)
+                late.count = rng2.binomial(late.count, LATE_SHARE)
+                r = model.merge_rows(Rows.concat([r, late.take(late.count > 0)]))
         parts.append(r.take(want[r.practice]))
     return write.order_rows(s, Rows.concat(parts))
 
@@ -154,10 +158,10 @@ def generate(
 
     `months` are "YYYY-MM" (any month; 2019 is written in today's practice-level layout, which no real file
     has). `icbs`: None for all 42, N for the first N of a fixed round-robin-over-regions order, or ICB codes.
-    `republish`: months also written "as republished" into gpad/republished/ (about 5% of practices' rows
-    differ). `companions`: also write context files for the same practices and months under context/ (IMD,
-    epraccur, coverage, workforce, telephony, online consultations). Same seed and options give
-    byte-identical files.
+    `republish`: months also written "as republished" into gpad/republished/ (about 5% of practices gain
+    late-recorded appointments, as a real republication revises practices: it never cuts them).
+    `companions`: also write context files for the same practices and months under context/ (IMD, epraccur,
+    coverage, workforce, telephony, online consultations). Same seed and options give byte-identical files.
     """
     out_dir = Path(out_dir)
     try:

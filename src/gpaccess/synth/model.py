@@ -229,6 +229,15 @@ class Rows:
 _ROW_FIELDS = ("practice", "supplier", "cell", "mode", "status", "count")
 
 
+def merge_rows(rows: Rows) -> Rows:
+    """One row per practice, supplier, cell, mode and status, counts summed (as the publisher writes them)."""
+    key = np.stack([rows.practice, rows.supplier, rows.cell, rows.mode, rows.status], axis=1)
+    unique, inverse = np.unique(key, axis=0, return_inverse=True)
+    count = np.bincount(inverse.ravel(), weights=rows.count, minlength=len(unique)).astype(np.int64)
+    practice, supplier, cell, mode, status = unique.T
+    return Rows(practice, supplier, cell, mode, status, count)
+
+
 def simulate(
     s: Structure, idx: np.ndarray, ctx: MonthContext, rng: np.random.Generator, *, revised: bool = False
 ) -> Rows:

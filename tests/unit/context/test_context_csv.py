@@ -307,3 +307,66 @@ def test_one_release_for_mixed_gpad_and_context(warehouse, tmp_path, gpad_fixtur
     result = ingest_files(warehouse, [gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv", lookup], user="t")
     assert set(result.months) >= {"gpad_appointments", "ccg_icb_lookup"}
     assert len(warehouse.manifest().releases) == 1
+
+
+def test_month_option_wins_over_the_file_name_for_files_without_a_month_column(warehouse, tmp_path):
+    """ODS, workforce, GPPS and payments rows carry no period: --month gives it, the name is only a fall-back,
+    and when the two differ the result says which was used."""
+    workforce = write(
+        tmp_path / "GPW_Practice_Level_2025-10.csv",
+        "PRAC_CODE,TOTAL_PATIENTS,TOTAL_GP_FTE,TOTAL_GP_EXTGL_FTE,TOTAL_NURSES_FTE,TOTAL_DPC_FTE,TOTAL_ADMIN_FTE\n"
+        "A81001,4000,3.5,3,1.2,1,5\n",
+    )
+    ods = write(tmp_path / "epraccur_2025-05.csv", epraccur_row("A81001", "A", "19740401", "", "4"))
+    payments = write(
+        tmp_path / "nhs_payments_to_general_practice_2022-23.csv",
+        PAYMENTS_HEADER_2223
+        + "Y63,NE,16C,SUB,U1,PCN,A81001,SURGERY,addr,TS18 1HU,01/04/1974,,GMS,No,GP,Urban,,40,45\n",
+    )
+    gpps = write(tmp_path / "GPPS_2023_practice.csv", "Practice_Code,Q3_12pct,Q28_12pct\nA81001,55.5,80\n")
+    result = ingest_files(warehouse, [workforce, ods, payments, gpps], user="t", month="2024-09")
+    assert result.months == {
+        "workforce": ["2024-09"],
+        "ods_practices": ["2024-09"],
+        "payments": ["2024-25"],
+        "gpps": ["2024"],
+    }
+    notes = "\n".join(result.notes)
+    assert f"{workforce}: stored under 2024-09 as --month says, not the 2025-10 its name says" in notes
+    assert f"{ods}: stored under 2024-09 as --month says, not the 2025-05 its name says" in notes
+    assert "not the 2022-23 its name says" in notes and "not the 2023 its name says" in notes
+
+
+def test_file_name_gives_the_period_when_no_month_is_given(warehouse, tmp_path):
+    ods = write(tmp_path / "epraccur_2025-05.csv", epraccur_row("A81001", "A", "19740401", "", "4"))
+    result = ingest_files(warehouse, [ods], user="t")
+    assert result.months == {"ods_practices": ["2025-05"]}
+    assert result.notes == []
+    unnamed = write(tmp_path / "epraccur.csv", epraccur_row("A81002", "A", "19740401", "", "4"))
+    with pytest.raises(InputFileError, match="extract month"):
+        ingest_files(warehouse, [unnamed], user="t")
+
+
+def test_a_crosstab_named_like_a_survey_file_is_stored_as_a_crosstab(warehouse, tmp_path, gpad_fixtures):
+    text = (gpad_fixtures / "Practice_Level_Crosstab_Jul_24.csv").read_text().replace("GP_CODE", "PRACTICE_CODE", 1)
+    path = write(tmp_path / "GPPS_2023_practice.csv", text)
+    result = ingest_files(warehouse, [path], user="t")
+    assert set(result.months) == {"gpad_appointments", "gpad_practice_month", "gpad_practices"}
+    assert not warehouse.snapshot().has("gpps")
+
+
+def test_a_survey_file_is_recognised_by_its_columns_whatever_its_name(warehouse, tmp_path):
+    path = write(tmp_path / "results.csv", "Practice_Code,Q3_12pct,Q28_12pct\nA81001,55.5,80\n")
+    with pytest.raises(InputFileError, match="survey year"):
+        ingest_files(warehouse, [path], user="t")  # a survey file, but nothing says its year
+    result = ingest_files(warehouse, [path], user="t", month="2023-03")
+    assert result.months == {"gpps": ["2023"]}
+
+
+def test_gzip_is_read_by_its_bytes_not_its_name(warehouse, tmp_path):
+    zipped = write(tmp_path / "Regional_CSV_Dorset.csv", CCG, gz=True)  # gzip named .csv
+    plain = write(tmp_path / "Regional_CSV_Wilts.csv.gz", CCG.replace("11J", "11X"))  # plain text named .gz
+    result = ingest_files(warehouse, [zipped, plain], user="t")
+    assert result.months == {"gpad_system": ["2019-03", "2021-03"]}
+    t = warehouse.snapshot().table("gpad_system")
+    assert sorted(set(t.system_code.to_pyarrow().to_pylist())) == ["11J", "11X"]

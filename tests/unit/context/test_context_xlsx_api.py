@@ -163,3 +163,36 @@ def test_fingertips_download_then_ingest(server, warehouse, tmp_path):
 def test_fingertips_download_refuses_not_found(server, tmp_path):
     with pytest.raises(DownloadError, match="HTTP 404"):
         download_indicator(server, 1, tmp_path, retries=0, timeout=5)
+
+
+def test_workbooks_are_recognised_by_their_tables_not_their_names(warehouse, tmp_path):
+    oc_rows = [["Title"], ["x"], ["y"], OC_HEADER, oc_row("A81001", 5, 1)]
+    oc = workbook(tmp_path / "Cloud Based Telephony Publication Summary October 2025.xlsx", {"Table 2": oc_rows})
+    phone = workbook(tmp_path / "Submissions via OC Systems - April 2025.xlsx", {"Table 3": telephony_sheet()})
+    result = ingest_files(warehouse, [oc, phone], user="t")
+    assert result.months == {
+        "online_consultation": ["2025-04"],  # 45748: the rows' month, not the name's October
+        "telephony": ["2025-10"],
+        "telephony_unassigned": ["2025-10"],
+    }
+    notes = "\n".join(result.notes)
+    assert f"{oc}: stored under 2025-04 as its rows say, not the 2025-10 its name says" in notes
+    assert f"{phone}: stored under 2025-10 as its rows say, not the 2025-04 its name says" in notes
+
+
+def test_a_workbook_named_as_a_csv_is_read_as_a_workbook(warehouse, tmp_path):
+    path = workbook(tmp_path / "telephony.xlsx", {"Table 3": telephony_sheet()})
+    disguised = path.rename(tmp_path / "calls_2025-10.csv")
+    result = ingest_files(warehouse, [disguised], user="t")
+    assert result.months["telephony"] == ["2025-10"]
+
+
+def test_a_workbook_named_as_published_without_the_table_is_refused(warehouse, tmp_path):
+    header = ["Month", "GP Code", "GP Name", "Referrals"]  # Table 2, but no Submissions column
+    path = workbook(
+        tmp_path / "Submissions via Online Consultation Systems in General Practice - May 2024.xlsx",
+        {"Table 2": [header, [45748, "A81001", "X", 5]]},
+    )
+    with pytest.raises(InputFileError, match="'Table 2' with a header 'Month', 'GP Code', 'Submissions'"):
+        ingest_files(warehouse, [path], user="t")
+    assert warehouse.manifest().generation == 0

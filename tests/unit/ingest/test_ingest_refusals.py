@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import answers, make_zip
 
 from gpaccess.errors import InputFileError
 from gpaccess.ingest.load import ingest_files
+from ingest_helpers import answers, make_zip
 
 CROSSTAB = "Practice_Level_Crosstab_Jul_24.csv"
 

@@ -4,11 +4,11 @@ rollback undoes one release as a whole at a time, and a rolled-back file can be 
 from __future__ import annotations
 
 import pytest
-from helpers import answers
 
 from gpaccess.errors import ConflictError, NotFoundError
 from gpaccess.ingest.load import ingest_files
 from gpaccess.ingest.rollback import rollback
+from ingest_helpers import answers
 
 CROSSTAB = "Practice_Level_Crosstab_Jul_24.csv"
 

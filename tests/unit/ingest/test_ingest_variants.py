@@ -7,9 +7,9 @@ import csv
 from pathlib import Path
 
 import pytest
-from helpers import make_zip
 
 from gpaccess.ingest.load import ingest_files
+from ingest_helpers import make_zip
 
 
 def file_totals(path: Path, count_column: str) -> tuple[int, int]:

@@ -165,3 +165,15 @@ def test_staged_files_and_their_folders_are_flushed_before_the_swap(store, gpad_
     assert staged <= flushed
     assert {f.parent for f in staged} <= flushed  # the release folder
     assert {f.parent.parent for f in staged} <= flushed  # the period folder, new too
+
+
+def test_a_publication_emptied_by_a_rollback_reads_as_an_empty_table(store):
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "gpad"
+    ingest_files(store, [fixtures / CROSSTAB], user="t")
+    ingest_files(store, [fixtures / "Mapping_Jul_24.csv"], user="t")
+    rollback(store, "2024-07", user="t", publication="gpad_mapping")
+    snapshot = store.snapshot()
+    assert not snapshot.has("gpad_mapping")
+    empty = snapshot.table("gpad_mapping")
+    assert empty.count().to_pyarrow().as_py() == 0
+    assert str(empty.schema()["month"]) == "date"  # the stored types, not whatever empty lists would guess

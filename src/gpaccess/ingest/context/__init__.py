@@ -8,6 +8,7 @@ warehouse transaction as GPAD (one release per call, re-ingest a no-op, rollback
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 
 from gpaccess.errors import InputFileError, Problem
 from gpaccess.ingest.context import online_consultation, telephony, xlsx
-from gpaccess.ingest.context.base import FileRead, Probe, ReadOptions, is_gzip
+from gpaccess.ingest.context.base import FileRead, Probe, ReadOptions, is_gzip, name_disagrees
 from gpaccess.ingest.context.coverage import read_coverage
 from gpaccess.ingest.context.gpps import detect as detect_gpps
 from gpaccess.ingest.context.gpps import read_gpps
@@ -26,7 +27,9 @@ from gpaccess.ingest.context.payments import read_payments, repair_header
 from gpaccess.ingest.context.system import read_lookup, read_system
 from gpaccess.ingest.context.tabular import CONTEXT_SECTIONS, best_publication
 from gpaccess.ingest.context.workforce import read_workforce
+from gpaccess.ingest.read import ZIP_MAGIC
 from gpaccess.storage.manifest import Source
+from gpaccess.storage.periods import month_from_filename
 from gpaccess.storage.warehouse import Transaction, pause_point, sha256_file
 
 Reader = Callable[[Probe, ReadOptions], FileRead]
@@ -67,24 +70,55 @@ def _unreadable_excel(message: str) -> Reader:
     return read
 
 
+# Workbooks gpaccess reads, each recognised by its content (a sheet and its header), never by its name.
+WORKBOOKS: tuple[tuple[str, Callable[[Probe], bool], Reader], ...] = (
+    ("Cloud Based Telephony Publication Summary", telephony.detect, telephony.read_telephony),
+    (
+        "Submissions via Online Consultation Systems",
+        online_consultation.detect,
+        online_consultation.read_online_consultation,
+    ),
+)
+WORKBOOK_LAYOUTS = (
+    "'Table 2' with a header 'Month', 'GP Code', 'Submissions' (Submissions via Online Consultation Systems) or "
+    "'Table 3' with a header 'Month', 'Answered' (Cloud Based Telephony Publication Summary)"
+)
+
+
+def _is_workbook(path: Path) -> bool:
+    """An Excel workbook by its bytes: a zip holding `xl/workbook.xml`. A damaged zip counts as one only when
+    it is named as a workbook (so it is refused as an unreadable workbook rather than as an unknown file)."""
+    with open(path, "rb") as fh:
+        if fh.read(4) != ZIP_MAGIC[0]:  # a local file header: an empty zip holds no workbook
+            return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return path.suffix.lower() in EXCEL_SUFFIXES
+
+
+def _detect_workbook(path: Path) -> tuple[Probe, Reader]:
+    try:
+        sheets = xlsx.sheet_names(path)
+    except xlsx.WorkbookError as exc:
+        return Probe(path, path.name, "xlsx", [], []), _unreadable_excel(f"a readable Excel workbook ({exc})")
+    probe = Probe(path, path.name, "xlsx", [], sheets)
+    found = [(title, reader) for title, sees, reader in WORKBOOKS if sees(probe)]
+    if len(found) == 1:
+        return probe, found[0][1]
+    if found:  # pragma: no cover - no published workbook holds both tables
+        both = " and ".join(title for title, _ in found)
+        return probe, _unreadable_excel(f"one table gpaccess reads, not tables of both {both}")
+    return probe, _unreadable_excel(f"an Excel file gpaccess reads: a sheet {WORKBOOK_LAYOUTS}")
+
+
 def detect(path: Path) -> tuple[Probe, Reader] | None:
     """The context reader for `path`, or None when it is not context data (GPAD and list sizes go the
-    established way, which also refuses unknown files with the list of known layouts)."""
-    if path.suffix.lower() in EXCEL_SUFFIXES:
-        try:
-            sheets = xlsx.sheet_names(path)
-        except xlsx.WorkbookError as exc:
-            probe = Probe(path, path.name, "xlsx", [], [])
-            return probe, _unreadable_excel(f"a readable Excel workbook ({exc})")
-        probe = Probe(path, path.name, "xlsx", [], sheets)
-        if telephony.detect(probe):
-            return probe, telephony.read_telephony
-        if online_consultation.detect(probe):
-            return probe, online_consultation.read_online_consultation
-        return probe, _unreadable_excel(
-            "an Excel file gpaccess reads: 'Submissions via Online Consultation Systems ...' (Table 2) or "
-            "'Cloud Based Telephony Publication Summary ...' (Table 3), named as published"
-        )
+    established way, which also refuses unknown files with the list of known layouts). Everything is decided
+    by the file's bytes: a workbook's sheets and headers, a CSV's header; never by its name."""
+    if _is_workbook(path):
+        return _detect_workbook(path)
     header = _first_line(path)
     if not header:
         return None
@@ -103,6 +137,10 @@ def source_of(path: Path, digest: str | None = None) -> Source:
     return Source(name=path.name, sha256=digest or sha256_file(path), bytes=path.stat().st_size)
 
 
+# Readers whose rows carry their month: a name saying another month is noted, never obeyed.
+CONTENT_MONTHS = frozenset({"gpad_system", "coverage", "online_consultation", "telephony"})
+
+
 def read_all(detected: list[tuple[Probe, Reader]], options: ReadOptions, say: Callable[[str], None]) -> list[FileRead]:
     reads = []
     for probe, reader in detected:
@@ -110,6 +148,9 @@ def read_all(detected: list[tuple[Probe, Reader]], options: ReadOptions, say: Ca
         fr = reader(probe, options)
         if not fr.problems and fr.file_rows == 0 and not fr.outputs:
             fr.problems.append(Problem(fr.display, None, None, "at least one data row", "no rows"))
+        named = month_from_filename(probe.name)
+        if fr.kind in CONTENT_MONTHS and (note := name_disagrees(named, sorted({o.period for o in fr.outputs}))):
+            fr.notes.append(note)
         reads.append(fr)
     _clashes(reads)
     return reads

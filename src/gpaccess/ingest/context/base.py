@@ -12,13 +12,15 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from gpaccess.errors import Problem
+from gpaccess.storage.periods import month_key as month_key  # re-exported: measures/practices.py imports it here
+from gpaccess.storage.periods import parse_month
 
 # Store types (Ibis names, as the manifest records them) and the Arrow type each is written as.
 ARROW_TYPES = {
@@ -104,8 +106,9 @@ class ReadOptions:
 
 # -- opening ----------------------------------------------------------------------------------------------
 def open_text(path: Path) -> Any:
-    """A text handle on a CSV (gzip-compressed or not); a BOM is dropped, CRLF kept for the csv module."""
-    if path.name.lower().endswith(".gz"):
+    """A text handle on a CSV, gzip-compressed or not by its bytes (not its name, so detection and reading
+    agree); a BOM is dropped, CRLF kept for the csv module."""
+    if is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
 
@@ -184,28 +187,13 @@ def as_count(value: object) -> int | None:
     return int(number)
 
 
-_MONTHS = {
-    m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)
-}
-EXCEL_EPOCH = date(1899, 12, 30)
-
-
 def as_month(value: object) -> date:
-    """The month a cell names: 01MAR2024 (a day: aggregated to its month), MAR2019, 2025-10-01, 20250401,
-    an Excel date cell or an Excel serial number (45748 = 2025-04-01)."""
-    if isinstance(value, datetime):
-        return value.date().replace(day=1)
-    if isinstance(value, date):
-        return value.replace(day=1)
-    if isinstance(value, int | float) and not isinstance(value, bool) and 20000 < value < 80000:
-        return (EXCEL_EPOCH + timedelta(days=int(value))).replace(day=1)
-    text = str(value or "").strip().upper()
-    for fmt in ("%d%b%Y", "%b%Y", "%Y-%m-%d", "%Y-%m", "%Y%m%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(text.title() if "%b" in fmt else text, fmt).date().replace(day=1)
-        except ValueError:
-            continue
-    raise BadValueError("a month such as 01MAR2024, MAR2019, 2025-10-01 or an Excel date")
+    """The month a cell names (any form `periods.parse_month` reads: 01MAR2024, MAR2019, 2025-10-01, 20250401,
+    an Excel date cell or serial number); a cell naming none is a BadValueError, located by the caller."""
+    month = parse_month(value)
+    if month is None:
+        raise BadValueError("a month such as 01MAR2024, MAR2019, 2025-10-01 or an Excel date")
+    return month
 
 
 def as_date(value: object) -> date | None:
@@ -225,34 +213,28 @@ def as_date(value: object) -> date | None:
     raise BadValueError("a date as YYYYMMDD, dd/mm/yyyy or YYYY-MM-DD")
 
 
-def month_key(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
+def period_of_file(fr: FileRead, option: Any, named: Any, show: Callable[[Any], str] = str) -> Any:
+    """The period of a file whose content says none (ODS, workforce, GPPS, payments): the one `--month` gives,
+    else the one its name says (None: neither). When both are given and differ, `--month` wins and a note says
+    so: a name is only a fall-back."""
+    if option is None:
+        return named
+    if named is not None and named != option:
+        fr.notes.append(period_note(show(option), "--month says", f"the {show(named)} its name says"))
+    return option
 
 
-_NAME_MONTH = [
-    re.compile(r"(?P<y>20\d\d)-(?P<m>0[1-9]|1[0-2])(?:\D|$)"),
-    re.compile(r"_(?P<mon>[A-Za-z]{3})_(?P<yy>\d{2})(?:\D|$)"),
-    re.compile(r"(?P<monthname>[A-Za-z]{3,9})[ _-]+(?P<y>20\d\d)"),
-]
+def period_note(stored: str, because: str, instead: str) -> str:
+    """The one wording of every "stored under this period, not that one" note a user reads."""
+    return f"stored under {stored} as {because}, not {instead}"
 
 
-def month_from_name(name: str) -> date | None:
-    """`epraccur_2025-05.csv`, `..._Oct_25.csv`, `... October 2025_v2.xlsx` → that month."""
-    for pattern in _NAME_MONTH:
-        for m in pattern.finditer(name):
-            g = m.groupdict()
-            if g.get("m"):
-                return date(int(g["y"]), int(g["m"]), 1)
-            mon = (g.get("mon") or g.get("monthname") or "")[:3].upper()
-            if mon in _MONTHS:
-                year = int(g["y"]) if g.get("y") else 2000 + int(g["yy"])
-                return date(year, _MONTHS[mon], 1)
-    return None
-
-
-def year_from_name(name: str) -> int | None:
-    m = re.search(r"(?<!\d)(20\d\d)(?!\d)", name)
-    return int(m.group(1)) if m else None
+def name_disagrees(named: date | None, months: list[str]) -> str | None:
+    """A note when a file's name says a month its rows do not hold: the rows' months are what is stored (the
+    name of a renamed or mislabelled file never decides), and the user is told."""
+    if named is None or not months or month_key(named) in months:
+        return None
+    return period_note(", ".join(months), "its rows say", f"the {month_key(named)} its name says")
 
 
 def rows_of(handle: Any) -> Iterator[tuple[int, list[str]]]:

@@ -5,8 +5,9 @@ Coverage = patients registered at included practices ÷ patients registered at o
 
 from __future__ import annotations
 
-from gpaccess.ingest.context.base import FileRead, Layout, Probe, ReadOptions, as_count, as_month, as_text, month_key
+from gpaccess.ingest.context.base import FileRead, Layout, Probe, ReadOptions, as_count, as_month, as_text
 from gpaccess.ingest.context.tabular import Cells, data_rows, resolve
+from gpaccess.storage.periods import month_key
 
 COVERAGE = Layout(
     "coverage",

@@ -4,10 +4,12 @@ real file was available).
 Up to 2023: `Practice_Code, Q3_12pct` (phone easy to get through) and `Q28_12pct` (overall experience good).
 From 2024 the survey is a new series (new questionnaire, online-first), not comparable with earlier years:
 every numeric column is kept under its published name, and each row carries its `series` so the two are
-never mixed. The year comes from the file name (`GPPS_2023_...csv`) or `--month`.
+never mixed. No column holds the survey year: it is `--month`'s year, else the file name's (`GPPS_2023_...csv`).
 """
 
 from __future__ import annotations
+
+import re
 
 from gpaccess.errors import Problem
 from gpaccess.ingest.context.base import (
@@ -20,10 +22,11 @@ from gpaccess.ingest.context.base import (
     as_text,
     label_key,
     open_text,
+    period_of_file,
     rows_of,
-    year_from_name,
 )
 from gpaccess.ingest.schemas import publications
+from gpaccess.storage.periods import year_from_filename
 
 GPPS = Layout(
     "gpps",
@@ -50,17 +53,20 @@ def _practice_aliases() -> set[str]:
     return {label_key(a) for a in publications()["gpps"].column("practice_code").names}
 
 
+_QUESTION = re.compile(r"^q\d+_\d+pct$")  # Q3_12pct: question 3, answers 1-2, as a percentage
+
+
 def detect(probe: Probe) -> bool:
+    """By the header alone: a practice-code column and survey results, `Q<n>_<m>pct` (to 2023) or `….pcteval`
+    (2024 onwards). A file's name never makes it a survey file."""
     keys = [label_key(h) for h in probe.header]
-    named = any(k in ("gpps", "gp patient survey", "gp_patient_survey") for k in [label_key(probe.name)]) or any(
-        s in label_key(probe.name) for s in ("gpps", "patient survey", "patient_survey")
-    )
-    return bool(set(keys) & _practice_aliases()) and (named or any(".pcteval" in k for k in keys))
+    results = any(_QUESTION.match(k) or ".pcteval" in k for k in keys)
+    return bool(set(keys) & _practice_aliases()) and results
 
 
 def read_gpps(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="gpps")
-    year = year_from_name(probe.name) or (options.month_hint.year if options.month_hint else None)
+    year = period_of_file(fr, options.month_hint.year if options.month_hint else None, year_from_filename(probe.name))
     if year is None:
         fr.problems.append(
             Problem(fr.display, None, None, "the survey year in the file name (GPPS_2023...) or --month")

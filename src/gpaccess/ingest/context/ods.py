@@ -1,7 +1,7 @@
 """ODS `epraccur`: the reference list of prescribing settings, kept for GP practices (setting 4) only.
 
-The file has no header, 27 quoted columns and dates as YYYYMMDD. Its month is the extract's: from the file
-name (`epraccur_2025-05.csv`) or `--month`.
+The file has no header, 27 quoted columns and dates as YYYYMMDD. Its month is the extract's, which no column
+holds: `--month`, else the file name (`epraccur_2025-05.csv`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from gpaccess.ingest.context.base import (
     ReadOptions,
     as_date,
     as_text,
-    month_from_name,
-    month_key,
     open_text,
+    period_of_file,
     rows_of,
 )
+from gpaccess.storage.periods import month_from_filename, month_key
 
 WIDTH = 27
 GP_PRACTICE_SETTING = "4"
@@ -73,7 +73,7 @@ def looks_like_epraccur(header: list[str]) -> bool:
 
 def read_ods(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="ods_practices")
-    month = month_from_name(probe.name) or options.month_hint
+    month = period_of_file(fr, options.month_hint, month_from_filename(probe.name), month_key)
     if month is None:
         fr.problems.append(
             Problem(fr.display, None, None, "the extract month in the file name (epraccur_2025-05.csv) or --month")

@@ -26,9 +26,8 @@ from gpaccess.ingest.context.base import (
     as_text,
     excel_column,
     is_missing,
-    label_key,
-    month_key,
 )
+from gpaccess.storage.periods import month_key
 
 SHEET = "Table 2"
 OC = Layout(
@@ -74,13 +73,12 @@ OPTIONAL = {"participation", "practice_name", "pcn_code", "icb_code", "region_co
 COUNTS = ("submissions", "clinical_submissions", "administrative_submissions", "other_submissions")
 
 
+HEADER_LABELS = {"gp code", "submissions"}
+
+
 def detect(probe: Probe) -> bool:
-    name = label_key(probe.name)
-    return (
-        "online consultation" in name
-        or "via oc systems" in name
-        or (xlsx.find_sheet(probe.sheets, SHEET) is not None and "submissions" in name)
-    )
+    """By content: a `Table 2` whose header starts 'Month' and holds 'GP Code' and 'Submissions'."""
+    return xlsx.has_table(probe, SHEET, HEADER_LABELS)
 
 
 def _participation(value: Any) -> bool | None:
@@ -97,7 +95,7 @@ def read_online_consultation(probe: Probe, options: ReadOptions) -> FileRead:
     table = xlsx.open_table(
         probe,
         SHEET,
-        {"gp code", "submissions"},
+        HEADER_LABELS,
         "a header row starting 'Month', with 'GP Code' and 'Submissions'",
         COLUMNS,
         OPTIONAL,

@@ -7,8 +7,6 @@ relabelled, nothing is shifted (DESIGN.md, Settled questions → Context files).
 
 from __future__ import annotations
 
-import re
-
 from gpaccess.errors import Problem
 from gpaccess.ingest.context.base import (
     BadValueError,
@@ -19,8 +17,10 @@ from gpaccess.ingest.context.base import (
     as_date,
     as_number,
     as_text,
+    period_of_file,
 )
 from gpaccess.ingest.context.tabular import Cells, data_rows, resolve
+from gpaccess.storage.periods import financial_year, financial_year_from_filename
 
 PAYMENTS = Layout(
     "payments",
@@ -59,13 +59,6 @@ def repair_header(header: list[str]) -> tuple[list[str], bool]:
     return header, False
 
 
-def financial_year(name: str) -> str | None:
-    m = re.search(r"(20\d\d)[-_](\d\d)(?!\d)", name)
-    if m and (int(m.group(1)) + 1) % 100 == int(m.group(2)):
-        return f"{m.group(1)}-{m.group(2)}"
-    return None
-
-
 def _rurality(value: object) -> str | None:
     text = (as_text(value) or "").casefold()
     if text in ("", "missing", "unknown"):
@@ -99,11 +92,9 @@ def read_payments(probe: Probe, options: ReadOptions) -> FileRead:
             "columns 3-6 relabelled from 'CCG Code, Sub ICB NAME, Code, CCG NAME' to "
             "'Sub ICB Code, Sub ICB NAME, PCN Code, PCN Name' (the 2022-23 header is mislabelled)"
         )
-    year = financial_year(probe.name)
-    if year is None and options.month_hint is not None:
-        m = options.month_hint
-        start = m.year if m.month >= 4 else m.year - 1
-        year = f"{start}-{(start + 1) % 100:02d}"
+    # No column holds the financial year: --month's, else the one the file name says (`..._2022-23.csv`).
+    option = financial_year(options.month_hint) if options.month_hint is not None else None
+    year = period_of_file(fr, option, financial_year_from_filename(probe.name))
     if year is None:
         fr.problems.append(
             Problem(fr.display, None, None, "a financial year in the file name (e.g. _2022-23) or --month", probe.name)

@@ -10,13 +10,10 @@ from typing import Any
 
 import ibis
 
+from gpaccess.storage.periods import financial_year, month_key, require_month
 from gpaccess.storage.snapshot import Snapshot
 
 DEFAULT_COVERAGE_WARNING = 0.9
-
-
-def _month(month: str | date) -> str:
-    return month if isinstance(month, str) else f"{month.year:04d}-{month.month:02d}"
 
 
 def _fields(row: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -39,8 +36,8 @@ def practice_context(snapshot: Snapshot, practice_code: str, month: str | date) 
     period at or before it (IMD year, payments financial year, GPPS survey year); ODS the latest extract at or
     before it. Telephony `Unassigned` accounts are never attributed to a practice, so they never appear here.
     """
-    key = _month(month)
-    year = key[:4]
+    when = require_month(month)
+    key, year = month_key(when), str(when.year)
     out: list[dict[str, Any]] = []
     pick = {
         "online_consultation": lambda ps: key if key in ps else None,
@@ -49,7 +46,7 @@ def practice_context(snapshot: Snapshot, practice_code: str, month: str | date) 
         "ods_practices": lambda ps: _latest_at_or_before(ps, key),
         "imd": lambda ps: _latest_at_or_before(ps, year),
         "gpps": lambda ps: _latest_at_or_before(ps, year),
-        "payments": lambda ps: _latest_at_or_before(ps, _financial_year(key)),
+        "payments": lambda ps: _latest_at_or_before(ps, financial_year(when)),
     }
     for source, choose in pick.items():
         if not snapshot.has(source):
@@ -70,12 +67,6 @@ def practice_context(snapshot: Snapshot, practice_code: str, month: str | date) 
         else:
             out += [{"source": source, "period": period, "fields": _fields(r, ("practice_code",))} for r in rows]
     return out
-
-
-def _financial_year(month_key: str) -> str:
-    y, m = int(month_key[:4]), int(month_key[5:7])
-    start = y if m >= 4 else y - 1
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def imd_deciles(snapshot: Snapshot, year: int | None = None):
@@ -105,7 +96,7 @@ def coverage_for(
 ) -> dict[str, Any] | None:
     """Coverage of one sub-ICB in one month, with a warning when it is below `warn_below` (the
     `coverage_warning_threshold` setting); None when the store holds no coverage row for it."""
-    key = _month(month)
+    key = month_key(require_month(month))
     if not snapshot.has("coverage") or key not in snapshot.periods("coverage"):
         return None
     t = snapshot.table("coverage", periods=[key])

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from gpaccess.errors import Problem
-from gpaccess.ingest.context.base import FileRead, Layout, Probe, ReadOptions, as_count, as_month, as_text, month_key
+from gpaccess.ingest.context.base import FileRead, Layout, Probe, ReadOptions, as_count, as_month, as_text
 from gpaccess.ingest.context.tabular import Cells, data_rows, resolve
 from gpaccess.ingest.schemas import data_file_path, vocabularies
+from gpaccess.storage.periods import month_key
 
 SYSTEM = Layout(
     "gpad_system",

@@ -24,9 +24,8 @@ from gpaccess.ingest.context.base import (
     as_month,
     as_text,
     excel_column,
-    label_key,
-    month_key,
 )
+from gpaccess.storage.periods import month_key
 
 SHEET = "Table 3"
 MEASURES = ("inbound", "answered", "ended_in_ivr", "callback_requested", "missed", "callback_made")
@@ -66,14 +65,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL = {"practice_name", "pcn_code", "pcn_name", "icb_code", "region_code"}
 
 
+HEADER_LABELS = {"answered"}
+
+
 def detect(probe: Probe) -> bool:
-    return "telephony" in label_key(probe.name)
+    """By content: a `Table 3` whose header starts 'Month' and holds 'Answered'."""
+    return xlsx.has_table(probe, SHEET, HEADER_LABELS)
 
 
 def read_telephony(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="telephony")
     table = xlsx.open_table(
-        probe, SHEET, {"answered"}, "a header row starting 'Month', with 'Answered'", COLUMNS, OPTIONAL, fr
+        probe, SHEET, HEADER_LABELS, "a header row starting 'Month', with 'Answered'", COLUMNS, OPTIONAL, fr
     )
     if table is None:
         return fr
@@ -115,7 +118,7 @@ def read_telephony(probe: Probe, options: ReadOptions) -> FileRead:
             table_month = next(iter(months))
             values["month"] = table_month
             fr.notes.append(
-                f"{where} row {number}: month cell read {str(month_cell).strip()!r}; "
+                f"sheet {SHEET!r} row {number}: month cell read {str(month_cell).strip()!r}; "
                 f"took the table's month {month_key(table_month)}"
             )
         code = values["practice_code"]

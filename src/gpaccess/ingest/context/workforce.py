@@ -1,6 +1,6 @@
 """General Practice Workforce, practice level (tested on fixtures built to the layout domain.md C3 documents;
-no real file was available). "NA" means not supplied and is stored as null, never zero. The month comes from
-the file name (`..._2025-10.csv`, `..._Oct_25.csv`, `... October 2025 ...`) or `--month`.
+no real file was available). "NA" means not supplied and is stored as null, never zero. No column holds the
+month: it is `--month`, else the file name's (`..._2025-10.csv`, `..._Oct_25.csv`, `... October 2025 ...`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from gpaccess.ingest.context.base import (
     ReadOptions,
     as_number,
     as_text,
-    month_from_name,
-    month_key,
+    period_of_file,
 )
 from gpaccess.ingest.context.tabular import Cells, data_rows, resolve
+from gpaccess.storage.periods import month_from_filename, month_key
 
 FTE = ("gp_fte", "gp_extgl_fte", "nurses_fte", "dpc_fte", "admin_fte", "locum_trn_fte")
 WORKFORCE = Layout(
@@ -29,7 +29,7 @@ WORKFORCE = Layout(
 
 def read_workforce(probe: Probe, options: ReadOptions) -> FileRead:
     fr = FileRead(display=str(probe.path), kind="workforce")
-    month = month_from_name(probe.name) or options.month_hint
+    month = period_of_file(fr, options.month_hint, month_from_filename(probe.name), month_key)
     if month is None:
         fr.problems.append(Problem(fr.display, None, None, "the month in the file name (e.g. _2025-10) or --month"))
         return fr

@@ -20,6 +20,7 @@ from gpaccess.ingest.context.base import FileRead, excel_column, label_key
 CODE = re.compile(r"^[A-Z][A-Z0-9]{2,7}$")
 UNASSIGNED = "unassigned"
 SUMMARY_LABELS = {"total", "national", "england"}
+HEADER_SCAN = 40  # a table's header is within its sheet's first rows
 
 
 class WorkbookError(Exception):
@@ -35,11 +36,11 @@ def sheet_names(path: Path) -> list[str]:
         raise WorkbookError(str(exc)) from exc
 
 
-def read_sheet(path: Path, sheet: str) -> list[list[Any]]:
+def read_sheet(path: Path, sheet: str, nrows: int | None = None) -> list[list[Any]]:
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
-    return [list(r) for r in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)]
+    return [list(r) for r in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)]
 
 
 def find_sheet(sheets: list[str], wanted: str) -> str | None:
@@ -58,7 +59,7 @@ class Header:
     shown: list[str]  # per column: the header as published, for messages
 
 
-def find_header(rows: list[list[Any]], first: str, must: set[str], scan: int = 40) -> Header | None:
+def find_header(rows: list[list[Any]], first: str, must: set[str], scan: int = HEADER_SCAN) -> Header | None:
     """The header row: the first row whose first cell reads `first` and holding every label in `must`
     (labels compared by `label_key`). A row below it with text only (e.g. `Total`, `%`) is a sub-header:
     its labels are joined to the merged group label above them as `group | sub`."""
@@ -81,6 +82,19 @@ def find_header(rows: list[list[Any]], first: str, must: set[str], scan: int = 4
                 shown[j] = f"{shown[j] or group} {below[j]}".strip()
         return Header(i + 1, labels, shown)
     return None
+
+
+def has_table(probe: Any, sheet_name: str, must: set[str]) -> bool:
+    """Whether a workbook holds a practice table by its content: the sheet, and in its first rows a header
+    starting 'Month' with every label in `must` (what a file is never comes from its name)."""
+    sheet = find_sheet(probe.sheets, sheet_name)
+    if sheet is None:
+        return False
+    try:
+        rows = read_sheet(probe.path, sheet, nrows=HEADER_SCAN)
+    except Exception:  # calamine's own error types: an unreadable sheet is no such table
+        return False
+    return find_header(rows, "month", must) is not None
 
 
 @dataclass

@@ -18,11 +18,15 @@ def make_zip(path: Path, members: dict[str, bytes | Path]) -> Path:
 
 def answers(wh: Warehouse) -> dict[str, Any]:
     """Every query a reader might make, reduced to comparable values: rows per publication, month and
-    practice, and the totals. Two stores with equal answers are indistinguishable to readers."""
+    practice, and the totals, from one snapshot. Two stores with equal answers are indistinguishable to
+    readers."""
     out: dict[str, Any] = {"manifest_generation": wh.manifest().generation}
-    for pub in sorted(wh.manifest().publications):
-        t = wh.snapshot().table(pub)
-        measure = wh.manifest().publications[pub].measure
+    snapshot = wh.snapshot()
+    for pub in sorted(snapshot.manifest.publications):
+        if not snapshot.has(pub):  # no period visible (all rolled back): to readers, never stored
+            continue
+        t = snapshot.table(pub)
+        measure = snapshot.manifest.publications[pub].measure
         aggs = {"rows": t.count()}
         if measure:
             aggs["total"] = t[measure].sum()
