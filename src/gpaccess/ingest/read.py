@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from gpaccess.errors import NotFoundError, Problem
 from gpaccess.ingest.schemas import raise_problems
+from gpaccess.storage.files import sha256_file
 from gpaccess.storage.manifest import Source
-from gpaccess.storage.warehouse import sha256_file
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
 
@@ -131,6 +131,38 @@ def read_header(path: Path, display: str) -> list[str]:
     """The first line, parsed as CSV; a BOM is tolerated, other encodings are refused here."""
     with open(path, "rb") as fh:
         first = fh.readline(1 << 16)
+    return parse_header(first, display)
+
+
+def headers_of(path: Path) -> list[tuple[str, list[str]]]:
+    """(display name, header) of a loose CSV or of each CSV member of a zip, from its first line alone: what a
+    file is can be checked, and a wrong file refused, before anything is extracted or the store is touched.
+    Raises `InputFileError` with the same problems the full read would report for these first bytes."""
+    try:
+        if not is_zip(path):
+            return [(str(path), read_header(path, str(path)))]
+        with zipfile.ZipFile(path) as zf:
+            entries = [i for i in zf.infolist() if i.filename.lower().endswith(".csv") and not i.is_dir()]
+            if not entries:
+                raise _RefusedError(
+                    Problem(str(path), None, None, "a zip holding at least one .csv file", str(zf.namelist()[:5]))
+                )
+            out = []
+            for info in entries:
+                display = f"{path.name}:{info.filename}"
+                with zf.open(info) as member:
+                    out.append((display, parse_header(member.readline(1 << 16), display)))
+            return out
+    except _RefusedError as exc:
+        raise_problems([exc.problem])
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
+        problem = Problem(str(path), None, None, "a complete zip archive as published", f"truncated or corrupt: {exc}")
+        raise_problems([problem])
+    raise AssertionError("unreachable")  # pragma: no cover - raise_problems always raises
+
+
+def parse_header(first: bytes, display: str) -> list[str]:
+    """A first line's bytes as a CSV header, or the reason they cannot be one."""
     if not first.strip():
         raise _RefusedError(Problem(display, 1, None, "a header line naming the columns", "an empty file"))
     try:

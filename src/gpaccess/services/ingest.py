@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
-from gpaccess.ingest.load import IngestResult
-from gpaccess.ingest.rollback import RollbackPlan
 from gpaccess.services.app import App
+
+if TYPE_CHECKING:  # the engine loads only once the files have passed their first check
+    from gpaccess.ingest.load import IngestResult
+    from gpaccess.ingest.rollback import RollbackPlan
 
 
 def ingest(
@@ -28,9 +30,13 @@ def ingest(
 ) -> IngestResult:
     """Ingest published files as one release (a no-op for files already applied). `partial` says a
     republication that cuts some practices' months by more than a fifth is meant."""
-    from gpaccess.ingest.load import ingest_files
+    from gpaccess.ingest.precheck import precheck
 
     principal.require(Permission.INGEST)
+    precheck(paths)  # a wrong file is refused before the store is locked or the engine loaded
+
+    from gpaccess.ingest.load import ingest_files
+
     return ingest_files(app.warehouse, paths, user=principal.actor, month=month, partial=partial, progress=progress)
 
 

@@ -26,6 +26,7 @@ import ibis
 from gpaccess.errors import StoreBusyError
 from gpaccess.storage import manifest as mf
 from gpaccess.storage import retention
+from gpaccess.storage.files import sha256_file as sha256_file  # where callers have long found it
 from gpaccess.storage.snapshot import Snapshot, as_of_manifest
 
 # A state a rollback takes off the stack stays readable this long after (seconds), so a reader that took its
@@ -41,14 +42,6 @@ class StoreConfig:
     pause_at: str | None = None  # test only: "write" or "swap"
     grace_seconds: float = GRACE_SECONDS
     clock: Callable[[], float] = time.time  # injected by tests that move time past the grace period
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _pause(config: StoreConfig, point: str) -> None:

@@ -11,9 +11,7 @@ import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from gpaccess.errors import InputFileError, Problem
 from gpaccess.ingest.context import online_consultation, telephony, xlsx
@@ -30,7 +28,10 @@ from gpaccess.ingest.context.workforce import read_workforce
 from gpaccess.ingest.read import ZIP_MAGIC
 from gpaccess.storage.manifest import Source
 from gpaccess.storage.periods import month_from_filename
-from gpaccess.storage.warehouse import Transaction, pause_point, sha256_file
+
+if TYPE_CHECKING:  # the engine and Arrow are loaded only to write: detecting a file needs neither
+    from gpaccess.storage.warehouse import Transaction
+from gpaccess.storage.files import sha256_file
 
 Reader = Callable[[Probe, ReadOptions], FileRead]
 
@@ -188,6 +189,10 @@ def write_all(
     tx: Transaction, release: str, reads: list[FileRead], say: Callable[[str], None]
 ) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, Path]]]]:
     """Write every output to unreferenced Parquet, then stack each period's files as its newest state."""
+    import pyarrow.parquet as pq
+
+    from gpaccess.storage.warehouse import pause_point
+
     parts: dict[tuple[str, str], list[Path]] = {}
     layouts = {}
     per_file: dict[str, list[tuple[str, Path]]] = {}
@@ -211,6 +216,8 @@ def write_all(
 
 def verify(tx: Transaction, reads: list[FileRead], per_file: dict[str, list[tuple[str, Path]]]) -> dict[str, Any]:
     """Rows and totals written must equal what each file itself said; a mismatch is a bug and stops the release."""
+    import pyarrow.parquet as pq
+
     results: dict[str, Any] = {}
     failures = []
     for fr in reads:

@@ -16,20 +16,24 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from gpaccess.errors import Problem
 from gpaccess.storage.periods import month_key as month_key  # re-exported: measures/practices.py imports it here
 from gpaccess.storage.periods import parse_month
 
+
 # Store types (Ibis names, as the manifest records them) and the Arrow type each is written as.
-ARROW_TYPES = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "date": pa.date32(),
-    "boolean": pa.bool_(),
-}
+def arrow_type(kind: str):
+    """The Arrow type a store type is written as (pyarrow is loaded only when rows are written)."""
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "date": pa.date32(),
+        "boolean": pa.bool_(),
+    }[kind]
+
 
 # Cell contents that mean "no value published" (never zero): suppressed, not applicable, not collected.
 MISSING_MARKERS = frozenset({"", "-", "*", "NA", "N/A", "NULL", "..", ".", "X", "Z"})
@@ -51,8 +55,10 @@ class Output:
     period: str
     rows: list[dict[str, Any]]
 
-    def table(self) -> pa.Table:
-        schema = pa.schema([(name, ARROW_TYPES[t]) for name, t in self.layout.schema.items()])
+    def table(self) -> Any:
+        import pyarrow as pa
+
+        schema = pa.schema([(name, arrow_type(t)) for name, t in self.layout.schema.items()])
         columns = {name: [r.get(name) for r in self.rows] for name in self.layout.schema}
         return pa.table(columns, schema=schema)
 
