@@ -115,7 +115,7 @@ def measures_call(icb: str, home: Path) -> tuple[Callable[[], Any], Callable[[An
     per process in a server. `rows(result)` counts the practices in what `call` returned.
 
     In order: the services layer (`gpaccess.services.measures.icb_measures(app, *, principal, icb_code,
-    months=None)`, the app from `App.from_settings(Settings())`, a CLI principal); else the snapshot-based
+    months=None)`, the app from `App.from_settings(Settings.from_env())`, a CLI principal); else the snapshot-based
     `MeasureSession(warehouse.snapshot(), MeasureSettings()).icb_table(icb)`; else the older
     `MeasureSession(warehouse, MeasureSettings())`. A missing `gpaccess.services` falls through; any other
     error is raised, as it means this adapter needs adjusting."""
@@ -126,11 +126,10 @@ def measures_call(icb: str, home: Path) -> tuple[Callable[[], Any], Callable[[An
             raise
     else:
         from gpaccess.access.principal import cli_principal
+        from gpaccess.config import Settings
         from gpaccess.services.app import App
 
-        from gpaccess.config import Settings
-
-        settings = Settings()
+        settings = Settings.from_env() if hasattr(Settings, "from_env") else Settings()
         app = App.from_settings(settings)
         principal = cli_principal(**_arguments_for(cli_principal, settings))
         return (

@@ -33,7 +33,7 @@ def root(
     ] = None,
 ) -> None:
     try:
-        settings = Settings()
+        settings = Settings.from_env()
     except ValidationError as exc:
         raise ConfigError(f"bad GPACCESS_* setting: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})") from exc
     ctx.obj = commands.Context(settings=settings, as_user=as_user)
