@@ -52,6 +52,9 @@ LIMIT_FACTOR = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of two points, as MD
 SCREEN_FACTOR = 3.267  # D4 for n = 2: the upper limit of a moving-range chart
 RUN_LENGTH = 7
 TRIAL_BELOW = 12
+MIN_POINTS = 6  # DESIGN "SPC points": fewer than this, no limits at all
+
+LimitsRule = Literal["not enough points", "trial limits", "limits"]
 
 COMMON_CAUSE = "Common Cause"
 _SIGN = {"increase": 1, "neutral": 0, "decrease": -1}
@@ -115,6 +118,15 @@ class _Limits:
     moving_range: FloatArray
     used: BoolArray
     baseline: int
+
+
+def limits_rule(points: int) -> LimitsRule:
+    """What a series of `points` values supports (DESIGN "SPC points"), for every chart and verdict gpaccess
+    shows: fewer than 6 points, no limits ("not enough months"); 6 to 11, trial limits, labelled as such; 12
+    or more, process limits. `xmr` itself computes limits for any length, as NHSRplotthedots does."""
+    if points < MIN_POINTS:
+        return "not enough points"
+    return "trial limits" if points < TRIAL_BELOW else "limits"
 
 
 def xmr(
