@@ -97,7 +97,7 @@ def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
 # The cohort method's version: bump it whenever a change to the criteria, the statistics behind them or the
 # selection would give different members, reasons or figures for the same data and settings, so that
 # `gpaccess cohort reproduce` can say a difference comes from the method, not the data.
-METHOD_VERSION = "2"
+METHOD_VERSION = "3"
 
 
 def member_rows(cohort: Cohort) -> list[MemberIn]:

@@ -28,6 +28,7 @@ stops at the upper bound (M = 10¹⁰), which means "shrink fully to e_p", and s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,26 +64,63 @@ class Shrunk:
     fit: PriorFit
 
 
-def fit_prior_strength(numerator: ArrayLike, denominator: ArrayLike, expected_share: ArrayLike) -> PriorFit:
-    """Fit M by maximum marginal likelihood on log M, starting from the method-of-moments estimate."""
-    from scipy import optimize  # imported when used: scipy is slow to load
+LOG_M_TOLERANCE = 1e-7  # on log M: M to about one part in ten million
 
+
+def fit_prior_strength(numerator: ArrayLike, denominator: ArrayLike, expected_share: ArrayLike) -> PriorFit:
+    """Fit M by maximum marginal likelihood on log M within its bounds.
+
+    One parameter on an interval: a golden-section search, bracketed around the method-of-moments estimate
+    and widened to the bounds when the maximum lies outside that bracket. Written here rather than calling
+    scipy.optimize, which took half a second to import on every cohort run for a one-dimensional search."""
     r, n, e = _inputs(numerator, denominator, expected_share)
     start = method_of_moments_strength(r, n, e)
-    log_start = float(np.clip(np.log(start), *LOG_M_BOUNDS))
+    low, high = LOG_M_BOUNDS
+    log_start = float(np.clip(np.log(start), low, high))
 
-    def negative(log_m: NDArray[np.float64]) -> float:
-        return -marginal_log_likelihood(r, n, e, float(np.exp(log_m[0])))
+    def negative(log_m: float) -> float:
+        return -marginal_log_likelihood(r, n, e, float(np.exp(log_m)))
 
-    result = optimize.minimize(negative, x0=[log_start], method="L-BFGS-B", bounds=[LOG_M_BOUNDS])
-    log_m = float(result.x[0])
+    # The likelihood of log M is unimodal in practice; a coarse scan finds the bracket holding its maximum
+    # (and copes with a flat or monotone likelihood, whose maximum is a bound).
+    grid = np.unique(np.concatenate([np.linspace(low, high, 25), [log_start]]))
+    values = np.array([negative(float(g)) for g in grid])
+    best = int(np.argmin(values))
+    a, b = float(grid[max(best - 1, 0)]), float(grid[min(best + 1, len(grid) - 1)])
+    log_m, fun = _golden_section(negative, a, b, LOG_M_TOLERANCE)
+    # With no spread beyond the binomial the likelihood keeps rising with M and flattens, at large M, below
+    # the precision of the log-beta differences (their noise there is about 1e-6 of it): the upper bound
+    # ("shrink fully") is then the answer whenever it is as good as the point found, within that precision.
+    if values[-1] <= fun + 1e-6 * max(1.0, abs(fun)):
+        log_m, fun = float(grid[-1]), float(values[-1])
     return PriorFit(
         prior_strength=float(np.exp(log_m)),
         method_of_moments_start=start,
-        log_likelihood=-float(result.fun),
-        converged=bool(result.success),
-        at_upper_bound=bool(np.isclose(log_m, LOG_M_BOUNDS[1], atol=1e-6)),
+        log_likelihood=-float(fun),
+        converged=True,
+        at_upper_bound=bool(np.isclose(log_m, high, atol=1e-6)),
     )
+
+
+_INVERSE_PHI = (np.sqrt(5.0) - 1) / 2
+
+
+def _golden_section(f: Callable[[float], float], a: float, b: float, tol: float) -> tuple[float, float]:
+    """The minimum of a unimodal `f` on [a, b] to within `tol`, and its value (a textbook golden-section search:
+    deterministic, and the interval shrinks by 0.618 a step)."""
+    c, d = b - _INVERSE_PHI * (b - a), a + _INVERSE_PHI * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > tol:
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - _INVERSE_PHI * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + _INVERSE_PHI * (b - a)
+            fd = f(d)
+    x = (a + b) / 2
+    return x, f(x)
 
 
 def method_of_moments_strength(numerator: ArrayLike, denominator: ArrayLike, expected_share: ArrayLike) -> float:
@@ -117,8 +155,11 @@ def shrink(
     prior_strength: float | None = None,
     level: float = 0.95,
 ) -> Shrunk:
-    """Shrink each practice's share towards its own expected share; fit M unless it is given."""
-    from scipy import stats  # imported when used: scipy is slow to load
+    """Shrink each practice's share towards its own expected share; fit M unless it is given.
+
+    The interval's ends are the posterior Beta's quantiles: the inverse regularised incomplete beta function
+    (`scipy.special.betaincinv`, which is what `scipy.stats.beta.ppf` computes, without importing scipy.stats)."""
+    from scipy import special  # imported when used: scipy is slow to load
 
     r, n, e = _inputs(numerator, denominator, expected_share)
     if not 0 < level < 1:
@@ -131,8 +172,8 @@ def shrink(
         observed_share=_share(r, n),
         expected_share=e,
         shrunk_share=a_post / (a_post + b_post),
-        lower=stats.beta.ppf(tail, a_post, b_post),
-        upper=stats.beta.ppf(1 - tail, a_post, b_post),
+        lower=special.betaincinv(a_post, b_post, tail),
+        upper=special.betaincinv(a_post, b_post, 1 - tail),
         weight=n / (m + n),
         level=level,
         fit=fit,
