@@ -26,19 +26,10 @@ def fingertips_download(
 ) -> None:
     """Download a Fingertips indicator's CSV (from <fingertips_base_url>/all_data/csv/by_indicator_id)."""
     from gpaccess.cli.download import ingest_downloaded
-    from gpaccess.ingest.context.fingertips_api import download_indicator
+    from gpaccess.services import download as service
 
     c = commands.get(ctx)
-    s = c.settings
-    dest = (to or s.home / "downloads").expanduser().resolve()
-    path = download_indicator(
-        s.fingertips_base_url,
-        indicator,
-        dest,
-        area_type=area_type,
-        timeout=s.download_timeout,
-        retries=s.download_retries,
-    )
+    path = service.fingertips_indicator(c.app, principal=c.principal, indicator=indicator, area_type=area_type, to=to)
     typer.echo(str(path))
     if ingest:
         err = Console(stderr=True)

@@ -18,10 +18,9 @@ from rich.progress import (
 )
 
 from gpaccess.cli import commands
-from gpaccess.config import Settings
 
 if TYPE_CHECKING:
-    from gpaccess.ingest.download import DownloadConfig, Month
+    from gpaccess.ingest.download import Month
 
 
 def _parse_month(value: str) -> Month:
@@ -32,16 +31,6 @@ def _parse_month(value: str) -> Month:
         return Month.parse(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'MONTH'") from exc
-
-
-def download_config(settings: Settings) -> DownloadConfig:
-    from gpaccess.ingest.download import DownloadConfig
-
-    return DownloadConfig(
-        base_url=settings.publisher_base_url,
-        retries=settings.download_retries,
-        timeout=settings.download_timeout,
-    )
 
 
 def download(
@@ -73,11 +62,10 @@ def download(
 
     If the publisher refuses scripted downloads, download the zip in a browser and run `gpaccess ingest <file>`.
     """
-    from gpaccess.ingest.download import download_month
+    from gpaccess.services import download as service
 
     month = _parse_month(month_text)
     c = commands.get(ctx)
-    dest_dir = (to or c.settings.home / "downloads").expanduser().resolve()
     err = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
@@ -99,7 +87,9 @@ def download(
         def on_event(message: str) -> None:
             bar.console.print(message, style="dim", highlight=False, soft_wrap=True)
 
-        path = download_month(month, dest_dir, download_config(c.settings), progress=on_progress, on_event=on_event)
+        path = service.gpad_month(
+            c.app, principal=c.principal, month=month, to=to, progress=on_progress, on_event=on_event
+        )
     typer.echo(str(path))
     if ingest:
         ingest_downloaded(c, path, err)
