@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import shutil
 import sys
 import threading
@@ -313,18 +312,6 @@ class Transaction:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def acting_user(explicit: str | None = None) -> str:
-    """The CLI's acting user: `--as USER` when given, else the operating-system user."""
-    if explicit:
-        return explicit
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.getuid()).pw_name
-    except (ImportError, KeyError):  # pragma: no cover - non-POSIX
-        return os.environ.get("USER", "unknown")
 
 
 def pause_point(config: StoreConfig, point: str) -> None:
