@@ -51,6 +51,7 @@ bench-measures: $(STAMP)
 	$(BIN)/python bench/measures.py $(BENCH_ARGS)
 
 bench-interactive: $(STAMP)  ## against the commit before the interactive-speed work, in a git worktree
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/interactive.py $(BENCH_ARGS)
 
 clean:

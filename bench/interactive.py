@@ -30,6 +30,7 @@ import argparse
 import csv
 import dataclasses
 import hashlib
+import importlib.util
 import inspect
 import json
 import os
@@ -548,6 +549,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def main() -> None:
     opts = c.options(__doc__.split("\n\n")[0], add_options)
+    if importlib.util.find_spec("pydantic_settings") is None:
+        sys.exit("the commit before this work reads its settings with pydantic-settings: pip install -e '.[bench]'")
     repo = opts.repo.resolve()
     work = opts.workdir.resolve()
     scratch = work / "runs" / "interactive"
