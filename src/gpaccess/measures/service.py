@@ -37,6 +37,7 @@ class MeasureSettings:
     baseline_year: int = 2019
     window_months: int = 3
     adjustment: Adjustment = "additive"
+    system_adjustment: bool = True  # face-to-face: allow for each clinical system's recording of mode
     quality: ExclusionSettings = field(default_factory=ExclusionSettings)
 
 
@@ -176,9 +177,17 @@ class MeasureSession:
             m = self.measure(name)
             if m.kind != "share":
                 raise UserError(f"{name} is not a share: funnel plots compare shares (e.g. f2f_gp, dna_rate)")
+            flags = self.quality()
+            systems = self.directory().set_index("practice_code").supplier if self.settings.system_adjustment else None
             try:
                 self._comparisons[name] = compare(
-                    self.aggregate(), self.values, m, self.months, self.settings.adjustment
+                    self.aggregate(),
+                    self.values,
+                    m,
+                    self.months,
+                    self.settings.adjustment,
+                    flagged=set(flags.practice_code[~flags.reference]),
+                    systems=systems,
                 )
             except ValueError as exc:  # e.g. every practice at 0% or 100%: no funnel can be drawn
                 raise UserError(f"cannot compare practices on {name} over {self.label}: {exc}") from exc
