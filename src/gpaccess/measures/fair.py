@@ -177,6 +177,45 @@ def _log_odds_curves(
     return LimitCurves(grid, at(-Z95), at(Z95), at(-Z998), at(Z998))
 
 
+def baseline_comparison(
+    values: pd.DataFrame, *, target: float = 1.0, flagged: Collection[str] = (), adjustment: Adjustment = "additive"
+) -> pd.DataFrame:
+    """Each practice's appointments in the window against what its own baseline-year rate predicts
+    (O = appointments, E = baseline rate × patient-months / 1,000), on the log scale with Poisson error, centred
+    on `target` (1: the baseline itself). φ and τ² come from the reference practices (every practice of `values`
+    with a baseline and no data-quality flag: pass the whole store's values for a national reference) around
+    their pooled ratio — the national change since the baseline year — so a practice is compared with its own
+    baseline but judged against how much practices really vary. Columns: practice_code, ratio, lower95,
+    lower998, z, beyond_lower95, beyond_lower998 (NaN where the practice has no baseline)."""
+    t = values
+    has = (t.appts_vs_baseline.notna() & (t.baseline_rate > 0) & (t.rate__den > 0)).to_numpy()
+    observed = t.rate__num.to_numpy(float)
+    expected = np.where(has, t.baseline_rate.to_numpy(float) * t.rate__den.to_numpy(float) / 1000.0, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(has, np.log(np.maximum(observed, 0.5) / expected), np.nan)
+        s = np.where(has, 1 / np.sqrt(expected), np.nan)
+    reference = has & ~t.practice_code.isin(set(flagged)).to_numpy()
+    if reference.sum() < 2:
+        reference = has
+    cols = ["practice_code", "ratio", "lower95", "lower998", "z", "beyond_lower95", "beyond_lower998"]
+    if has.sum() < 2:
+        return pd.DataFrame({"practice_code": t.practice_code.to_numpy()}).reindex(columns=cols)
+    national = float(np.log(observed[reference].sum() / expected[reference].sum()))
+    centre = float(np.log(target))
+    f = funnel.scale_funnel(y, s, centre=centre, reference=reference, dispersion_centre=national, adjustment=adjustment)
+    return pd.DataFrame(
+        {
+            "practice_code": t.practice_code.to_numpy(),
+            "ratio": np.exp(y),
+            "lower95": np.exp(centre - Z95 * f.width),
+            "lower998": np.exp(centre - Z998 * f.width),
+            "z": f.z_adjusted,
+            "beyond_lower95": -f.z_adjusted - Z95,
+            "beyond_lower998": -f.z_adjusted - Z998,
+        }
+    )
+
+
 def _proportion(
     values: pd.DataFrame, measure: Measure, months: list[date], adjustment: Adjustment, flagged: set[str]
 ) -> Comparison:

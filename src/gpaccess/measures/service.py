@@ -15,7 +15,7 @@ from gpaccess.errors import NotFoundError, UserError
 from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
 from gpaccess.measures.compute import monthly_series, pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
-from gpaccess.measures.fair import Comparison, compare
+from gpaccess.measures.fair import Comparison, baseline_comparison, compare
 from gpaccess.measures.practices import practice_directory
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
@@ -52,6 +52,7 @@ class MeasureSession:
     _values: pd.DataFrame | None = None
     _directory: pd.DataFrame | None = None
     _comparisons: dict[str, Comparison] = field(default_factory=dict)
+    _baselines: dict[str, pd.DataFrame] = field(default_factory=dict)
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
     _series: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
@@ -192,6 +193,20 @@ class MeasureSession:
             except ValueError as exc:  # e.g. every practice at 0% or 100%: no funnel can be drawn
                 raise UserError(f"cannot compare practices on {name} over {self.label}: {exc}") from exc
         return self._comparisons[name]
+
+    def baseline_comparison(self, target: float = 1.0) -> pd.DataFrame:
+        """Every practice's appointments against its own baseline year, judged against the spread of every
+        reference practice in the store (`fair.baseline_comparison`); empty of figures without baseline months."""
+        key = f"baseline:{target}"
+        if key not in self._baselines:
+            flags = self.quality()
+            self._baselines[key] = baseline_comparison(
+                self.values(),
+                target=target,
+                flagged=set(flags.practice_code[~flags.reference]),
+                adjustment=self.settings.adjustment,
+            )
+        return self._baselines[key]
 
     def prefetch_series(self, practice_codes: list[str], name: str) -> None:
         """Read many practices' monthly series of one measure in one batched query (a report's SPC charts)."""
