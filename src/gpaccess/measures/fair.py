@@ -172,7 +172,7 @@ def _log_odds_curves(
     logit0 = np.log(share0 / (1 - share0))
 
     def at(z: float) -> np.ndarray:
-        return 1 / (1 + np.exp(-(logit0 + z * width))) / share0
+        return 1 / (1 + np.exp(-np.clip(logit0 + z * width, -40.0, 40.0))) / share0
 
     return LimitCurves(grid, at(-Z95), at(Z95), at(-Z998), at(Z998))
 

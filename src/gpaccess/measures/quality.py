@@ -28,7 +28,9 @@ class ExclusionSettings:
 # The flags that take a practice out of the comparison reference (DESIGN "The comparison reference"): its mode
 # or category recording, or its presence, cannot be trusted. A missing or small list size, or an odd
 # appointment rate, is no reason to leave it: shares need no list size.
-REFERENCE_KINDS = frozenset({"unknown_mode", "unmapped", "not_open"})
+REFERENCE_KINDS = frozenset({"unknown_mode", "unmapped", "not_open", "no_appointments"})
+# A practice of the ICB (in the month's Mapping.csv or list sizes) with no appointment rows in the window.
+NO_APPOINTMENTS = "no appointments recorded in the window (listed in Mapping.csv or the list sizes only)"
 
 
 def practice_flags(r: object, window_months: int, cfg: ExclusionSettings) -> list[str]:
@@ -38,6 +40,9 @@ def practice_flags(r: object, window_months: int, cfg: ExclusionSettings) -> lis
 
 def _flags(r: object, window_months: int, cfg: ExclusionSettings) -> list[tuple[str, str]]:
     reasons = []
+    appointments = getattr(r, "appointments", 1.0)  # a table without the column: not this flag's business
+    if appointments is None or pd.isna(appointments) or appointments <= 0:
+        reasons.append(("no_appointments", NO_APPOINTMENTS))
     patients = getattr(r, "patients", None)
     if patients is None or pd.isna(patients):
         reasons.append(("list_size", "no registered-patient list size for the window"))
@@ -58,7 +63,7 @@ def _flags(r: object, window_months: int, cfg: ExclusionSettings) -> list[tuple[
     if unmapped is not None and not pd.isna(unmapped) and unmapped > cfg.max_unmapped:
         text = f"Unmapped + Inconsistent Mapping {unmapped:.0%} of appointments is over {cfg.max_unmapped:.0%}"
         reasons.append(("unmapped", text))
-    if cfg.require_open_whole_window:
+    if cfg.require_open_whole_window and not (reasons and reasons[0][0] == "no_appointments"):
         closed = _not_open(r, window_months)
         if closed:
             reasons.append(("not_open", closed))

@@ -16,7 +16,7 @@ from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
 from gpaccess.measures.compute import monthly_series, pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
 from gpaccess.measures.fair import Comparison, baseline_comparison, compare
-from gpaccess.measures.practices import practice_directory
+from gpaccess.measures.practices import open_status, practice_directory, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
 from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month
@@ -53,6 +53,8 @@ class MeasureSession:
     _directory: pd.DataFrame | None = None
     _comparisons: dict[str, Comparison] = field(default_factory=dict)
     _baselines: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _open: pd.DataFrame | None = None
+    _unrecorded: pd.DataFrame | None = None
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
     _series: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
@@ -144,12 +146,19 @@ class MeasureSession:
         if practice_codes is not None and cfg not in self._quality:
             table = pd.DataFrame({"practice_code": sorted(practice_codes)})
             table = table.merge(self.values_for(list(practice_codes)), on="practice_code", how="left")
-            return quality_flags(table, len(self.months), cfg)
+            return quality_flags(self._with_open_status(table), len(self.months), cfg)
         if cfg not in self._quality:
             table = self.directory()[["practice_code"]].merge(self.values(), on="practice_code", how="outer")
-            self._quality[cfg] = quality_flags(table, len(self.months), cfg)
+            self._quality[cfg] = quality_flags(self._with_open_status(table), len(self.months), cfg)
         flags = self._quality[cfg]
         return flags if practice_codes is None else flags[flags.practice_code.isin(practice_codes)]
+
+    def _with_open_status(self, table: pd.DataFrame) -> pd.DataFrame:
+        """ "Open throughout the window" from ODS open and close dates where an extract is loaded (context data);
+        the flags fall back to presence in the GPAD months for practices it does not list."""
+        if self._open is None:
+            self._open = open_status(self.snapshot, self.months)
+        return table.merge(self._open, on="practice_code", how="left")
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
@@ -157,8 +166,17 @@ class MeasureSession:
         return self._directory
 
     def icb_practices(self, icb_code: str) -> pd.DataFrame:
+        """Every practice of the ICB: those with appointments in the window, and those the last month's
+        Mapping.csv or list sizes place in it without any (so a cohort can list them as exclusions and an
+        override can name them)."""
         d = self.directory()
         found = d[d.icb_code == icb_code]
+        if not found.empty:
+            if self._unrecorded is None:
+                self._unrecorded = unrecorded_practices(self.snapshot, self.months, d)
+            extra = self._unrecorded[self._unrecorded.icb_code == icb_code]
+            if not extra.empty:
+                found = pd.concat([found, extra], ignore_index=True).sort_values("practice_code")
         if found.empty:
             known = ", ".join(sorted(d.icb_code.dropna().unique())[:12])
             raise NotFoundError(
