@@ -91,7 +91,7 @@ def open_status(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
     ods = t.select("practice_code", "open_date", "close_date").to_pandas()
     start, last = min(months), max(months)
     end = date(last.year + (last.month == 12), last.month % 12 + 1, 1)  # the day after the window
-    rows = []
+    rows: list[tuple[str, bool | None, str | None]] = []
     for r in ods.itertuples():
         opened = pd.Timestamp(r.open_date).date() if pd.notna(r.open_date) else None
         closed = pd.Timestamp(r.close_date).date() if pd.notna(r.close_date) else None
