@@ -2,8 +2,11 @@
 
 The cap is floor(cap share × eligible practices). When more practices meet a criterion than the cap allows,
 the rule for choosing is explicit: most criteria met first, then strength of evidence (how far past the line,
-in z units), then — if the ICB chooses — deprivation, then practice code. Those left out by the cap are the
-near-misses and are listed. Overrides are applied last and are visible everywhere; an added practice that
+in z units past the 99.8% limit), then — if the ICB chooses — deprivation, then practice code. Those left out
+by the cap are listed as "capped out" (`near_miss`); eligible practices between the 95% and 99.8% limits on a
+criterion, meeting none, are listed as "near the limit" (`near_limit`). Every criterion has a `status_<name>`
+column (met, near the limit, not met, not assessed) and a `criterion_<name>` column that is True, False or None
+(not assessed: never False). Overrides are applied last and are visible everywhere; an added practice that
 takes the cohort over the cap is reported as such, never silently.
 """
 
