@@ -111,9 +111,14 @@ class Settings(BaseModel):
     cohort_f2f_method: Literal["funnel", "shrunk"] = Field(
         default="funnel", description="Face-to-face rule: O/E below the funnel limit, or shrunk estimate."
     )
-    cohort_f2f_level: float = Field(default=0.95, description="Funnel limit for the face-to-face rule: 0.95 or 0.998.")
+    cohort_f2f_level: float = Field(
+        default=0.998, description="Funnel limit beyond which the face-to-face rule is met: 0.998 or 0.95."
+    )
     cohort_baseline_threshold: float = Field(
-        default=1.0, description="Appointments per 1,000 below this share of the baseline year's meet the rule."
+        default=1.0, description="Baseline rule's target: this share of the baseline year's appointments per 1,000."
+    )
+    cohort_local_deprivation: bool = Field(
+        default=False, description="Local rules: compare with a deprivation-adjusted expectation (Poisson on IMD)."
     )
     cohort_imd_use: Literal["show", "tiebreak", "weight"] = Field(
         default="show", description="Deprivation: shown only, a tie-breaker, or a weighting of evidence."

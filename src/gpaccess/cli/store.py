@@ -170,6 +170,11 @@ def status(
         )
     if info["releases"]:
         out.print(_releases_table(info))
+    for lost in info.get("unmapped_sub_icbs", []):
+        out.print(
+            f"Sub-ICB {lost['sub_icb_code']} ({lost['sub_icb_name']}) maps to no ICB in {lost['month']}: its "
+            f"{lost['practices']} practice(s) belong to no ICB's cohort (ingest the month's Mapping.csv)"
+        )
 
 
 def _periods_table(info: dict[str, Any]) -> Table:

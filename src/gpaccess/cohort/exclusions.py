@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gpaccess.measures.quality import ExclusionSettings, quality_flags
+from gpaccess.measures.quality import NO_APPOINTMENTS, ExclusionSettings, quality_flags
 
 __all__ = ["ExclusionSettings", "exclusion_reasons"]
 
@@ -20,4 +20,4 @@ def exclusion_reasons(
     if flags is None:
         flags = quality_flags(table, window_months, cfg)
     by_code = dict(zip(flags.practice_code, flags.quality_flags, strict=True))
-    return {code: list(by_code.get(code, ["no measures for the window"])) for code in table.practice_code}
+    return {code: list(by_code.get(code, [NO_APPOINTMENTS])) for code in table.practice_code}

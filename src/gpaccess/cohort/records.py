@@ -113,6 +113,8 @@ class CohortMember(Base):
     excluded: Mapped[bool] = mapped_column(Boolean)
     exclusion_reasons: Mapped[list[str]] = mapped_column(JSONDocument)
     near_miss: Mapped[bool] = mapped_column(Boolean)
+    near_limit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    criteria_status: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     overridden: Mapped[Overridden] = mapped_column(_enum(Overridden, "overridden"))
     override_reason: Mapped[str | None] = mapped_column(Text)
 

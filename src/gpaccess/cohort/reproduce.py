@@ -106,6 +106,8 @@ FIELDS = (
     "excluded",
     "exclusion_reasons",
     "near_miss",
+    "near_limit",
+    "criteria_status",
     "overridden",
     "override_reason",
 )

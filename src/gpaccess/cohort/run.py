@@ -55,15 +55,21 @@ def build_cohort(
 ) -> Cohort:
     snap = session.snapshot
     table = session.icb_table(icb_code)
+    enabled = settings.criteria.enabled
+    imd = deprivation(snap)
     ctx = Context(
         table=table,
         f2f=session.comparison("f2f_gp"),
         window=session.label,
         local=local_indicators(snap, icb_code),
         quality=session.quality(settings.exclusions, list(table.practice_code)),
+        baseline=session.baseline_comparison(settings.criteria.baseline_threshold)
+        if "appointments_below_baseline" in enabled
+        else None,
+        imd=imd,
     )
     months = [f"{m:%Y-%m}" for m in session.months]
-    return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=deprivation(snap))
+    return select(ctx, months, settings, icb_code=icb_code, overrides=list(overrides), imd=imd)
 
 
 def overrides_from_store(db: Session, icb_code: str, cycle: str, at: datetime | None = None) -> list[Override]:
@@ -97,7 +103,7 @@ def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
 # The cohort method's version: bump it whenever a change to the criteria, the statistics behind them or the
 # selection would give different members, reasons or figures for the same data and settings, so that
 # `gpaccess cohort reproduce` can say a difference comes from the method, not the data.
-METHOD_VERSION = "3"
+METHOD_VERSION = "4"  # 4: log-odds face-to-face comparison, 99.8% rules, local funnels, statuses
 
 
 def member_rows(cohort: Cohort) -> list[MemberIn]:
@@ -115,6 +121,8 @@ def member_rows(cohort: Cohort) -> list[MemberIn]:
                 excluded=bool(r.excluded),
                 exclusion_reasons=list(r.exclusion_reasons),
                 near_miss=bool(r.near_miss),
+                near_limit=bool(r.near_limit),
+                criteria_status={name: getattr(r, f"status_{name}") for name in cohort.settings.criteria.enabled},
                 overridden=overridden,
                 override_reason=r.override_reason if overridden != Overridden.NONE else None,
             )

@@ -64,7 +64,10 @@ class MemberIn(_In):
     evidence_strength: float | None = None
     excluded: bool = False
     exclusion_reasons: list[str] = Field(default_factory=list)
-    near_miss: bool = False
+    near_miss: bool = False  # "capped out": met a criterion, left out by the cap
+    near_limit: bool = False  # between the 95% and 99.8% limits on a criterion, meeting none
+    # {criterion: "met" | "near the limit" | "not met" | "not assessed"}: None for runs stored before revision 0003
+    criteria_status: dict[str, str] | None = None
     overridden: Overridden = Overridden.NONE
     override_reason: str | None = None
 
@@ -156,6 +159,8 @@ class MemberOut(_Out):
     excluded: bool
     exclusion_reasons: list[str]
     near_miss: bool
+    near_limit: bool | None
+    criteria_status: dict[str, str] | None
     overridden: Overridden
     override_reason: str | None
 

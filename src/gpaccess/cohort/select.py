@@ -2,8 +2,11 @@
 
 The cap is floor(cap share × eligible practices). When more practices meet a criterion than the cap allows,
 the rule for choosing is explicit: most criteria met first, then strength of evidence (how far past the line,
-in z units), then — if the ICB chooses — deprivation, then practice code. Those left out by the cap are the
-near-misses and are listed. Overrides are applied last and are visible everywhere; an added practice that
+in z units past the 99.8% limit), then — if the ICB chooses — deprivation, then practice code. Those left out
+by the cap are listed as "capped out" (`near_miss`); eligible practices between the 95% and 99.8% limits on a
+criterion, meeting none, are listed as "near the limit" (`near_limit`). Every criterion has a `status_<name>`
+column (met, near the limit, not met, not assessed) and a `criterion_<name>` column that is True, False or None
+(not assessed: never False). Overrides are applied last and are visible everywhere; an added practice that
 takes the cohort over the cap is reported as such, never silently.
 """
 
@@ -16,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from gpaccess.cohort.criteria import TITLES, Context, CriteriaSettings, Verdict, evaluate
+from gpaccess.cohort.criteria import LABELS, TITLES, Context, CriteriaSettings, CriterionStatus, Verdict, evaluate
 from gpaccess.cohort.exclusions import ExclusionSettings, exclusion_reasons
 
 
@@ -59,7 +62,20 @@ class Cohort:
 
     @property
     def near_misses(self) -> pd.DataFrame:
+        """ "Capped out": met a criterion, left out by the cap (the `near_miss` column keeps that meaning)."""
         return self.members[self.members.near_miss]
+
+    @property
+    def near_limit(self) -> pd.DataFrame:
+        """Eligible practices between the 95% and 99.8% limits on some criterion and meeting none."""
+        return self.members[self.members.near_limit]
+
+    def assessed(self) -> dict[str, bool]:
+        """Per enabled criterion: whether it was assessed for any practice of the ICB."""
+        return {
+            name: bool((self.members[f"status_{name}"] != CriterionStatus.NOT_ASSESSED.value).any())
+            for name in self.settings.criteria.enabled
+        }
 
 
 def select(
@@ -71,8 +87,9 @@ def select(
     overrides: list[Override] = (),  # type: ignore[assignment]
     imd: pd.DataFrame | None = None,
 ) -> Cohort:
-    verdicts = evaluate(ctx, settings.criteria)
     excluded = exclusion_reasons(ctx.table, len(months), settings.exclusions, ctx.quality)
+    ctx.eligible = {code for code, reasons in excluded.items() if not reasons}
+    verdicts = evaluate(ctx, settings.criteria)
     members = _members(ctx.table, verdicts, excluded, imd)
     eligible = int((~members.excluded).sum())
     cap = math.floor(settings.cap_share * eligible)
@@ -101,7 +118,8 @@ def _members(
     for r in table.itertuples():
         code = r.practice_code
         met = [name for name, v in verdicts.items() if v[code].met]
-        reasons = [f"{TITLES[name]}: {v[code].reason}" for name, v in verdicts.items()]
+        near = [name for name, v in verdicts.items() if v[code].near]
+        reasons = [f"{(TITLES if v[code].met else LABELS)[name]}: {v[code].reason}" for name, v in verdicts.items()]
         evidence = [
             v[code].evidence for name, v in verdicts.items() if v[code].met and not math.isnan(v[code].evidence)
         ]
@@ -111,6 +129,7 @@ def _members(
             "pcn_name": getattr(r, "pcn_name", None),
             "list_size": r.patients,
             "criteria_met": met,
+            "criteria_near": near,
             "reasons": reasons,
             "met_reasons": [f"{TITLES[name]}: {v[code].reason}" for name, v in verdicts.items() if v[code].met],
             "evidence": max(evidence) if evidence else (0.0 if met else float("nan")),
@@ -122,7 +141,10 @@ def _members(
             "imd_decile": imd_by.loc[code, "imd_decile"] if imd_by is not None and code in imd_by.index else np.nan,
         }
         for name, v in verdicts.items():
-            row[f"criterion_{name}"] = v[code].met
+            status = v[code].status
+            row[f"status_{name}"] = status.value
+            # True (met), False (assessed, not met) or None (not assessed): never False for "not assessed".
+            row[f"criterion_{name}"] = None if status is CriterionStatus.NOT_ASSESSED else v[code].met
             row[f"assessed_{name}"] = v[code].assessed
         rows.append(row)
     return pd.DataFrame(rows)
@@ -152,6 +174,11 @@ def _apply_cap(members: pd.DataFrame, cap: int, settings: SelectionSettings) -> 
     out["near_miss_reason"] = np.where(
         out.near_miss, f"meets a criterion but the cap of {cap} was reached by practices with stronger evidence", ""
     )
+    out["near_limit"] = (~out.excluded) & (~out.criteria_met.map(bool)) & out.criteria_near.map(bool)
+    out["near_limit_reason"] = [
+        "between the 95% and 99.8% limits on " + ", ".join(LABELS[n].split(" (")[0] for n in near) if flag else ""
+        for flag, near in zip(out.near_limit, out.criteria_near, strict=True)
+    ]
     out["overridden"] = "none"
     out["override_reason"] = None
     return out
@@ -169,6 +196,7 @@ def _apply_overrides(members: pd.DataFrame, overrides: list[Override], cap: int)
         out.loc[hit, "overridden"] = "added" if o.action == "add" else "removed"
         out.loc[hit, "override_reason"] = f"{o.reason} (by {o.by}, {o.at})"
         out.loc[hit, "near_miss"] = False
+        out.loc[hit, "near_limit"] = False
     n = int(out.selected.sum())
     if n > cap:
         notes.append(f"{n} practices selected against a cap of {cap}: local overrides added {n - cap} over the cap")

@@ -19,7 +19,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +51,11 @@ SCHEMA: dict[str, str] = {
 }
 ARROW_SCHEMA = pa.schema([(name, pa.float64() if kind == "float64" else pa.string()) for name, kind in SCHEMA.items()])
 PERIOD_EXAMPLES = "a period such as 2025-10, 2025-10-01, Oct 2025, 2025/26, 2025-Q3 or 2025"
+# The indicators the cohort's local rules read by default (cohort.criteria.CriteriaSettings): rates per 1,000
+# patients a month. Their values are bounded at upload, and a quarterly or yearly figure (per 1,000 patients in
+# the quarter or year) is divided by its months, so the store holds a monthly rate for every period.
+RATE_INDICATORS = ("nhs111_in_hours_per_1000", "ae_attendances_per_1000")
+RATE_BOUNDS = (0.0, 1000.0)  # per 1,000 patients a month (DESIGN "Cohort rules")
 
 # Header aliases, compared after lower-casing and turning spaces and hyphens into underscores.
 PRACTICE_ALIASES = {"practice", "practice_code", "practicecode", "gp_code", "gp_practice_code", "ods_code", "org_code"}
@@ -157,6 +162,21 @@ def period_end(period: str) -> date:
     if m := _MONTH.match(period):
         return _last_day(int(m[1]), int(m[2]))
     return date.fromisoformat(period)
+
+
+def period_months(period: str) -> int:
+    """How many months a normalised period covers: 12 for a year or financial year, 3 for a quarter, 1 for a
+    month (and for a day, read as that day's month)."""
+    if _YEAR.match(period) or _FIN_YEAR.match(period):
+        return 12
+    if _STORED_QUARTER.match(period):
+        return 3
+    return 1
+
+
+def monthly_rate(value: float, period: str) -> float:
+    """A rate indicator's figure for `period` as a rate per 1,000 patients a month."""
+    return value / period_months(period)
 
 
 def _last_day(y: int, m: int) -> date:
@@ -372,11 +392,14 @@ def validate(
     icb_practices: set[str],
     file: str,
     practice_icbs: Mapping[str, str] | None = None,
+    rate_indicators: Collection[str] = RATE_INDICATORS,
 ) -> list[Problem]:
     """Every problem in the file, in row order, each with its row (the header is row 1) and column.
 
     `practice_icbs` (practice code -> ICB code, e.g. the store's practice directory) lets a problem say which
-    ICB a practice belongs to when it is not one of `icb_practices`.
+    ICB a practice belongs to when it is not one of `icb_practices`. A value of one of `rate_indicators` must be
+    a rate per 1,000 patients a month within RATE_BOUNDS once a quarterly or yearly figure is divided by its
+    months: a negative or implausible rate is refused with its row and column.
     """
     others = practice_icbs or {}
     found: dict[tuple[int | None, str | None, str], Problem] = {}
@@ -411,9 +434,22 @@ def validate(
         indicator = _indicator(rec["indicator"])
         if not indicator:
             add(row, rec["indicator_column"], "an indicator name", "")
-        if parse_number(rec["value"]) is None:
+        number = parse_number(rec["value"])
+        if number is None:
             add(row, rec["value_column"], "a finite number", "" if rec["value"] is None else str(rec["value"]))
         period = normalise_period(rec["period"])
+        if number is not None and period is not None and indicator in rate_indicators:
+            low, high = RATE_BOUNDS
+            monthly = monthly_rate(number, period)
+            if not low <= monthly <= high:
+                per = "" if period_months(period) == 1 else f" ({number:g} over {period_months(period)} months)"
+                add(
+                    row,
+                    rec["value_column"],
+                    f"a rate per 1,000 patients a month from {low:,.0f} to {high:,.0f}"
+                    " (a quarterly or yearly figure is divided by its months)",
+                    f"{monthly:g}{per}",
+                )
         if period is None:
             add(row, rec["period_column"], PERIOD_EXAMPLES, "" if rec["period"] is None else str(rec["period"]))
         if practice and indicator and period:
@@ -430,15 +466,29 @@ def validate(
     return sorted(found.values(), key=lambda p: p.line or 0)
 
 
-def to_store_frame(long_df: pd.DataFrame, *, icb_code: str, uploaded_at: str, user: str) -> pd.DataFrame:
-    """The validated long frame in the store's columns and types."""
+def to_store_frame(
+    long_df: pd.DataFrame,
+    *,
+    icb_code: str,
+    uploaded_at: str,
+    user: str,
+    rate_indicators: Collection[str] = RATE_INDICATORS,
+) -> pd.DataFrame:
+    """The validated long frame in the store's columns and types; rate indicators as monthly rates."""
+    indicators = [_indicator(v) for v in long_df["indicator"]]
+    periods = [normalise_period(v) for v in long_df["period"]]
+    numbers = [parse_number(v) for v in long_df["value"]]
+    values = [
+        monthly_rate(float(v), str(p)) if ind in rate_indicators and v is not None and p is not None else v
+        for ind, p, v in zip(indicators, periods, numbers, strict=True)
+    ]
     out = pd.DataFrame(
         {
             "icb_code": icb_code,
             "practice_code": [_code(v) for v in long_df["practice_code"]],
-            "indicator": [_indicator(v) for v in long_df["indicator"]],
-            "period": [normalise_period(v) for v in long_df["period"]],
-            "value": np.array([parse_number(v) for v in long_df["value"]], dtype="float64"),
+            "indicator": indicators,
+            "period": periods,
+            "value": np.array(values, dtype="float64"),
             "source": [str(v) for v in long_df["source"]],
             "uploaded_at": uploaded_at,
             "uploaded_by": user,
@@ -472,6 +522,7 @@ def upload(
     practice_icbs: Mapping[str, str] | None = None,
     sheet: str | None = None,
     period: str | None = None,
+    rate_indicators: Collection[str] = RATE_INDICATORS,
 ) -> UploadResult:
     """Validate the whole file against the ICB's practices, then store it as one release, or store nothing.
 
@@ -483,7 +534,12 @@ def upload(
         raise UserError(f"--period {period!r}: expected {PERIOD_EXAMPLES}")
     long_df = read_local_file(path, sheet=sheet, period=period)
     problems = validate(
-        long_df, icb_code=icb_code, icb_practices=icb_practices, file=path.name, practice_icbs=practice_icbs
+        long_df,
+        icb_code=icb_code,
+        icb_practices=icb_practices,
+        file=path.name,
+        practice_icbs=practice_icbs,
+        rate_indicators=rate_indicators,
     )
     if problems:
         raise InputFileError(problems, f"{len(problems)} problem(s) in {path.name}; nothing was stored")
@@ -497,7 +553,9 @@ def upload(
             return UploadResult(path.name, digest, "already uploaded", current.release, icb_code)
         source = Source(name=path.name, sha256=digest, bytes=path.stat().st_size)
         release = tx.new_release_id([source])
-        frame = to_store_frame(long_df, icb_code=icb_code, uploaded_at=now_iso(), user=user)
+        frame = to_store_frame(
+            long_df, icb_code=icb_code, uploaded_at=now_iso(), user=user, rate_indicators=rate_indicators
+        )
         target = tx.staging_path(PUBLICATION, icb_code, release)
         pq.write_table(
             pa.Table.from_pandas(frame, schema=ARROW_SCHEMA, preserve_index=False), target, compression="zstd"

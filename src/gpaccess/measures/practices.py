@@ -45,6 +45,67 @@ def practice_directory(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
     return out[DIRECTORY_COLUMNS].sort_values("practice_code").reset_index(drop=True)
 
 
+def unrecorded_practices(snapshot: Snapshot, months: list[date], directory: pd.DataFrame) -> pd.DataFrame:
+    """Practices the window's last month lists in Mapping.csv or in the list sizes but with no appointment rows
+    in the window, in DIRECTORY_COLUMNS (`last_month` empty): they belong to their ICB's cohort as exclusions
+    ("no appointments recorded"), never silently dropped."""
+    key = month_key(max(months))
+    known = set(directory.practice_code)
+    frames = []
+    if snapshot.has("gpad_mapping") and key in snapshot.periods("gpad_mapping"):
+        m = snapshot.table("gpad_mapping", periods=[key]).to_pandas()
+        frames.append(m[~m.practice_code.isin(known)])
+    if snapshot.has("registrations") and key in snapshot.periods("registrations"):
+        t = snapshot.table("registrations", periods=[key])
+        regs = t.select("practice_code", "sub_icb_code").distinct().to_pandas()
+        regs = regs[~regs.practice_code.isin(known)]
+        if frames:
+            regs = regs[~regs.practice_code.isin(set(frames[0].practice_code))]
+        if not regs.empty:
+            geo = _icb_by_sub_icb(snapshot, max(months))
+            frames.append(regs.merge(geo, on="sub_icb_code", how="left"))
+    if not frames:
+        return pd.DataFrame(columns=DIRECTORY_COLUMNS)
+    out = pd.concat(frames, ignore_index=True).drop_duplicates("practice_code")
+    return out.reindex(columns=DIRECTORY_COLUMNS).sort_values("practice_code").reset_index(drop=True)
+
+
+def unmapped_sub_icbs(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
+    """Sub-ICB locations of the window's practices that no Mapping.csv places in an ICB, with how many
+    practices each holds (for `gpaccess status`): their practices belong to no ICB's cohort."""
+    directory = practice_directory(snapshot, months)
+    lost = directory[directory.icb_code.isna()]
+    grouped = lost.groupby(["sub_icb_code", "sub_icb_name"], dropna=False).practice_code.nunique()
+    return grouped.rename("practices").reset_index()
+
+
+def open_status(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
+    """Whether each practice in the latest ODS extract (epraccur) was open throughout the window, from its open
+    and close dates: `practice_code`, `open_throughout` (bool) and `open_reason` (why not, else None). Empty when
+    no ODS extract is loaded; a practice the extract does not list is left to the GPAD fall-back (its presence
+    in the window's months)."""
+    cols = ["practice_code", "open_throughout", "open_reason"]
+    if not snapshot.has("ods_practices") or not snapshot.periods("ods_practices"):
+        return pd.DataFrame(columns=cols)
+    t = snapshot.table("ods_practices", periods=[max(snapshot.periods("ods_practices"))])
+    ods = t.select("practice_code", "open_date", "close_date").to_pandas()
+    start, last = min(months), max(months)
+    end = date(last.year + (last.month == 12), last.month % 12 + 1, 1)  # the day after the window
+    rows: list[tuple[str, bool | None, str | None]] = []
+    for r in ods.itertuples():
+        opened = pd.Timestamp(r.open_date).date() if pd.notna(r.open_date) else None
+        closed = pd.Timestamp(r.close_date).date() if pd.notna(r.close_date) else None
+        if opened is not None and opened > start:
+            rows.append((r.practice_code, False, f"opened {opened:%d %b %Y} (ODS), after the window began"))
+        elif closed is not None and closed < end:
+            rows.append((r.practice_code, False, f"closed {closed:%d %b %Y} (ODS), before the window ended"))
+        elif opened is None:
+            rows.append((r.practice_code, None, None))
+        else:
+            rows.append((r.practice_code, True, None))
+    return pd.DataFrame(rows, columns=cols).drop_duplicates("practice_code")
+
+
 def _icb_by_sub_icb(snapshot: Snapshot, until: date) -> pd.DataFrame:
     cols = ["sub_icb_code", "icb_code", "icb_name", "region_code", "region_name"]
     if not snapshot.has("gpad_mapping"):

@@ -15,8 +15,8 @@ from gpaccess.errors import NotFoundError, UserError
 from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
 from gpaccess.measures.compute import monthly_series, pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
-from gpaccess.measures.fair import Comparison, compare
-from gpaccess.measures.practices import practice_directory
+from gpaccess.measures.fair import Comparison, baseline_comparison, compare
+from gpaccess.measures.practices import open_status, practice_directory, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
 from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month
@@ -37,6 +37,7 @@ class MeasureSettings:
     baseline_year: int = 2019
     window_months: int = 3
     adjustment: Adjustment = "additive"
+    system_adjustment: bool = True  # face-to-face: allow for each clinical system's recording of mode
     quality: ExclusionSettings = field(default_factory=ExclusionSettings)
 
 
@@ -51,6 +52,9 @@ class MeasureSession:
     _values: pd.DataFrame | None = None
     _directory: pd.DataFrame | None = None
     _comparisons: dict[str, Comparison] = field(default_factory=dict)
+    _baselines: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _open: pd.DataFrame | None = None
+    _unrecorded: pd.DataFrame | None = None
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
     _series: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
@@ -142,12 +146,19 @@ class MeasureSession:
         if practice_codes is not None and cfg not in self._quality:
             table = pd.DataFrame({"practice_code": sorted(practice_codes)})
             table = table.merge(self.values_for(list(practice_codes)), on="practice_code", how="left")
-            return quality_flags(table, len(self.months), cfg)
+            return quality_flags(self._with_open_status(table), len(self.months), cfg)
         if cfg not in self._quality:
             table = self.directory()[["practice_code"]].merge(self.values(), on="practice_code", how="outer")
-            self._quality[cfg] = quality_flags(table, len(self.months), cfg)
+            self._quality[cfg] = quality_flags(self._with_open_status(table), len(self.months), cfg)
         flags = self._quality[cfg]
         return flags if practice_codes is None else flags[flags.practice_code.isin(practice_codes)]
+
+    def _with_open_status(self, table: pd.DataFrame) -> pd.DataFrame:
+        """ "Open throughout the window" from ODS open and close dates where an extract is loaded (context data);
+        the flags fall back to presence in the GPAD months for practices it does not list."""
+        if self._open is None:
+            self._open = open_status(self.snapshot, self.months)
+        return table.merge(self._open, on="practice_code", how="left")
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
@@ -155,8 +166,17 @@ class MeasureSession:
         return self._directory
 
     def icb_practices(self, icb_code: str) -> pd.DataFrame:
+        """Every practice of the ICB: those with appointments in the window, and those the last month's
+        Mapping.csv or list sizes place in it without any (so a cohort can list them as exclusions and an
+        override can name them)."""
         d = self.directory()
         found = d[d.icb_code == icb_code]
+        if not found.empty:
+            if self._unrecorded is None:
+                self._unrecorded = unrecorded_practices(self.snapshot, self.months, d)
+            extra = self._unrecorded[self._unrecorded.icb_code == icb_code]
+            if not extra.empty:
+                found = pd.concat([found, extra], ignore_index=True).sort_values("practice_code")
         if found.empty:
             known = ", ".join(sorted(d.icb_code.dropna().unique())[:12])
             raise NotFoundError(
@@ -176,13 +196,35 @@ class MeasureSession:
             m = self.measure(name)
             if m.kind != "share":
                 raise UserError(f"{name} is not a share: funnel plots compare shares (e.g. f2f_gp, dna_rate)")
+            flags = self.quality()
+            systems = self.directory().set_index("practice_code").supplier if self.settings.system_adjustment else None
             try:
                 self._comparisons[name] = compare(
-                    self.aggregate(), self.values, m, self.months, self.settings.adjustment
+                    self.aggregate(),
+                    self.values,
+                    m,
+                    self.months,
+                    self.settings.adjustment,
+                    flagged=set(flags.practice_code[~flags.reference]),
+                    systems=systems,
                 )
             except ValueError as exc:  # e.g. every practice at 0% or 100%: no funnel can be drawn
                 raise UserError(f"cannot compare practices on {name} over {self.label}: {exc}") from exc
         return self._comparisons[name]
+
+    def baseline_comparison(self, target: float = 1.0) -> pd.DataFrame:
+        """Every practice's appointments against its own baseline year, judged against the spread of every
+        reference practice in the store (`fair.baseline_comparison`); empty of figures without baseline months."""
+        key = f"baseline:{target}"
+        if key not in self._baselines:
+            flags = self.quality()
+            self._baselines[key] = baseline_comparison(
+                self.values(),
+                target=target,
+                flagged=set(flags.practice_code[~flags.reference]),
+                adjustment=self.settings.adjustment,
+            )
+        return self._baselines[key]
 
     def prefetch_series(self, practice_codes: list[str], name: str) -> None:
         """Read many practices' monthly series of one measure in one batched query (a report's SPC charts)."""

@@ -106,6 +106,7 @@ class App:
                 f2f_method=s.cohort_f2f_method,
                 f2f_level=s.cohort_f2f_level,
                 baseline_threshold=s.cohort_baseline_threshold,
+                local_deprivation=s.cohort_local_deprivation,
             ),
             exclusions=self.exclusion_settings(),
         )

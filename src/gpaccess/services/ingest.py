@@ -63,7 +63,26 @@ def status(app: App, *, principal: Principal) -> dict[str, Any]:
     """What the store holds (publications, periods, releases): no named practice data."""
     from gpaccess.ingest.status import store_status
 
-    return store_status(app.warehouse.snapshot())
+    snapshot = app.warehouse.snapshot()
+    info = store_status(snapshot)
+    info["unmapped_sub_icbs"] = unmapped_sub_icbs(snapshot)
+    return info
+
+
+def unmapped_sub_icbs(snapshot) -> list[dict[str, Any]]:
+    """Sub-ICB locations in the latest GPAD month that no Mapping.csv places in an ICB (their practices belong
+    to no ICB's cohort), with their practice counts: aggregate codes only, no practice named."""
+    from gpaccess.measures.practices import unmapped_sub_icbs as lost
+    from gpaccess.storage.periods import parse_month
+
+    if not snapshot.has("gpad_practices"):
+        return []
+    months = [m for m in (parse_month(p) for p in snapshot.periods("gpad_practices")) if m is not None]
+    if not months:
+        return []
+    latest = max(months)
+    rows = lost(snapshot, [latest]).to_dict("records")
+    return [{"month": f"{latest:%Y-%m}", **r} for r in rows]
 
 
 def upgrade(

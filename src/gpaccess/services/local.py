@@ -30,6 +30,7 @@ def upload(
     s = measure_session(app)
     practices = set(s.icb_practices(code).practice_code)
     directory = s.directory().dropna(subset=["icb_code"])
+    criteria = app.selection_settings().criteria
     return store_upload(
         app.warehouse,
         path,
@@ -39,6 +40,7 @@ def upload(
         practice_icbs=dict(zip(directory.practice_code, directory.icb_code, strict=True)),
         sheet=sheet,
         period=period,
+        rate_indicators=(criteria.local_111_indicator, criteria.local_ae_indicator),
     )
 
 

@@ -83,6 +83,20 @@ def standardise(
     )
 
 
+def reference_rates(
+    stratum: ArrayLike, denominator: ArrayLike, numerator: ArrayLike, reference: ArrayLike, n_strata: int
+) -> FloatArray:
+    """Stratum rates pooled over the reference rows only (`reference`: a boolean per row), falling back to every
+    row's pooled rate for a stratum no reference row uses, so every practice gets an expected count."""
+    s = _indices(stratum)
+    n, r = _counts(denominator), _counts(numerator)
+    keep = np.asarray(reference, dtype=bool)
+    _check_long_shapes(s, n, r, keep)
+    ref_n, ref_r = _sum_by(s[keep], n[keep], n_strata), _sum_by(s[keep], r[keep], n_strata)
+    all_rate = _pooled_rate(_sum_by(s, n, n_strata), _sum_by(s, r, n_strata))
+    return np.where(ref_n > 0, _pooled_rate(ref_n, ref_r), all_rate)
+
+
 def standardise_long(
     practice: ArrayLike,
     stratum: ArrayLike,
@@ -189,4 +203,96 @@ def _divide(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
     return out
 
 
-__all__ = ["Standardised", "national_rates", "standardise", "standardise_long"]
+@dataclass(frozen=True)
+class LogOddsShift:
+    """Each practice's log-odds shift from the reference rates of its own strata, with its standard error."""
+
+    shift: FloatArray  # δ_p: NaN for a practice with no denominator
+    standard_error: FloatArray  # 1/√(Σ_s n[p,s] q[p,s] (1 − q[p,s])) at the fitted δ_p (binomial information)
+
+
+def log_odds_shift(
+    practice: ArrayLike,
+    stratum: ArrayLike,
+    denominator: ArrayLike,
+    numerator: ArrayLike,
+    reference_rate: ArrayLike,
+    *,
+    n_practices: int | None = None,
+    tolerance: float = 1e-10,
+) -> LogOddsShift:
+    """Indirect standardisation on the log-odds scale: the one shift δ_p that, added to the logit of every
+    stratum's reference rate, makes the practice's expected count equal its observed count:
+
+        Σ_s n[p,s] · expit(logit(rate_s) + δ_p) = O_p
+
+    This is the maximum-likelihood estimate of δ_p in a logistic model with the strata as fixed offsets, so its
+    binomial standard error is 1/√(Σ_s n q (1 − q)). Unlike log(O/E), a given δ means the same change in the
+    odds whatever the practice's mix: a practice whose strata have shares near 1 cannot fall far on the ratio
+    scale, however different it is. A practice with O = 0 or O = N has no finite δ; it is fitted at half an
+    appointment from the edge (the usual continuity correction), so it lies far past any limit but stays
+    finite. Reference rates of exactly 0 or 1 are kept 10⁻⁶ inside the interval.
+    """
+    p, s = _indices(practice), _indices(stratum)
+    n, r = _counts(denominator), _counts(numerator)
+    _check_long_shapes(p, s, n, r)
+    _check_numerator_within_denominator(n, r)
+    rate = np.clip(np.asarray(reference_rate, dtype=np.float64), 1e-6, 1 - 1e-6)
+    if s.size and int(s.max()) >= rate.size:
+        raise ValueError(f"stratum index {int(s.max())} has no reference rate ({rate.size} given)")
+    n_p = _size(p, n_practices, "n_practices")
+    offset = np.log(rate / (1 - rate))[s]
+    total = _sum_by(p, n, n_p)
+    observed = np.clip(_sum_by(p, r, n_p), 0.5, np.maximum(total - 0.5, 0.5))
+    shift = np.zeros(n_p)
+    for _ in range(100):
+        q = _expit(offset + shift[p])
+        gap = observed - _sum_by(p, n * q, n_p)
+        slope = np.maximum(_sum_by(p, n * q * (1 - q), n_p), 1e-12)
+        step = np.clip(gap / slope, -1.0, 1.0)  # Newton, each step bounded: the function is monotone in δ
+        shift += step
+        if np.max(np.abs(step), initial=0.0) < tolerance:
+            break
+    q = _expit(offset + shift[p])
+    info = _sum_by(p, n * q * (1 - q), n_p)
+    has = total > 0
+    return LogOddsShift(
+        shift=np.where(has, shift, np.nan),
+        standard_error=np.where(has & (info > 0), 1 / np.sqrt(np.where(info > 0, info, 1.0)), np.nan),
+    )
+
+
+def share_at_shift(
+    practice: ArrayLike,
+    stratum: ArrayLike,
+    denominator: ArrayLike,
+    reference_rate: ArrayLike,
+    shift: ArrayLike,
+    *,
+    n_practices: int | None = None,
+) -> FloatArray:
+    """Each practice's share if every stratum's reference log-odds moved by its `shift` (per practice):
+    Σ_s n · expit(logit(rate_s) + shift_p) / N_p. How a limit on the log-odds scale reads as a share."""
+    p, s = _indices(practice), _indices(stratum)
+    n = _counts(denominator)
+    rate = np.clip(np.asarray(reference_rate, dtype=np.float64), 1e-6, 1 - 1e-6)
+    n_p = _size(p, n_practices, "n_practices")
+    d = np.asarray(shift, dtype=np.float64)
+    q = _expit(np.log(rate / (1 - rate))[s] + np.nan_to_num(d)[p])
+    out = _divide(_sum_by(p, n * q, n_p), _sum_by(p, n, n_p))
+    return np.where(np.isnan(d), np.nan, out)
+
+
+def _expit(x: FloatArray) -> FloatArray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+
+
+__all__ = [
+    "LogOddsShift",
+    "Standardised",
+    "log_odds_shift",
+    "national_rates",
+    "share_at_shift",
+    "standardise",
+    "standardise_long",
+]

@@ -118,18 +118,23 @@ def proportion_funnel(
     target: float | None = None,
     adjustment: Adjustment = "additive",
     trim: float = WINSORISE,
+    reference: ArrayLike | None = None,
 ) -> Funnel:
-    """Funnel for proportions r/n; the target defaults to the pooled proportion Σr/Σn."""
+    """Funnel for proportions r/n; the target defaults to the pooled proportion Σr/Σn (of the reference units).
+
+    `reference` (a boolean per unit) names the units the target, φ and τ² are fitted on (DESIGN: practices
+    without a data-quality flag); every unit is then placed against those limits."""
     r, n = _as_float(numerator), _as_float(denominator)
     _check_same_shape(r, n)
     if np.any((r < 0) | (r > n)):
         raise ValueError("numerators must lie between 0 and their denominators")
-    theta0 = float(r.sum() / n.sum()) if target is None else float(target)
+    ref = _reference(reference, r.shape)
+    theta0 = float(r[ref].sum() / n[ref].sum()) if target is None else float(target)
     if not 0 < theta0 < 1:
         raise ValueError(f"target proportion must lie strictly between 0 and 1; got {theta0}")
     value = _safe_divide(r, n)
     s = _safe_sqrt_over(theta0 * (1 - theta0), n)
-    return _build("proportion", value, n, value, s, _proportion_scale(theta0), adjustment, trim)
+    return _build("proportion", value, n, value, s, _proportion_scale(theta0), adjustment, trim, ref)
 
 
 def ratio_funnel(
@@ -138,8 +143,11 @@ def ratio_funnel(
     *,
     adjustment: Adjustment = "additive",
     trim: float = WINSORISE,
+    reference: ArrayLike | None = None,
 ) -> Funnel:
-    """Funnel for indirectly standardised ratios O/E against 1, on the log scale (s = 1/√E).
+    """Funnel for indirectly standardised ratios O/E against 1, on the log scale (s = 1/√E: Poisson counts).
+
+    `reference` (a boolean per unit) names the units φ and τ² are fitted on; every unit is placed against them.
 
     A unit with O = 0 has log(O/E) = −∞: it lies below every limit, and for estimating φ it counts at
     the lower winsorising bound, which is what winsorising does to any value below that bound.
@@ -150,7 +158,7 @@ def ratio_funnel(
     with np.errstate(divide="ignore"):
         y = np.log(value)
     s = _safe_sqrt_over(1.0, e)
-    return _build("ratio", value, e, y, s, _RATIO_SCALE, adjustment, trim)
+    return _build("ratio", value, e, y, s, _RATIO_SCALE, adjustment, trim, _reference(reference, o.shape))
 
 
 def estimate_overdispersion(z: ArrayLike, s: ArrayLike, *, trim: float = WINSORISE) -> Overdispersion:
@@ -206,6 +214,75 @@ def classify(funnel: Funnel, level: float = 0.95) -> Classification:
     )
 
 
+@dataclass(frozen=True)
+class ScaleFunnel:
+    """Units compared on a working scale where each value y has a known standard error s (for example a
+    log-odds shift, `casemix.log_odds_shift`): the same overdispersion and limits as `Funnel`, with the limits
+    left on the working scale for the caller to map back (they may depend on more than the unit's size)."""
+
+    y: FloatArray
+    s: FloatArray
+    centre: float
+    z: FloatArray  # (y − centre) / s
+    z_adjusted: FloatArray  # (y − centre) / width: ±1.96 at the 95% limits
+    width: FloatArray  # √(s² + τ²) (additive), s·√φ (multiplicative) or s
+    overdispersion: Overdispersion
+    adjustment: Adjustment
+
+
+def scale_funnel(
+    y: ArrayLike,
+    s: ArrayLike,
+    *,
+    centre: float = 0.0,
+    reference: ArrayLike | None = None,
+    dispersion_centre: float | None = None,
+    adjustment: Adjustment = "additive",
+    trim: float = WINSORISE,
+) -> ScaleFunnel:
+    """Compare values y (standard errors s) with `centre` on their working scale.
+
+    φ and τ² come from the `reference` units' z-scores around `dispersion_centre` (default: `centre`): a
+    comparison whose question is "below its own baseline" (centre 0) can take its spread from how the reference
+    practices vary around the national change (dispersion centre = the national log ratio). A unit with
+    y = ±∞ sits past every limit; NaN means no data."""
+    _check_adjustment(adjustment)
+    yy, ss = _as_float(y), _as_float(s)
+    if yy.shape != ss.shape or yy.ndim != 1:
+        raise ValueError(f"expected two 1-D arrays of one length; got shapes {yy.shape} and {ss.shape}")
+    ref = _reference(reference, yy.shape)
+    spread_at = centre if dispersion_centre is None else dispersion_centre
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z_spread = (yy - spread_at) / ss
+        z = (yy - centre) / ss
+    overdispersion = estimate_overdispersion(z_spread[ref], ss[ref], trim=trim)
+    width = _width(ss, overdispersion, adjustment)
+    with np.errstate(invalid="ignore"):
+        z_adjusted = (yy - centre) / width
+    return ScaleFunnel(yy, ss, float(centre), z, z_adjusted, width, overdispersion, adjustment)
+
+
+def positions(z_adjusted: ArrayLike, level: float) -> NDArray[np.str_]:
+    """ "below", "within", "above" or "no data" for adjusted z-scores at `level` (0.95 or 0.998); a unit exactly
+    on a limit is within it."""
+    za = _as_float(z_adjusted)
+    z_level = _z_for(level)
+    out = np.full(za.shape, "within", dtype="<U7")
+    out[za < -z_level] = "below"
+    out[za > z_level] = "above"
+    out[np.isnan(za)] = "no data"
+    return out
+
+
+def _reference(reference: ArrayLike | None, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    if reference is None:
+        return np.ones(shape, dtype=bool)
+    ref = np.atleast_1d(np.asarray(reference, dtype=bool))
+    if ref.shape != shape:
+        raise ValueError(f"reference must hold one flag per unit: shape {ref.shape}, expected {shape}")
+    return ref
+
+
 def _build(
     kind: Kind,
     value: FloatArray,
@@ -215,11 +292,12 @@ def _build(
     scale: _Scale,
     adjustment: Adjustment,
     trim: float,
+    reference: NDArray[np.bool_],
 ) -> Funnel:
     _check_adjustment(adjustment)
     with np.errstate(invalid="ignore"):
         z = (y - scale.centre) / s
-    overdispersion = estimate_overdispersion(z, s, trim=trim)
+    overdispersion = estimate_overdispersion(z[reference], s[reference], trim=trim)
     width = _width(s, overdispersion, adjustment)
     with np.errstate(invalid="ignore"):
         z_adjusted = (y - scale.centre) / width
@@ -336,9 +414,12 @@ __all__ = [
     "Funnel",
     "LimitCurves",
     "Overdispersion",
+    "ScaleFunnel",
     "classify",
     "estimate_overdispersion",
     "limit_curves",
+    "positions",
     "proportion_funnel",
     "ratio_funnel",
+    "scale_funnel",
 ]

@@ -101,6 +101,13 @@ class SpcSegment:
     special_cause_concern: int
     variation_type: str  # the point type of the segment's last point
 
+    @property
+    def limits_rule(self) -> LimitsRule:
+        """What this segment's limits stand on (DESIGN "SPC points"): `limits_rule(baseline_points)`. A chart
+        draws no limits for "not enough points" ("not enough months"), labels "trial limits", and shows
+        "limits" as process limits."""
+        return limits_rule(self.baseline_points)
+
 
 @dataclass(frozen=True)
 class SpcResult:
@@ -109,6 +116,11 @@ class SpcResult:
     improvement_direction: Direction
     target: float | None
     assurance: str | None  # consistent_pass / consistent_fail / inconsistent, or None
+
+    @property
+    def limits_rule(self) -> LimitsRule:
+        """The rule for the latest segment's limits (the one a verdict reads); "not enough points" when empty."""
+        return self.segments[-1].limits_rule if self.segments else "not enough points"
 
 
 @dataclass(frozen=True)

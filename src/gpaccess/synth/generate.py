@@ -8,6 +8,7 @@ Layout under `out_dir`:
     context/...                                      companion files (IMD, epraccur, coverage, workforce,
                                                      telephony, online consultations): see companions.py
     truth.csv                                        each practice's true parameters (see model.py)
+    local/<world>/<ICB>.csv, local/truth.csv         local indicators to upload, with known truth (local.py)
 
 With `zipped=False` the crosstab CSV(s) and a loose `Mapping_Oct_25.csv` are written into `gpad/` instead.
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from gpaccess.errors import UserError
 from gpaccess.synth import companions as companion_files
+from gpaccess.synth import local as local_files
 from gpaccess.synth import model, structure, vocab, write
 from gpaccess.synth.model import Rows
 from gpaccess.synth.structure import NEVER, SUPPLIER_F2F_LOGIT, SUPPLIERS, Structure
@@ -57,6 +59,7 @@ class SynthOutput:
     months: dict[str, MonthFiles]
     truth: Path
     companions: list[Path] = field(default_factory=list)  # context/ files (companions.py)
+    local: list[Path] = field(default_factory=list)  # local/ upload files and their truth (local.py): not ingested
 
     def files(self) -> list[Path]:
         out: list[Path] = []
@@ -202,9 +205,13 @@ def generate(
     truth = out_dir / "truth.csv"
     write.write_bytes(truth, truth_csv(s, seed, np.flatnonzero(ever)))
     extra: list[Path] = []
+    local: list[Path] = []
     if companions:
         extra = companion_files.write_companions(out_dir / companion_files.CONTEXT_DIR, s, seed, todo, selected)
-    return SynthOutput(out_dir=out_dir, seed=seed, icbs=chosen, months=result, truth=truth, companions=extra)
+        local = local_files.write_local(out_dir, s, seed, todo[-1], selected)
+    return SynthOutput(
+        out_dir=out_dir, seed=seed, icbs=chosen, months=result, truth=truth, companions=extra, local=local
+    )
 
 
 def _month_or_blank(t: int) -> str:
@@ -235,6 +242,7 @@ def truth_csv(s: Structure, seed: int, idx: np.ndarray) -> bytes:
         "appointment_rate": f6(p["rate"]),
         "true_f2f_logit": f6(p["true_f2f_logit"]),
         "true_f2f_prob": f6(prob),
+        "truly_low_f2f": flag(p["truly_low_f2f"]),
         "supplier_f2f_logit_first": f6(SUPPLIER_F2F_LOGIT[s.sup0]),
         "supplier_f2f_logit_last": f6(SUPPLIER_F2F_LOGIT[s.sup1]),
         "artefact_f2f_logit": f6(p["artefact_f2f_logit"]),

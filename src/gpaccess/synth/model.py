@@ -301,10 +301,16 @@ def _f2f_prob(a: np.ndarray, w: np.ndarray, z: np.ndarray) -> np.ndarray:
         aa, ww, zz = a[:, cols], w[:, cols], z[:, cols]
         goal = (ww * expit(aa)).sum(axis=1)
         d = np.zeros(len(a))
-        for _ in range(3):
+        # Newton's method on a strictly increasing function of d, each step bounded so that it cannot overshoot
+        # far when the slope is flat (cell effects of sd 3 push many cells to 0 or 1): a few practices need a
+        # dozen steps, so it runs until the shares match to 1e-9 (at most 40 steps).
+        for _ in range(40):
             q = expit(aa + zz + d[:, None])
-            step = (goal - (ww * q).sum(axis=1)) / np.maximum((ww * q * (1 - q)).sum(axis=1), 1e-9)
-            d = np.clip(d + step, -8.0, 8.0)
+            gap = goal - (ww * q).sum(axis=1)
+            if np.max(np.abs(gap)) < 1e-9:
+                break
+            step = gap / np.maximum((ww * q * (1 - q)).sum(axis=1), 1e-12)
+            d = np.clip(d + np.clip(step, -1.0, 1.0), -20.0, 20.0)
         out[:, cols] = expit(aa + zz + d[:, None])
     return out
 

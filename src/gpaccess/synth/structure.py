@@ -489,6 +489,7 @@ def _practice_params(
     lowtail = rng.random(n) < 0.07
     u = icb_eff[home_icb] + np.where(lowtail, rng.normal(-1.3, 0.45, n), rng.normal(0.0, 0.38, n))
     p["true_f2f_logit"] = u
+    p["truly_low_f2f"] = lowtail.astype(float)  # the truth label: drawn from the low tail (DESIGN "Fairness")
     # recording artefact: slot types defaulting to face-to-face
     art = rng.random(n) < 0.03
     p["flag_f2f_default"] = art.astype(float)

@@ -4,68 +4,17 @@ deprivation as tie-breaker or weight, and the criteria's reasons."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cohort_helpers import comparison, measures
 from gpaccess.cohort.criteria import Context, CriteriaSettings
 from gpaccess.cohort.exclusions import ExclusionSettings, exclusion_reasons
 from gpaccess.cohort.select import Override, SelectionSettings, select
-from gpaccess.statistics import funnel
 
 F2F_ONLY = CriteriaSettings(enabled=("f2f_gp_low",))
-
-
-@dataclass
-class Table:
-    """The part of a funnel comparison the face-to-face rule reads (see measures.fair.Comparison)."""
-
-    table: pd.DataFrame
-
-
-def measures(n: int, **overrides) -> pd.DataFrame:
-    codes = [f"P{i:05d}" for i in range(n)]
-    base = {
-        "practice_code": codes,
-        "practice_name": [f"Practice {i}" for i in range(n)],
-        "pcn_name": "PCN",
-        "patients": 8000.0,
-        "appts_per_1000": 450.0,
-        "unknown_mode_share": 0.02,
-        "unmapped_share": 0.05,
-        "months": 3,
-        "appts_vs_baseline": np.nan,
-        "baseline_rate": np.nan,
-        "rate__num": 10800.0,
-        "rate__den": 24000.0,
-    }
-    frame = pd.DataFrame(base)
-    for k, v in overrides.items():
-        frame[k] = v
-    return frame
-
-
-def comparison(codes, beyond) -> Table:
-    beyond = np.asarray(beyond, dtype=float)
-    return Table(
-        pd.DataFrame(
-            {
-                "practice_code": codes,
-                "observed_share": 0.5,
-                "expected_share": 0.6,
-                "value": 0.5 / 0.6,
-                "lower95": 0.7,
-                "lower998": 0.6,
-                "beyond_lower95": beyond,
-                "beyond_lower998": beyond - 1.13,
-                "shrunk_share": 0.55,
-                "shrunk_lower": 0.5,
-                "shrunk_upper": 0.59,
-            }
-        )
-    )
 
 
 def run(table, beyond, settings=None, overrides=(), imd=None):
@@ -83,7 +32,7 @@ def run(table, beyond, settings=None, overrides=(), imd=None):
 def test_cap_is_floor_of_twenty_percent_of_eligible_and_strongest_evidence_wins():
     table = measures(12)
     # 6 practices beyond the limit, evidence 0.5..3.0; 12 eligible → cap floor(2.4) = 2.
-    beyond = [-1, -1, -1, -1, -1, -1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    beyond = [-2, -2, -2, -2, -2, -2, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
     cohort = run(table, beyond)
     assert cohort.cap == math.floor(0.2 * 12) == 2
     assert list(cohort.selected.practice_code) == ["P00010", "P00011"]
@@ -94,7 +43,7 @@ def test_cap_is_floor_of_twenty_percent_of_eligible_and_strongest_evidence_wins(
 
 def test_excluded_practices_are_listed_with_reasons_and_not_eligible():
     table = measures(10, unknown_mode_share=[0.3] + [0.02] * 9, patients=[800.0] + [8000.0] * 9)
-    cohort = run(table, [5] + [-1] * 9)
+    cohort = run(table, [5] + [-2] * 9)
     assert cohort.eligible == 9 and cohort.cap == 1
     row = cohort.excluded.iloc[0]
     assert row.practice_code == "P00000" and not row.selected
@@ -121,7 +70,7 @@ def test_each_exclusion_rule(field, value, fragment):
 
 def test_overrides_add_and_remove_and_an_addition_over_the_cap_is_noted():
     table = measures(10)
-    beyond = [-1] * 8 + [1.0, 2.0]
+    beyond = [-2] * 8 + [1.0, 2.0]
     add = Override("P00000", "add", "new telephony system", "lead", "2025-11-01 09:00")
     remove = Override("P00009", "remove", "already in GPIP", "lead", "2025-11-01 09:05")
     cohort = run(table, beyond, overrides=[add, remove])
@@ -136,7 +85,7 @@ def test_overrides_add_and_remove_and_an_addition_over_the_cap_is_noted():
 
 def test_deprivation_breaks_ties_only_when_asked():
     table = measures(5)
-    beyond = [1.0, 1.0, -1, -1, -1]  # two equal candidates, cap 1
+    beyond = [1.0, 1.0, -2, -2, -2]  # two equal candidates, cap 1
     imd = pd.DataFrame(
         {"practice_code": table.practice_code, "imd_score": [10.0, 40.0, 5, 5, 5], "imd_decile": [8, 2, 9, 9, 9]}
     )
@@ -152,7 +101,7 @@ def test_deprivation_as_weight_can_reorder_close_evidence():
     imd = pd.DataFrame(
         {"practice_code": table.practice_code, "imd_score": [10.0, 40.0, 5, 5, 5], "imd_decile": [10, 1, 9, 9, 9]}
     )
-    beyond = [1.05, 1.0, -1, -1, -1]
+    beyond = [1.05, 1.0, -2, -2, -2]
     weighted = run(table, beyond, SelectionSettings(criteria=F2F_ONLY, imd_use="weight"), imd=imd)
     # 1.05 × (1 + 0.1 × 0/9) = 1.05 against 1.0 × (1 + 0.1 × 9/9) = 1.10
     assert list(weighted.selected.practice_code) == ["P00001"]
@@ -164,63 +113,18 @@ def test_selection_is_deterministic():
     assert run(table, beyond).selected.equals(run(table, beyond).selected)
 
 
-def test_baseline_rule_reason_and_evidence_from_an_overdispersed_funnel():
-    # Five practices with a baseline; observed appointments against what the baseline rate predicts.
-    observed = np.array([9600.0, 11800.0, 12100.0, 12500.0, 6000.0])
-    table = measures(
-        5,
-        appts_vs_baseline=observed / 12000.0,
-        baseline_rate=500.0,
-        appts_per_1000=observed / 24.0,
-        rate__num=observed,
-        rate__den=24000.0,
-    )
-    settings = SelectionSettings(criteria=CriteriaSettings(enabled=("appointments_below_baseline",)))
-    cohort = run(table, [-1] * 5, settings)
-    members = cohort.members.set_index("practice_code")
-    assert members.loc["P00000", "criteria_met"] == ["appointments_below_baseline"]
-    reason = members.loc["P00000", "met_reasons"][0]
-    assert "400 appointments per 1,000 patients a month" in reason and "80%" in reason
-    assert members.loc["P00003", "criteria_met"] == []  # 104% of its baseline: not below it
-    expected = 500.0 * 24000 / 1000  # 12,000 at the baseline rate for every practice
-    f = funnel.ratio_funnel(observed, np.full(5, expected))
-    beyond = funnel.classify(f, 0.95).beyond_lower
-    assert members.loc["P00000", "evidence"] == pytest.approx(beyond[0])
-    assert members.loc["P00004", "evidence"] > members.loc["P00000", "evidence"]  # further below, stronger
-
-
 def test_no_face_to_face_at_all_gives_the_strongest_finite_evidence():
     table = measures(5)
-    cohort = run(table, [np.inf, 1.0, -1, -1, -1])
+    cohort = run(table, [np.inf, 1.0, -2, -2, -2])
     members = cohort.members.set_index("practice_code")
     assert members.loc["P00000", "evidence"] == 99.0  # storable (the plan store refuses non-finite numbers)
     assert list(cohort.selected.practice_code) == ["P00000"]
 
 
-def test_local_rules_use_uploaded_indicators_and_say_when_not_assessed():
-    table = measures(10)
-    local = pd.DataFrame(
-        {
-            "practice_code": table.practice_code,
-            "indicator": "nhs111_in_hours_per_1000",
-            "period": "2025-Q3",
-            "value": np.arange(10, 110, 10, dtype=float),
-        }
-    )
-    settings = SelectionSettings(criteria=CriteriaSettings(enabled=("high_111_use", "high_ae_use")))
-    ctx = Context(table=table, f2f=comparison(table.practice_code, [-1] * 10), window="w", local=local)
-    cohort = select(ctx, ["2025-10"], settings, icb_code="QXX")
-    met = cohort.members[cohort.members.criterion_high_111_use]
-    # 80th percentile of 10..100 (linear) is 82: practices with 90 and 100 are above it.
-    assert list(met.practice_code) == ["P00008", "P00009"]
-    assert not cohort.members.assessed_high_ae_use.any()
-    assert "not assessed: no local A&E" in cohort.members.reasons.iloc[0][1]
-
-
 def test_shrunk_method_states_the_credible_interval():
     table = measures(5)
     settings = SelectionSettings(criteria=CriteriaSettings(enabled=("f2f_gp_low",), f2f_method="shrunk"))
-    cohort = run(table, [-1] * 5, settings)
+    cohort = run(table, [-2] * 5, settings)
     # shrunk upper 0.59 < expected 0.60 for every practice: credibly lower than expected
     assert cohort.members.criterion_f2f_gp_low.all()
     assert "shrunk estimate 55% (50%–59%)" in cohort.members.met_reasons.iloc[0][0]
