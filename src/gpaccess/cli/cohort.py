@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,56 +31,63 @@ def cohort(
     icb: Annotated[str | None, typer.Option(help="ICB code, e.g. QSL.")] = None,
     months: Months = None,
     cycle: Annotated[str | None, typer.Option(help="Support cycle (default: the winter after the window).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="table (default), csv, json or xlsx (xlsx only with --out).")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the members to this file (.csv, .xlsx or .json).")
+    ] = None,
     save: Annotated[bool, typer.Option(help="Store the run in the plan store (reproducible, audited).")] = True,
     report: Annotated[
         Path | None,
-        typer.Option(help="Also write the confidential ICB report (HTML, CSV) and the NHS England return here."),
+        typer.Option(help="Also write the confidential ICB report (HTML, CSV, XLSX) and the NHS England return here."),
     ] = None,
 ) -> None:
-    """Select an ICB's support cohort and print it with its exclusions and near-misses, each with its reasons."""
+    """Select an ICB's support cohort and print it with its exclusions and near-misses, each with its reasons,
+    and what the run stood on (criteria assessed or not, window, reference population, releases). With
+    --format csv or json, standard output holds only that document; notes and paths go to standard error."""
     if ctx.invoked_subcommand:
         return
     if not icb:
-        raise UserError("give --icb CODE (or a subcommand: override, revoke)")
+        raise UserError("give --icb CODE (or a subcommand: override, revoke, reproduce, runs)")
+    from gpaccess.publication.tables import table_format
     from gpaccess.services import cohort as service
 
+    kind = "table" if fmt in (None, "table") and out_file is None else table_format(fmt, out_file)
     c = commands.get(ctx)
     run = service.run_cohort(c.app, principal=c.principal, icb_code=icb, months=months, cycle=cycle, save=save)
     result, cycle_name, run_id = run.cohort, run.cycle, run.run_id
+    say = commands.console(stderr=kind != "table" and out_file is None)
     if report is not None:
         files = service.write_outputs(c.app, principal=c.principal, result=run, folder=report)
-        say = commands.console(stderr=fmt != "table")
         say.print(
-            f"report: {files.report_html}\ncohort CSV: {files.cohort_csv}\n"
-            f"NHS England return (pseudonymised, guarded): {files.nhse_return}"
+            f"report: {files.report_html}\ncohort: {files.cohort_csv}, {files.cohort_xlsx}\n"
+            f"NHS England return (pseudonymous, not anonymous; guarded): {files.nhse_return} "
+            f"(notes: {files.nhse_notes})"
         )
-    members = result.members
-    if fmt == "csv":
-        from gpaccess.publication.exports import neutralise_formulas
+    if kind == "table":
+        print_cohort(result, cycle_name, run_id, run.basis.lines())
+        return
+    document = service.cohort_document(run)
+    if out_file is not None:
+        written = service.write_cohort_table(run, out_file, fmt=kind)
+        say.print(f"cohort members: {written}")
+        for line in run.basis.lines():
+            say.print(f"[yellow]note:[/] {line}", highlight=False)
+        return
+    for line in [*result.notes, *run.basis.lines()]:
+        say.print(f"note: {line}", highlight=False)
+    if kind == "csv":
+        from gpaccess.publication.tables import render_csv
 
-        lists = ("criteria_met", "reasons", "met_reasons", "exclusion_reasons")
-        flat = members.assign(**{k: members[k].map("; ".join) for k in lists})
-        typer.echo(neutralise_formulas(flat).to_csv(index=False), nl=False)
-    elif fmt == "json":
-        body = {
-            "icb_code": result.icb_code,
-            "cycle": cycle_name,
-            "run_id": run_id,
-            "window": result.window,
-            "cap": result.cap,
-            "eligible": result.eligible,
-            "notes": result.notes,
-            "members": json.loads(members.to_json(orient="records")),
-        }
-        typer.echo(json.dumps(body, indent=1))
-    elif fmt == "table":
-        print_cohort(result, cycle_name, run_id)
+        typer.echo(render_csv(document["members"]), nl=False)
     else:
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+        from gpaccess.publication.tables import render_json
+
+        typer.echo(render_json(document))
 
 
-def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
+def print_cohort(result: Cohort, cycle: str, run_id: int | None, stood_on: list[str] = ()) -> None:  # type: ignore[assignment]
     out.print(
         f"[bold]{result.icb_code}[/] · {cycle} · {result.window} · {result.eligible} eligible practices · "
         f"cap {result.cap} ({result.settings.cap_share:.0%}) · {len(result.selected)} selected"
@@ -89,6 +95,10 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
     )
     for note in result.notes:
         out.print(f"[yellow]note:[/] {note}")
+    if stood_on:
+        out.print("[bold]What this run stood on[/]")
+        for line in stood_on:
+            out.print(f"  {line}", highlight=False)
     _section("Selected for support (practice-code order)", result.selected, "met_reasons")
     _section("Near-misses (meet a criterion; left out by the cap)", result.near_misses, "met_reasons")
     _section("Excluded for data quality (not counted as eligible)", result.excluded, "exclusion_reasons")
