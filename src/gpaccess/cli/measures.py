@@ -102,7 +102,7 @@ def measures(
     _emit(table, body, kind, out_file, sheet="measures")
 
 
-def _emit(table: pd.DataFrame, body: dict[str, object], kind: str, out_file: Path | None, *, sheet: str) -> None:
+def _emit(table: pd.DataFrame, body: dict[str, object] | None, kind: str, out_file: Path | None, *, sheet: str) -> None:
     """A table to standard output (CSV, JSON: nothing else on it) or to a file (path said on standard error)."""
     from gpaccess.publication.tables import render_csv, render_json, write_table
 
@@ -112,7 +112,7 @@ def _emit(table: pd.DataFrame, body: dict[str, object], kind: str, out_file: Pat
     elif kind == "csv":
         typer.echo(render_csv(table), nl=False)
     else:
-        typer.echo(render_json(body))
+        typer.echo(render_json(table if body is None else body))
 
 
 def _print_profile(sections) -> None:
@@ -153,7 +153,12 @@ def funnel(
     out_file: Annotated[Path, typer.Option("--out", help="Chart file: .html (interactive), .png or .svg.")] = Path(
         "funnel.html"
     ),
-    data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Also write the data behind the chart (.csv, .xlsx or .json): z, limits, shrunk share."
+        ),
+    ] = None,
     months: Months = None,
 ) -> None:
     """A funnel plot of an ICB's practices with 95% and 99.8% limits (overdispersion-adjusted). Face-to-face
@@ -170,7 +175,9 @@ def spc(
     practice: Annotated[str, typer.Option(help="Practice code.")],
     measure: Annotated[str, typer.Option(help="A measure, e.g. f2f_gp or appts_per_1000.")] = "f2f_gp",
     out_file: Annotated[Path, typer.Option("--out", help="Chart file: .html, .png or .svg.")] = Path("spc.html"),
-    data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Also write the data behind the chart (.csv, .xlsx or .json).")
+    ] = None,
 ) -> None:
     """A Making Data Count XmR chart of one practice's measure over every stored month."""
     from gpaccess.services import measures as service
@@ -192,21 +199,20 @@ def write_figure(fig: Figure, what: str, out_file: Path, data: Path | None) -> N
 
 def icbs(
     ctx: typer.Context,
-    fmt: Format = "table",
+    fmt: Annotated[str | None, typer.Option("--format", help="table (default), csv, json or xlsx (--out only)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the list to .csv, .xlsx or .json.")] = None,
 ) -> None:
     """The ICBs in the store (from the latest months' Mapping.csv) that you may see: code, name and practices."""
+    from gpaccess.publication.tables import table_format
     from gpaccess.services import measures as service
 
     c = commands.get(ctx)
+    kind = "table" if fmt in (None, "table") and out_file is None else table_format(fmt, out_file)
     table = service.icbs(c.app, principal=c.principal)
-    if fmt == "csv":
-        typer.echo(table.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        typer.echo(table.to_json(orient="records", indent=1))
-    elif fmt == "table":
-        t = Table("ICB", "name", "practices", title="ICBs in the store (code order)", title_justify="left")
-        for r in table.itertuples():
-            t.add_row(str(r.icb_code), str(r.icb_name), f"{r.practices:,}")
-        out.print(t)
-    else:
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+    if kind != "table":
+        _emit(table, None, kind, out_file, sheet="icbs")  # JSON: the list of ICBs itself
+        return
+    t = Table("ICB", "name", "practices", title="ICBs in the store (code order)", title_justify="left")
+    for r in table.itertuples():
+        t.add_row(str(r.icb_code), str(r.icb_name), f"{r.practices:,}")
+    out.print(t)
