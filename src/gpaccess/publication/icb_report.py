@@ -21,9 +21,10 @@ from gpaccess.publication.assessment import outward_members
 from gpaccess.publication.basis import RunBasis, run_basis
 from gpaccess.publication.charts.common import chart_svg
 from gpaccess.publication.exports import write_csv
-from gpaccess.publication.figures import funnel_figure, spc_figure
+from gpaccess.publication.figures import funnel_figure, latest_consecutive, spc_figure
 from gpaccess.publication.tables import write_xlsx
 
+SPC_MIN_POINTS = 6  # DESIGN "SPC points": below 6, no limits and no chart; 6-11 trial limits, labelled
 _ENV = Environment(loader=PackageLoader("gpaccess.publication", "templates"), autoescape=select_autoescape())
 
 
@@ -74,13 +75,16 @@ def write_icb_report(
     spc = []
     for r in selected.itertuples():
         try:
-            spc.append(
-                {
-                    "code": r.practice_code,
-                    "name": r.practice_name,
-                    "svg": _svg(spc_figure(session, r.practice_code, spc_measure, plain=True).chart),
-                }
-            )
+            months = len(latest_consecutive(session.series(r.practice_code, spc_measure).dropna(subset=["value"])))
+            if months < SPC_MIN_POINTS:  # DESIGN "SPC points": fewer than 6 points, no limits: no chart
+                why = (
+                    f"not enough months for a chart with limits ({months} consecutive month"
+                    f"{'s' if months != 1 else ''} stored; {SPC_MIN_POINTS} needed)"
+                )
+                spc.append({"code": r.practice_code, "name": r.practice_name, "svg": None, "why": why})
+                continue
+            figure = spc_figure(session, r.practice_code, spc_measure, plain=True)
+            spc.append({"code": r.practice_code, "name": r.practice_name, "svg": _svg(figure.chart)})
         except Exception as exc:  # a practice with too few months still gets its row; say why there's no chart
             spc.append({"code": r.practice_code, "name": r.practice_name, "svg": None, "why": str(exc)})
     html = _ENV.get_template("icb_report.html.j2").render(
@@ -154,6 +158,13 @@ def local_view_html(view) -> str:
     from gpaccess.publication.readable import formatted, readable_name
 
     periods = ", ".join(f"{readable_name(k)}: {v}" for k, v in view.local_periods.items()) or "none"
+    if not view.local:
+        return (
+            f"<p class='note'>No local data uploaded for ICB {view.icb_code} yet, so the NHS 111 and A&amp;E criteria "
+            f"were not assessed. Upload NHS 111, A&amp;E or patient-experience figures with "
+            f"<code>gpaccess local upload "
+            f"--icb {view.icb_code} FILE</code> to see them beside GPAD and to use those criteria.</p>"
+        )
     parts = [
         f"<p class='note'>National measures over {view.window}; each local indicator at its latest period "
         f"({periods}).</p>"

@@ -70,7 +70,7 @@ def format_number(value: Any, kind: str = "number") -> str:
     if kind == "share":
         return f"{v:.1%}"
     if kind in ("ratio", "correlation"):
-        return f"{v:.2f}"
+        return f"{v:.2f}" if round(v, 2) != 0 else "0.00"  # never "-0.00"
     if kind == "count":
         return f"{v:,.0f}"
     if kind == "p_value":
