@@ -77,14 +77,13 @@ def _summary(run: RunOut) -> dict[str, Any]:
 
 
 def _scoped(app: App, principal: Principal, run_id: int) -> RunOut:
-    with app.plan_session() as db:
-        run = queries.run_by_id(db, run_id)
+    missing = NotFoundError(f"no cohort run {run_id} (list the runs you can see: `gpaccess cohort runs list`)")
     try:
-        principal.require_icb(run.icb_code)
+        with app.plan_session() as db:
+            run = queries.run_by_id(db, run_id)
+        principal.require_icb(run.icb_code)  # another ICB's run is answered exactly as a missing one
     except NotFoundError:
-        raise NotFoundError(
-            f"no cohort run {run_id} (list the runs you can see: `gpaccess cohort runs list`)"
-        ) from None
+        raise missing from None
     return run
 
 
