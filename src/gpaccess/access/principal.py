@@ -63,7 +63,10 @@ class Principal:
         code = practice_code.strip().upper()
         self.require(Permission.READ_NAMED)
         if not self.sees_practice(code, icb_code):
-            raise NotFoundError(f"no practice {code!r} in the store")
+            raise NotFoundError(
+                f"no practice {code!r} in the store (practice codes look like A81001; an ICB's practices: "
+                "`gpaccess measures --icb CODE`, ICB codes: `gpaccess icbs`)"
+            )
         return code
 
     def visible_icbs(self, known: Iterable[str]) -> list[str]:

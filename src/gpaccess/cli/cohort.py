@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,56 +31,63 @@ def cohort(
     icb: Annotated[str | None, typer.Option(help="ICB code, e.g. QSL.")] = None,
     months: Months = None,
     cycle: Annotated[str | None, typer.Option(help="Support cycle (default: the winter after the window).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="table (default), csv, json or xlsx (xlsx only with --out).")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the members to this file (.csv, .xlsx or .json).")
+    ] = None,
     save: Annotated[bool, typer.Option(help="Store the run in the plan store (reproducible, audited).")] = True,
     report: Annotated[
         Path | None,
-        typer.Option(help="Also write the confidential ICB report (HTML, CSV) and the NHS England return here."),
+        typer.Option(help="Also write the confidential ICB report (HTML, CSV, XLSX) and the NHS England return here."),
     ] = None,
 ) -> None:
-    """Select an ICB's support cohort and print it with its exclusions and near-misses, each with its reasons."""
+    """Select an ICB's support cohort and print it with its exclusions and near-misses, each with its reasons,
+    and what the run stood on (criteria assessed or not, window, reference population, releases). With
+    --format csv or json, standard output holds only that document; notes and paths go to standard error."""
     if ctx.invoked_subcommand:
         return
     if not icb:
-        raise UserError("give --icb CODE (or a subcommand: override, revoke)")
+        raise UserError("give --icb CODE (or a subcommand: override, revoke, reproduce, runs)")
+    from gpaccess.publication.tables import table_format
     from gpaccess.services import cohort as service
 
+    kind = "table" if fmt in (None, "table") and out_file is None else table_format(fmt, out_file)
     c = commands.get(ctx)
     run = service.run_cohort(c.app, principal=c.principal, icb_code=icb, months=months, cycle=cycle, save=save)
     result, cycle_name, run_id = run.cohort, run.cycle, run.run_id
+    say = commands.console(stderr=kind != "table" and out_file is None)
     if report is not None:
         files = service.write_outputs(c.app, principal=c.principal, result=run, folder=report)
-        say = commands.console(stderr=fmt != "table")
         say.print(
-            f"report: {files.report_html}\ncohort CSV: {files.cohort_csv}\n"
-            f"NHS England return (pseudonymised, guarded): {files.nhse_return}"
+            f"report: {files.report_html}\ncohort: {files.cohort_csv}, {files.cohort_xlsx}\n"
+            f"NHS England return (pseudonymous, not anonymous; guarded): {files.nhse_return} "
+            f"(notes: {files.nhse_notes})"
         )
-    members = result.members
-    if fmt == "csv":
-        from gpaccess.publication.exports import neutralise_formulas
+    if kind == "table":
+        print_cohort(result, cycle_name, run_id, run.basis.lines())
+        return
+    document = service.cohort_document(run)
+    if out_file is not None:
+        written = service.write_cohort_table(run, out_file, fmt=kind)
+        say.print(f"cohort members: {written}")
+        for line in run.basis.lines():
+            say.print(f"[yellow]note:[/] {line}", highlight=False)
+        return
+    for line in [*result.notes, *run.basis.lines()]:
+        say.print(f"note: {line}", highlight=False)
+    if kind == "csv":
+        from gpaccess.publication.tables import render_csv
 
-        lists = ("criteria_met", "reasons", "met_reasons", "exclusion_reasons")
-        flat = members.assign(**{k: members[k].map("; ".join) for k in lists})
-        typer.echo(neutralise_formulas(flat).to_csv(index=False), nl=False)
-    elif fmt == "json":
-        body = {
-            "icb_code": result.icb_code,
-            "cycle": cycle_name,
-            "run_id": run_id,
-            "window": result.window,
-            "cap": result.cap,
-            "eligible": result.eligible,
-            "notes": result.notes,
-            "members": json.loads(members.to_json(orient="records")),
-        }
-        typer.echo(json.dumps(body, indent=1))
-    elif fmt == "table":
-        print_cohort(result, cycle_name, run_id)
+        typer.echo(render_csv(document["members"]), nl=False)
     else:
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+        from gpaccess.publication.tables import render_json
+
+        typer.echo(render_json(document))
 
 
-def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
+def print_cohort(result: Cohort, cycle: str, run_id: int | None, stood_on: list[str] = ()) -> None:  # type: ignore[assignment]
     out.print(
         f"[bold]{result.icb_code}[/] · {cycle} · {result.window} · {result.eligible} eligible practices · "
         f"cap {result.cap} ({result.settings.cap_share:.0%}) · {len(result.selected)} selected"
@@ -89,6 +95,10 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
     )
     for note in result.notes:
         out.print(f"[yellow]note:[/] {note}")
+    if stood_on:
+        out.print("[bold]What this run stood on[/]")
+        for line in stood_on:
+            out.print(f"  {line}", highlight=False)
     _section("Selected for support (practice-code order)", result.selected, "met_reasons")
     _section("Near-misses (meet a criterion; left out by the cap)", result.near_misses, "met_reasons")
     _section("Excluded for data quality (not counted as eligible)", result.excluded, "exclusion_reasons")
@@ -165,3 +175,158 @@ def reproduce(
     if len(result.differences) > 200:
         out.print(f"  ... and {len(result.differences) - 200} more")
     raise typer.Exit(1)
+
+
+runs_app = typer.Typer(help="Stored cohort runs: list them, show one, compare two.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+RunFormat = Annotated[str | None, typer.Option("--format", help="table (default), csv, json or xlsx (--out only)")]
+RunOut = Annotated[Path | None, typer.Option("--out", help="Write the table to .csv, .xlsx or .json.")]
+
+
+def _emit_table(
+    table: pd.DataFrame, document: dict[str, object] | None, fmt: str | None, out_file: Path | None
+) -> bool:
+    """Write `table` (or, for JSON, `document`) to standard output or `--out`; False when the screen is asked."""
+    from gpaccess.publication.tables import render_csv, render_json, table_format, write_table
+
+    if fmt in (None, "table") and out_file is None:
+        return False
+    kind = table_format(fmt, out_file)
+    if out_file is not None:
+        commands.console(stderr=True).print(f"written: {write_table(table, out_file, fmt=kind, document=document)}")
+    elif kind == "csv":
+        typer.echo(render_csv(table), nl=False)
+    else:
+        typer.echo(render_json(document if document is not None else table))
+    return True
+
+
+@runs_app.command("list")
+def runs_list(
+    ctx: typer.Context,
+    icb: Annotated[str | None, typer.Option(help="Only this ICB's runs.")] = None,
+    fmt: RunFormat = None,
+    out_file: RunOut = None,
+) -> None:
+    """Every stored run you may see, newest first: ICB, cycle, when and by whom, months, counts, method."""
+    from gpaccess.services import cohort_runs as service
+
+    c = commands.get(ctx)
+    table = service.list_runs(c.app, principal=c.principal, icb_code=icb)
+    if _emit_table(table, None, fmt, out_file):
+        return
+    t = Table(
+        *[
+            "run",
+            "ICB",
+            "cycle",
+            "stored",
+            "by",
+            "months",
+            "eligible",
+            "cap",
+            "selected",
+            "excluded",
+            "capped out",
+            "method",
+        ],
+        title=f"Stored cohort runs: {len(table)}",
+        title_justify="left",
+    )
+    for r in table.itertuples():
+        t.add_row(
+            str(r.run_id),
+            r.icb_code,
+            r.cycle,
+            r.created_at,
+            r.created_by,
+            r.months,
+            str(r.eligible),
+            str(r.cap),
+            str(r.selected),
+            str(r.excluded),
+            str(r.capped_out),
+            str(r.method_version or "—"),
+        )
+    out.print(t)
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="The run's id (see `gpaccess cohort runs list`).")],
+    fmt: RunFormat = None,
+    out_file: RunOut = None,
+) -> None:
+    """One stored run: what it stood on, and every practice with its outcome and reasons (practice-code order)."""
+    from gpaccess.services import cohort_runs as service
+
+    c = commands.get(ctx)
+    view = service.show_run(c.app, principal=c.principal, run_id=run_id)
+    document = {
+        **view.summary,
+        "criteria": view.criteria,
+        "parameters": view.parameters,
+        "data_versions": view.data_versions,
+        "members": view.members,
+    }
+    if _emit_table(view.members, document, fmt, out_file):
+        return
+    s = view.summary
+    out.print(
+        f"[bold]run {s['run_id']}[/] · {s['icb_code']} · {s['cycle']} · stored {s['created_at']} by {s['created_by']}"
+        f" · months {s['months']} · {s['eligible']} eligible · cap {s['cap']} · {s['selected']} selected"
+        f" · method {s['method_version'] or '—'} · gpaccess {s['gpaccess_version'] or '—'}"
+    )
+    out.print(f"criteria: {', '.join(view.criteria)}")
+    releases = view.data_versions.get("gpad_appointments") or {}
+    if isinstance(releases, dict) and releases:
+        out.print("GPAD releases: " + ", ".join(f"{k}: {v}" for k, v in sorted(releases.items())), highlight=False)
+    t = Table(
+        "practice", "outcome", "criteria met", "why", title="Practices (practice-code order)", title_justify="left"
+    )
+    for r in view.members.itertuples():
+        outcome = (
+            "selected" if r.selected else "excluded" if r.excluded else "capped out" if r.capped_out else "not selected"
+        )
+        if r.overridden != "none":
+            outcome += f" (override: {r.overridden})"
+        why = r.exclusion_reasons if r.excluded else r.reasons
+        t.add_row(r.practice_code, outcome, r.criteria_met or "—", why)
+    out.print(t)
+
+
+@runs_app.command("diff")
+def runs_diff(
+    ctx: typer.Context,
+    first: Annotated[int, typer.Argument(help="The earlier run's id.")],
+    second: Annotated[int, typer.Argument(help="The later run's id (same ICB).")],
+    fmt: RunFormat = None,
+    out_file: RunOut = None,
+) -> None:
+    """What changed between two runs of one ICB: months, releases, settings and method, then each practice whose
+    selection, criteria met, exclusion, capped-out state or override differs. Exit 0 either way."""
+    from gpaccess.services import cohort_runs as service
+
+    c = commands.get(ctx)
+    diff = service.diff_runs(c.app, principal=c.principal, first=first, second=second)
+    document = {"first": diff.first, "second": diff.second, "stood_on": diff.stood_on, "practices": diff.practices}
+    if _emit_table(diff.practices, document, fmt, out_file):
+        return
+    out.print(f"[bold]run {first} → run {second}[/] ({diff.first['icb_code']})")
+    if diff.identical:
+        out.print("no differences: same months, releases, settings and outcome for every practice")
+        return
+    for line in diff.stood_on or ["what the runs stood on: the same"]:
+        out.print(f"  {line}", highlight=False)
+    t = Table(
+        "practice",
+        "what changed",
+        f"run {first}",
+        f"run {second}",
+        title=f"Practices that changed: {diff.practices.practice_code.nunique()}",
+        title_justify="left",
+    )
+    for r in diff.practices.itertuples():
+        t.add_row(r.practice_code, r.change, r.first, r.second)
+    out.print(t)

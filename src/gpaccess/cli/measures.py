@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,43 +44,86 @@ def register(app: typer.Typer) -> None:
 def measures(
     ctx: typer.Context,
     icb: Annotated[str | None, typer.Option(help="ICB code, e.g. QSL (from Mapping.csv; see `gpaccess icbs`).")] = None,
-    practice: Annotated[str | None, typer.Option(help="One practice's measures, with its context.")] = None,
+    practice: Annotated[str | None, typer.Option(help="One practice's profile: measures beside its context.")] = None,
     months: Months = None,
-    fmt: Format = "table",
+    by: Annotated[
+        str | None, typer.Option("--by", help="month: one row per practice, measure and month (for trends).")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="table (default), csv, json or xlsx (--out only)")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the table to a .csv, .xlsx or .json file.")
+    ] = None,
 ) -> None:
     """Every access measure for an ICB's practices over a window (default: the latest 3 months), in practice-code
-    order. Face-to-face share has no target and no good direction: it is context, never a score."""
+    order, or one practice's profile. Face-to-face share has no target and no good direction: it is context,
+    never a score. With --format csv or json, standard output holds only that document."""
+    from gpaccess.publication.tables import table_format
     from gpaccess.services import measures as service
 
     c = commands.get(ctx)
     if bool(icb) == bool(practice):
         raise UserError("give exactly one of --icb CODE or --practice CODE")
-    if fmt not in ("table", "csv", "json"):
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+    if by not in (None, "month"):
+        raise UserError(f"--by {by!r}: expected month")
+    if by and not icb:
+        raise UserError("--by month needs --icb CODE")
+    kind = "table" if fmt in (None, "table") and out_file is None else table_format(fmt, out_file)
+    if by == "month":
+        long, s = service.icb_monthly(c.app, principal=c.principal, icb_code=icb or "", months=months)
+        if kind == "table":
+            kind = "csv"  # a long table is for a spreadsheet or a script, not the screen
+        body: dict[str, object] = {"window": s.label, "by": "month", "rows": long}
+        _emit(long, body, kind, out_file, sheet="by month")
+        return
     if icb:
         result = service.icb_measures(c.app, principal=c.principal, icb_code=icb, months=months)
         table, s = result.table, result.session
         window, definition, meta = result.window, result.definition, result.measures
+        profile = None
     else:
         one = service.practice_measures(c.app, principal=c.principal, practice_code=practice or "", months=months)
         table, s = one.row.to_frame().T, one.session
         window, definition, meta = one.window, one.definition, one.measures
-    if fmt == "csv":
-        from gpaccess.publication.exports import neutralise_formulas
+        profile = service.practice_profile(one)
+    if kind == "table":
+        if profile is not None:
+            _print_profile(profile)
+        else:
+            _print_table(table, s, definition)
+        return
+    body = {
+        "window": window,
+        "face_to_face_definition": definition,
+        "measures": {n: {k: v for k, v in m.items() if k != "kind"} for n, m in meta.items()},
+        "practices": table,
+    }
+    if profile is not None:
+        body["profile"] = [section.as_dict() for section in profile]
+    _emit(table, body, kind, out_file, sheet="measures")
 
-        typer.echo(neutralise_formulas(table).to_csv(index=False), nl=False)
-    elif fmt == "json":
-        body = {
-            "window": window,
-            "face_to_face_definition": definition,
-            "measures": {n: {k: v for k, v in m.items() if k != "kind"} for n, m in meta.items()},
-            "practices": json.loads(table.to_json(orient="records", date_format="iso")),
-        }
-        typer.echo(json.dumps(body, indent=1))
+
+def _emit(table: pd.DataFrame, body: dict[str, object] | None, kind: str, out_file: Path | None, *, sheet: str) -> None:
+    """A table to standard output (CSV, JSON: nothing else on it) or to a file (path said on standard error)."""
+    from gpaccess.publication.tables import render_csv, render_json, write_table
+
+    if out_file is not None:
+        path = write_table(table, out_file, fmt=kind, sheet=sheet, document=body)
+        commands.console(stderr=True).print(f"written: {path}")
+    elif kind == "csv":
+        typer.echo(render_csv(table), nl=False)
     else:
-        _print_table(table, s, definition)
-        if practice:
-            _print_context(one)
+        typer.echo(render_json(table if body is None else body))
+
+
+def _print_profile(sections) -> None:
+    for i, section in enumerate(sections):
+        t = Table(show_header=False, box=None, pad_edge=False)
+        t.add_column(style="bold", min_width=34)
+        t.add_column()
+        for label, value in section.items:
+            t.add_row(label, value)
+        out.print(f"{'' if i == 0 else chr(10)}[bold underline]{section.title}[/]  [dim]{section.source}[/]")
+        out.print(t)
 
 
 def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> None:
@@ -104,22 +146,6 @@ def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> Non
     out.print(t)
 
 
-def _print_context(one) -> None:
-    """The practice's context from every source that covers it, each with its source and period named."""
-    month = one.window[-1]
-    out.print(f"\n[bold]Context for {one.practice_code}[/] (around {month}; each source at its own period)")
-    if not one.context:
-        out.print(
-            "No context data loaded (deprivation, ODS, payments, online consultation, telephony, GPPS, workforce:"
-            " see docs/context-data.md)."
-        )
-    for item in one.context:
-        fields = ", ".join(f"{k} {v}" for k, v in item["fields"].items() if v is not None and k != "practice_code")
-        out.print(f"  {item['source']} ({item['period']}): {fields}")
-    if one.coverage:
-        out.print(f"  coverage of sub-ICB {one.row.sub_icb_code}: {one.coverage}")
-
-
 def funnel(
     ctx: typer.Context,
     icb: Annotated[str, typer.Option(help="ICB code whose practices are drawn.")],
@@ -127,7 +153,12 @@ def funnel(
     out_file: Annotated[Path, typer.Option("--out", help="Chart file: .html (interactive), .png or .svg.")] = Path(
         "funnel.html"
     ),
-    data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Also write the data behind the chart (.csv, .xlsx or .json): z, limits, shrunk share."
+        ),
+    ] = None,
     months: Months = None,
 ) -> None:
     """A funnel plot of an ICB's practices with 95% and 99.8% limits (overdispersion-adjusted). Face-to-face
@@ -144,7 +175,9 @@ def spc(
     practice: Annotated[str, typer.Option(help="Practice code.")],
     measure: Annotated[str, typer.Option(help="A measure, e.g. f2f_gp or appts_per_1000.")] = "f2f_gp",
     out_file: Annotated[Path, typer.Option("--out", help="Chart file: .html, .png or .svg.")] = Path("spc.html"),
-    data: Annotated[Path | None, typer.Option("--data", help="Also write the data behind the chart as CSV.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Also write the data behind the chart (.csv, .xlsx or .json).")
+    ] = None,
 ) -> None:
     """A Making Data Count XmR chart of one practice's measure over every stored month."""
     from gpaccess.services import measures as service
@@ -166,21 +199,20 @@ def write_figure(fig: Figure, what: str, out_file: Path, data: Path | None) -> N
 
 def icbs(
     ctx: typer.Context,
-    fmt: Format = "table",
+    fmt: Annotated[str | None, typer.Option("--format", help="table (default), csv, json or xlsx (--out only)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the list to .csv, .xlsx or .json.")] = None,
 ) -> None:
     """The ICBs in the store (from the latest months' Mapping.csv) that you may see: code, name and practices."""
+    from gpaccess.publication.tables import table_format
     from gpaccess.services import measures as service
 
     c = commands.get(ctx)
+    kind = "table" if fmt in (None, "table") and out_file is None else table_format(fmt, out_file)
     table = service.icbs(c.app, principal=c.principal)
-    if fmt == "csv":
-        typer.echo(table.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        typer.echo(table.to_json(orient="records", indent=1))
-    elif fmt == "table":
-        t = Table("ICB", "name", "practices", title="ICBs in the store (code order)", title_justify="left")
-        for r in table.itertuples():
-            t.add_row(str(r.icb_code), str(r.icb_name), f"{r.practices:,}")
-        out.print(t)
-    else:
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+    if kind != "table":
+        _emit(table, None, kind, out_file, sheet="icbs")  # JSON: the list of ICBs itself
+        return
+    t = Table("ICB", "name", "practices", title="ICBs in the store (code order)", title_justify="left")
+    for r in table.itertuples():
+        t.add_row(str(r.icb_code), str(r.icb_name), f"{r.practices:,}")
+    out.print(t)

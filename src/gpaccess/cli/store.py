@@ -149,12 +149,15 @@ def print_result(result: IngestResult) -> None:
 def status(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    publication: Annotated[
+        str | None, typer.Option("--publication", help="Only this publication (a name as `status` shows it).")
+    ] = None,
 ) -> None:
     """What the store holds: per publication and month, rows, totals and the release they came from."""
     from gpaccess.services import ingest as service
 
     c = commands.get(ctx)
-    info = service.status(c.app, principal=c.principal)
+    info = service.status(c.app, principal=c.principal, publication=publication)
     if fmt == "json":
         typer.echo(json.dumps(info, indent=1, default=str))
         return

@@ -178,10 +178,11 @@ class MeasureSession:
             if not extra.empty:
                 found = pd.concat([found, extra], ignore_index=True).sort_values("practice_code")
         if found.empty:
-            known = ", ".join(sorted(d.icb_code.dropna().unique())[:12])
+            known = ", ".join(sorted(d.icb_code.dropna().unique()))
             raise NotFoundError(
                 f"no practices of ICB {icb_code!r} in {self.label}; ICB codes in the store: {known or 'none'}"
-                " (ICBs come from Mapping.csv: ingest the month's zip with its mapping)"
+                " (names and practice counts: `gpaccess icbs`; ICBs come from Mapping.csv: ingest the month's"
+                " zip with its mapping)"
             )
         return found
 
@@ -240,6 +241,24 @@ class MeasureSession:
         empty = frame.iloc[0:0]
         for code in wanted:
             self._series[(code, name)] = groups.get(code, empty).drop(columns="practice_code")
+
+    def monthly_table(self, practice_codes: list[str], names: list[str]) -> pd.DataFrame:
+        """Some practices' monthly values of several measures over the window, long (one row per practice,
+        measure and month: numerator, denominator, value), in practice-code, measure and month order."""
+        measures = [self.measure(n) for n in names]
+        agg = self.aggregate()
+        agg = agg.filter(agg.practice_code.isin(list(practice_codes)))
+        regs = self._registrations()
+        if regs is not None:
+            regs = regs.filter(regs.practice_code.isin(list(practice_codes)))
+        counts = with_list_size(practice_month_counts(agg, measures), regs).cache()
+        frames = [monthly_series(counts, m).to_pandas().assign(measure=m.name) for m in measures]
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if out.empty:
+            return pd.DataFrame(columns=["practice_code", "measure", "month", "numerator", "denominator", "value"])
+        out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
+        cols = ["practice_code", "measure", "month", "numerator", "denominator", "value"]
+        return out[cols].sort_values(["practice_code", "measure", "month"]).reset_index(drop=True)
 
     def series(self, practice_code: str, name: str) -> pd.DataFrame:
         """Monthly values of a measure for one practice over every stored month (for SPC); months the practice

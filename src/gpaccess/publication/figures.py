@@ -16,6 +16,16 @@ from gpaccess.publication.charts.funnel import FUNNEL_POINT_COLUMNS, FunnelMeta,
 from gpaccess.publication.charts.spc import SpcMeta, spc_chart
 from gpaccess.statistics.spc import xmr
 
+FUNNEL_DATA_EXTRA = (
+    "observed_share",
+    "expected_share",
+    "z",
+    "position95",
+    "position998",
+    "shrunk_share",
+    "shrunk_lower",
+    "shrunk_upper",
+)
 SPC_DIRECTION = {"none": "neutral", "higher": "increase", "lower": "decrease"}
 ADJUSTMENT_TEXT = {
     "additive": "additive overdispersion (random effects, Spiegelhalter 2005)",
@@ -30,11 +40,21 @@ class Figure:
     data: pd.DataFrame
 
 
-def funnel_figure(session: MeasureSession, measure_name: str, icb_code: str, highlight: tuple[str, ...] = ()) -> Figure:
-    """The ICB's practices against limits computed nationally (every practice in the store for the window)."""
+def funnel_figure(
+    session: MeasureSession,
+    measure_name: str,
+    icb_code: str,
+    highlight: tuple[str, ...] = (),
+    leave_off: tuple[str, ...] = (),
+) -> Figure:
+    """The ICB's practices against limits computed nationally (every practice in the store for the window).
+    `highlight` outlines and numbers some practices (1, 2, ... in code order); `leave_off` (e.g. practices
+    excluded for data quality) are not drawn, and the chart says how many were left off."""
     comparison = session.comparison(measure_name)
     m = comparison.measure
     practices = session.icb_practices(icb_code)[["practice_code", "practice_name"]]
+    dropped = practices.practice_code.isin(set(leave_off))
+    practices = practices[~dropped]
     points = practices.merge(comparison.table, on="practice_code", how="left")
     points["position"] = points["position95"].where(points["position998"] != "below", "below").fillna("no data")
     points.loc[points["position998"] == "above", "position"] = "above"
@@ -61,15 +81,18 @@ def funnel_figure(session: MeasureSession, measure_name: str, icb_code: str, hig
         icb_code=icb_code,
         icb_name=str(session.icb_practices(icb_code).icb_name.iloc[0] or icb_code),
         highlight_codes=tuple(highlight),
+        left_off=int(dropped.sum()),
     )
-    # Exactly what is drawn (the chart's data contract), plus what it means; nothing a reader could sort into a
-    # ranking (z-scores and distances past the limits stay in the cohort's own confidential outputs).
-    drawn = points[list(FUNNEL_POINT_COLUMNS)]
+    # What is drawn (the chart's data contract), then what it means for each practice as the user guide lists
+    # it: observed and expected share, z, where it sits against each limit, and the shrunk share with its
+    # interval. This is the ICB's own confidential view of its practices, in practice-code order; no rank.
+    extra = [c for c in FUNNEL_DATA_EXTRA if c in points.columns and c not in FUNNEL_POINT_COLUMNS]
+    drawn = points[[*FUNNEL_POINT_COLUMNS, *extra]]
     data = drawn.assign(measure=m.name, window=session.label, definition=m.definition).sort_values("practice_code")
     return Figure(funnel_chart(points, curves, meta), data.reset_index(drop=True))
 
 
-def spc_figure(session: MeasureSession, practice_code: str, measure_name: str) -> Figure:
+def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False) -> Figure:
     m = session.measure(measure_name)
     series = latest_consecutive(session.series(practice_code, measure_name).dropna(subset=["value"]))
     result = xmr(series["value"].to_numpy(), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
@@ -97,6 +120,7 @@ def spc_figure(session: MeasureSession, practice_code: str, measure_name: str) -
         value_format="number" if m.kind == "rate_per_1000" else "percent",
         definition=m.definition,
         improvement_direction=SPC_DIRECTION[m.direction],  # type: ignore[arg-type]
+        plain=plain,
     )
     data = points.assign(practice_code=practice_code, measure=m.name, definition=m.definition)
     return Figure(spc_chart(points, meta), data)

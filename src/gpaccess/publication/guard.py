@@ -35,6 +35,7 @@ import pandas as pd
 
 from gpaccess.access.pseudonym import PSEUDONYM_PATTERN
 from gpaccess.errors import PolicyError
+from gpaccess.publication.assessment import CriterionStatus
 
 Kind = Literal["nhse_return", "public"]
 KINDS: tuple[Kind, ...] = ("nhse_return", "public")
@@ -78,7 +79,8 @@ CRITERION_COLUMN = re.compile(r"^criterion_[a-z0-9_]+$")
 IDENTIFIER_COLUMNS = frozenset({"run_id"})  # an integer here identifies the run, it is not a measure
 YEARS = range(1990, 2101)
 PUBLIC_CODE_COLUMN = "practice_code"
-BOOLEAN_TEXT = frozenset({"true", "false"})
+# A criterion column says met, not met or not assessed: true/false would write "no data" as "not met".
+CRITERION_TEXT = frozenset(str(s) for s in CriterionStatus)
 NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?P<fraction>\.\d*)?(?:[eE][+-]?\d+)?(?P<percent>\s*%)?$")
 EXAMPLE_ROWS = 3
 
@@ -302,10 +304,12 @@ def _check_nhse_values(table: _Table, breaches: list[str]) -> None:
             bad = [
                 i
                 for i, v in enumerate(column, start=1)
-                if not (isinstance(v, bool) or str(v).strip().lower() in BOOLEAN_TEXT)
+                if isinstance(v, bool) or str(v).strip().lower() not in CRITERION_TEXT
             ]
             if bad:
-                breaches.append(f"column {name!r}, rows {_rows(bad)}: a criterion column holds only true/false")
+                breaches.append(
+                    f"column {name!r}, rows {_rows(bad)}: a criterion column holds only met, not met or not assessed"
+                )
             continue
         if kind == "float":
             breaches.append(f"column {name!r} holds decimal numbers: no measure values in the return")

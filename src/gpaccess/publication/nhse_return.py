@@ -1,8 +1,9 @@
 """The NHS England return: the ICB's cohort for a cycle, pseudonymised (what the 2021 process collected).
 
 One row per practice the ICB has selected for support (practices added by an override included, ones removed
-by an override left out), with its pseudonym and the criteria it met; no code, no name, no rank, no measure
-value. Rows are in pseudonym order, which says nothing about any measure. `write_return` runs the outward-file
+by an override left out), with its pseudonym, the criteria it met and, for every criterion of the run, "met",
+"not met" or "not assessed" (a criterion with no data is never written as false); no code, no name, no rank, no
+measure value. Rows are in pseudonym order, which says nothing about any measure. `write_return` runs the outward-file
 guard before anything is written and writes atomically with spreadsheet formulas neutralised
 (docs/governance.md).
 """
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from gpaccess.access.pseudonym import pseudonymise
+from gpaccess.publication.assessment import CriterionStatus, status_of
 from gpaccess.publication.exports import write_csv
 from gpaccess.publication.guard import check_outward
 
@@ -58,8 +60,9 @@ def build_return(members: pd.DataFrame, *, icb_code: str, cycle: str, key: bytes
     """The return for one ICB and cycle from its cohort members.
 
     `members` has ``practice_code``, ``selected`` (bool) and ``criteria_met`` (list of names or a `;`-joined
-    string), and may have ``overridden`` (none/added/removed). `criteria` names every criterion the run used;
-    each becomes a ``criterion_<name>`` true/false column. Columns: icb_code, cycle, pseudonym, criteria_met
+    string), and may have ``overridden`` (none/added/removed) and ``assessed_<name>`` (bool: False where the
+    criterion had no data). `criteria` names every criterion the run used; each becomes a ``criterion_<name>``
+    column holding met, not met or not assessed. Columns: icb_code, cycle, pseudonym, criteria_met
     (sorted, `;`-joined), criterion_<name>...; rows sorted by pseudonym.
     """
     missing = {"practice_code", "selected", "criteria_met"} - set(members.columns)
@@ -73,8 +76,12 @@ def build_return(members: pd.DataFrame, *, icb_code: str, cycle: str, key: bytes
     overridden = members["overridden"] if "overridden" in members.columns else pd.Series("none", index=members.index)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for code_value, selected_value, met_value, override in zip(
-        members["practice_code"], members["selected"], members["criteria_met"], overridden, strict=True
+    assessed = {
+        name: members[f"assessed_{name}"] if f"assessed_{name}" in members.columns else pd.Series(True, members.index)
+        for name in names
+    }
+    for i, (code_value, selected_value, met_value, override) in enumerate(
+        zip(members["practice_code"], members["selected"], members["criteria_met"], overridden, strict=True)
     ):
         code = str(code_value).strip().upper()
         selected = _as_bool(selected_value, code)
@@ -96,11 +103,15 @@ def build_return(members: pd.DataFrame, *, icb_code: str, cycle: str, key: bytes
             "pseudonym": pseudonymise(key, code, icb_code=icb),
             "criteria_met": CRITERIA_SEPARATOR.join(met),
         }
-        row.update({f"criterion_{name}": name in met for name in names})
+        for name in names:
+            status = status_of(name in met, assessed[name].iloc[i])
+            if status is CriterionStatus.NOT_ASSESSED and name in met:
+                raise ValueError(f"{code}: criterion {name} is both met and not assessed")
+            row[f"criterion_{name}"] = str(status)
         rows.append(row)
     columns = [*RETURN_COLUMNS, *(f"criterion_{name}" for name in names)]
     out = pd.DataFrame(rows, columns=columns)
-    out = out.astype({c: "object" for c in RETURN_COLUMNS} | {f"criterion_{n}": "bool" for n in names})
+    out = out.astype({c: "object" for c in [*RETURN_COLUMNS, *(f"criterion_{n}" for n in names)]})
     return out.sort_values(["pseudonym"], kind="stable").reset_index(drop=True)
 
 
@@ -112,3 +123,31 @@ def write_return(df: pd.DataFrame, path: Path | str, *, known_codes: Iterable[st
     """
     check_outward(df, kind="nhse_return", known_codes=known_codes, known_names=known_names)
     return write_csv(df, Path(path))
+
+
+def return_notes(*, icb_code: str, cycle: str, criteria: dict[str, str], stood_on: Iterable[str] = ()) -> list[str]:
+    """The notes that travel with the return: what it is, that it is pseudonymous and not anonymous, what each
+    criterion column means, and what the run stood on. `criteria` maps each criterion's name to its title."""
+    lines = [
+        f"NHS England return: ICB {icb_code.strip().upper()}, {cycle}. One row per practice selected for support.",
+        "PSEUDONYMOUS, NOT ANONYMOUS. Each practice appears under a keyed pseudonym, not its code or name. "
+        "The selection rules are published and GPAD is published per practice, so anyone who recomputes the "
+        "cohort could work out which practice a pseudonym stands for. Handle this file as personal-level "
+        "(practice-level) confidential information: do not publish it or pass it on (see docs/governance.md).",
+        "criterion_<name> columns: 'met', 'not met', or 'not assessed' (the data to judge that criterion were not "
+        "available; never read 'not assessed' as 'not met').",
+    ]
+    lines += [f"  criterion_{name}: {title}" for name, title in criteria.items()]
+    stood_on = list(stood_on)
+    if stood_on:
+        lines += ["What the run stood on:", *(f"  {line}" for line in stood_on)]
+    return lines
+
+
+def write_notes(lines: Iterable[str], path: Path | str) -> Path:
+    """Write the return's notes beside it (plain text; no practice code or name in them)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

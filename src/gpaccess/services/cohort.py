@@ -29,6 +29,7 @@ from gpaccess.cohort.schemas import OverrideAction
 from gpaccess.cohort.select import Cohort
 from gpaccess.errors import NotFoundError, UserError
 from gpaccess.measures.service import MeasureSession
+from gpaccess.publication.basis import RunBasis, run_basis
 from gpaccess.services.app import App
 from gpaccess.services.audit import audit_read
 from gpaccess.services.measures import measure_session
@@ -42,6 +43,7 @@ class CohortRunResult:
     cycle: str
     run_id: int | None
     session: MeasureSession  # the snapshot and measures the run read (for its report)
+    basis: RunBasis  # what the run stood on: criteria assessed or not, window, reference, releases
 
 
 def run_cohort(
@@ -78,7 +80,7 @@ def run_cohort(
             raise
     else:
         audit_read(app, principal=principal, action="cohort.previewed", icb_code=code, detail={"cycle": cycle_name})
-    return CohortRunResult(cohort, cycle_name, run_id, s)
+    return CohortRunResult(cohort, cycle_name, run_id, s, run_basis(s, cohort))
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class CohortOutputs:
     report_html: Path
     cohort_csv: Path
     nhse_return: Path
+    nhse_notes: Path
+    cohort_xlsx: Path
 
 
 def write_outputs(app: App, *, principal: Principal, result: CohortRunResult, folder: Path) -> CohortOutputs:
@@ -102,8 +106,11 @@ def write_outputs(app: App, *, principal: Principal, result: CohortRunResult, fo
         cycle=result.cycle,
         run_id=result.run_id,
         local_view=local_view(result.session, code),
+        basis=result.basis,
     )
-    returned = write_nhse_return(app, principal=principal, result=result, path=folder / f"nhse_return_{code}.csv")
+    returned, notes = write_nhse_return(
+        app, principal=principal, result=result, path=folder / f"nhse_return_{code}.csv"
+    )
     audit_read(
         app,
         principal=principal,
@@ -113,7 +120,7 @@ def write_outputs(app: App, *, principal: Principal, result: CohortRunResult, fo
         object_id=result.run_id,
         detail={"folder": str(folder)},
     )
-    return CohortOutputs(files.html, files.csv, returned)
+    return CohortOutputs(files.html, files.csv, returned, notes, files.xlsx)
 
 
 def add_override(
@@ -194,3 +201,38 @@ def reproduce_run(app: App, *, principal: Principal, run_id: int) -> Reproductio
         detail={"identical": result.identical, "differences": len(result.differences)},
     )
     return result
+
+
+def cohort_document(result: CohortRunResult) -> dict[str, object]:
+    """The run as one document (JSON, and the members for CSV/XLSX): every criterion per practice as met, not
+    met or not assessed, and what the run stood on."""
+    from gpaccess.publication.assessment import outward_members
+
+    c = result.cohort
+    return {
+        "icb_code": c.icb_code,
+        "cycle": result.cycle,
+        "run_id": result.run_id,
+        "window": c.window,
+        "cap": c.cap,
+        "eligible": c.eligible,
+        "notes": c.notes,
+        "stood_on": result.basis.as_dict(),
+        "members": outward_members(c.members, c.settings.criteria.enabled, join_lists=False),
+    }
+
+
+def write_cohort_table(result: CohortRunResult, path: Path, *, fmt: str | None = None) -> Path:
+    """The run's members as CSV, XLSX (with a first sheet saying what the run stood on) or JSON (the whole
+    document), formulas neutralised."""
+    from gpaccess.publication.tables import write_table
+
+    document = cohort_document(result)
+    return write_table(
+        document["members"],
+        path,
+        fmt=fmt,
+        sheet="cohort",
+        notes=result.basis.lines(),
+        document=document,
+    )

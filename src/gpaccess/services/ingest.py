@@ -59,13 +59,26 @@ def rollback(
     return undo(app.warehouse, month, user=principal.actor, publication=publication, expected=expected)
 
 
-def status(app: App, *, principal: Principal) -> dict[str, Any]:
-    """What the store holds (publications, periods, releases): no named practice data."""
+def status(app: App, *, principal: Principal, publication: str | None = None) -> dict[str, Any]:
+    """What the store holds (publications, periods, releases): no named practice data. With `publication`
+    (a name as `status` shows it, any case), only that publication and the releases that touched it."""
+    from gpaccess.errors import NotFoundError
     from gpaccess.ingest.status import store_status
 
     snapshot = app.warehouse.snapshot()
     info = store_status(snapshot)
     info["unmapped_sub_icbs"] = unmapped_sub_icbs(snapshot)
+    if publication is None:
+        return info
+    wanted = publication.strip().lower()
+    names = [p["name"] for p in info["publications"]]
+    if wanted not in names:
+        raise NotFoundError(
+            f"no publication {publication!r} in the store; publications: {', '.join(names) or 'none (empty store)'}"
+        )
+    info["publications"] = [p for p in info["publications"] if p["name"] == wanted]
+    info["releases"] = [r for r in info["releases"] if wanted in (r.get("touched") or {})]
+    info["publication"] = wanted
     return info
 
 

@@ -118,6 +118,7 @@ def run_main_job(
         returned = outputs / "nhse_returns" / f"{icb}.csv"
         returned.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(files_out.nhse_return, returned)
+        shutil.move(files_out.nhse_notes, returned.with_name(f"{icb}_notes.txt"))
         c = run.cohort
         result.icbs.append(
             IcbOutcome(

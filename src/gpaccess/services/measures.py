@@ -170,3 +170,37 @@ def icbs(app: App, *, principal: Principal) -> pd.DataFrame:
     out = d.groupby(["icb_code", "icb_name"], dropna=False).practice_code.nunique().reset_index(name="practices")
     out = out[out.icb_code.map(principal.sees_icb)]
     return out.sort_values("icb_code").reset_index(drop=True)
+
+
+MONTHLY_KINDS = ("share", "rate_per_1000")
+
+
+def icb_monthly(
+    app: App, *, principal: Principal, icb_code: str, months: list[str] | None = None
+) -> tuple[pd.DataFrame, MeasureSession]:
+    """Every monthly measure for an ICB's practices, month by month over the window (long: practice, name,
+    measure, title, month, numerator, denominator, value), for trends; practice-code order, never by a value."""
+    code = principal.require_icb(icb_code)
+    s = measure_session(app, months=months)
+    practices = s.icb_practices(code)[["practice_code", "practice_name"]].drop_duplicates("practice_code")
+    names = [m.name for m in s.measures.values() if m.kind in MONTHLY_KINDS]
+    long = s.monthly_table(list(practices.practice_code), names)
+    titles = {n: s.measure(n).title for n in names}
+    long = long.merge(practices, on="practice_code", how="left").assign(title=long.measure.map(titles))
+    cols = ["practice_code", "practice_name", "measure", "title", "month", "numerator", "denominator", "value"]
+    audit_read(
+        app,
+        principal=principal,
+        action="measures.read",
+        icb_code=code,
+        detail={"window": [month_key(m) for m in s.months], "by": "month", "practices": len(practices)},
+    )
+    return long[cols], s
+
+
+def practice_profile(one: PracticeMeasures):
+    """The practice's profile as a person reads it (`publication.profile.Section`s): GPAD beside telephony,
+    online consultation, workforce, deprivation and ODS, each with its source and period."""
+    from gpaccess.publication.profile import practice_profile as build
+
+    return build(one.row, window=one.label, definition=one.definition, context=one.context, coverage=one.coverage)

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from gpaccess.services.cohort import CohortRunResult
 
 
-def write_nhse_return(app: App, *, principal: Principal, result: CohortRunResult, path: Path) -> Path:
+def write_nhse_return(app: App, *, principal: Principal, result: CohortRunResult, path: Path) -> tuple[Path, Path]:
     """Pseudonymise the run's selected practices with the ICB's own key (made under GPACCESS_HOME on first use)
-    and write the guarded return."""
-    from gpaccess.publication.nhse_return import build_return, write_return
+    and write the guarded return, with its notes beside it (`<name>_notes.txt`: pseudonymous, not anonymous;
+    what each criterion column means; what the run stood on): (return, notes)."""
+    from gpaccess.cohort.criteria import TITLES
+    from gpaccess.publication.nhse_return import build_return, return_notes, write_notes, write_return
 
     cohort = result.cohort
     code = principal.require_icb(cohort.icb_code)
@@ -29,6 +31,10 @@ def write_nhse_return(app: App, *, principal: Principal, result: CohortRunResult
         criteria=list(cohort.settings.criteria.enabled),
     )
     directory = result.session.directory()
-    return write_return(
+    written = write_return(
         frame, path, known_codes=set(directory.practice_code), known_names=set(directory.practice_name.dropna())
     )
+    criteria = {name: TITLES.get(name, name) for name in cohort.settings.criteria.enabled}
+    stood_on = [line for line in result.basis.lines() if not line.startswith("Data months")]
+    notes = return_notes(icb_code=code, cycle=result.cycle, criteria=criteria, stood_on=stood_on)
+    return written, write_notes(notes, path.with_name(f"{path.stem}_notes.txt"))

@@ -10,7 +10,7 @@ import pytest
 
 from gpaccess.access.pseudonym import load_or_create_key, pseudonymise
 from gpaccess.publication.guard import OutwardFileError, check_outward
-from gpaccess.publication.nhse_return import build_return, write_return
+from gpaccess.publication.nhse_return import build_return, return_notes, write_notes, write_return
 
 CRITERIA = ["low_f2f", "low_volume"]
 PRACTICES = pd.DataFrame(
@@ -50,10 +50,32 @@ def test_the_return_holds_one_row_per_selected_practice_in_pseudonym_order(key: 
     by_code = {expected[p]: row for p, row in zip(df["pseudonym"], df.to_dict("records"), strict=True)}
     assert by_code["A81001"]["criteria_met"] == "low_f2f"
     assert by_code["A81002"]["criteria_met"] == "low_f2f;low_volume"
-    assert by_code["A81002"]["criterion_low_f2f"] and by_code["A81002"]["criterion_low_volume"]
-    assert by_code["A81003"]["criteria_met"] == "" and not by_code["A81003"]["criterion_low_f2f"]
+    assert by_code["A81002"]["criterion_low_f2f"] == by_code["A81002"]["criterion_low_volume"] == "met"
+    assert by_code["A81003"]["criteria_met"] == "" and by_code["A81003"]["criterion_low_f2f"] == "not met"
     assert set(df["icb_code"]) == {"QWE"} and set(df["cycle"]) == {"2021/22"}
-    assert df["criterion_low_f2f"].dtype == bool
+    assert not any(isinstance(v, bool) for v in df["criterion_low_f2f"])
+
+
+def test_a_criterion_without_data_is_not_assessed_never_false(key: bytes, tmp_path: Path) -> None:
+    m = members().assign(assessed_low_volume=False, assessed_low_f2f=True)
+    m.loc[m.practice_code == "A81002", "criteria_met"] = "low_f2f"  # met low_volume cannot be without data
+    df = build_return(m, icb_code="QWE", cycle="2021/22", key=key, criteria=CRITERIA)
+    assert set(df["criterion_low_volume"]) == {"not assessed"}
+    assert "not met" in set(df["criterion_low_f2f"]) and "met" in set(df["criterion_low_f2f"])
+    path = write_return(df, tmp_path / "r.csv", known_codes=PRACTICES.practice_code, known_names=[])
+    text = path.read_text()
+    assert "not assessed" in text and "False" not in text and "True" not in text
+    both = members().assign(assessed_low_volume=False)  # A81002 "met" low_volume with no data: inconsistent
+    with pytest.raises(ValueError, match="both met and not assessed"):
+        build_return(both, icb_code="QWE", cycle="2021/22", key=key, criteria=CRITERIA)
+
+
+def test_the_return_notes_say_pseudonymous_not_anonymous(tmp_path: Path) -> None:
+    lines = return_notes(icb_code="qwe", cycle="2021/22", criteria={"low_f2f": "Low face-to-face"}, stood_on=["x"])
+    path = write_notes(lines, tmp_path / "r_notes.txt")
+    text = path.read_text()
+    assert "PSEUDONYMOUS, NOT ANONYMOUS" in text and "docs/governance.md" in text
+    assert "criterion_low_f2f: Low face-to-face" in text and "'not assessed'" in text and "  x" in text
 
 
 def test_an_added_practice_appears_and_a_removed_one_does_not(key: bytes) -> None:

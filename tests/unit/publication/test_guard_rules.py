@@ -25,8 +25,8 @@ def clean_return() -> pd.DataFrame:
             "cycle": ["2021/22"] * 3,
             "pseudonym": pseudonyms,
             "criteria_met": ["low_f2f", "low_f2f;low_volume", ""],
-            "criterion_low_f2f": [True, True, False],
-            "criterion_low_volume": [False, True, False],
+            "criterion_low_f2f": ["met", "met", "not met"],
+            "criterion_low_volume": ["not assessed", "met", "not met"],
         }
     )
 
@@ -158,7 +158,7 @@ def test_a_name_shorter_than_six_characters_is_not_matched() -> None:
 
 def test_a_float_measure_column_is_refused(tmp_path: Path) -> None:
     df = clean_return().assign(criterion_f2f=[0.41, 0.52, 0.38])
-    assert any("column 'criterion_f2f', rows 1, 2, 3: a criterion column holds only true/false" in b
+    assert any("column 'criterion_f2f', rows 1, 2, 3: a criterion column holds only met, not met or not assessed" in b
                for b in refusals(df))  # fmt: skip
     df = clean_return().assign(cycle=[0.41, 0.52, 0.38])
     assert any("column 'cycle' holds decimal numbers" in b for b in refusals(df))
@@ -207,10 +207,13 @@ def test_return_rows_out_of_pseudonym_order_are_refused(tmp_path: Path) -> None:
         assert any("not in pseudonym order" in b for b in refusals(target))
 
 
-def test_a_criterion_column_must_hold_booleans(tmp_path: Path) -> None:
-    df = clean_return().assign(criterion_low_f2f=["yes", "True", "false"])
-    assert any("column 'criterion_low_f2f', rows 1: a criterion column" in b for b in refusals(df))
-    check_outward(clean_return().assign(criterion_low_f2f=["TRUE", "true", "False"]), kind="nhse_return")
+def test_a_criterion_column_holds_met_not_met_or_not_assessed_never_true_or_false(tmp_path: Path) -> None:
+    df = clean_return().assign(criterion_low_f2f=["yes", "met", "false"])
+    assert any("column 'criterion_low_f2f', rows 1, 3: a criterion column" in b for b in refusals(df))
+    booleans = clean_return().assign(criterion_low_f2f=[True, True, False])  # False would hide "not assessed"
+    assert any("column 'criterion_low_f2f', rows 1, 2, 3: a criterion column" in b for b in refusals(booleans))
+    check_outward(clean_return().assign(criterion_low_f2f=["Met", "not met", "NOT ASSESSED"]), kind="nhse_return")
+    check_outward(to_csv(clean_return(), tmp_path), kind="nhse_return")
 
 
 def test_public_rows_out_of_code_order_are_refused(tmp_path: Path) -> None:
@@ -284,8 +287,8 @@ def test_a_datetime_column_is_allowed_in_the_return() -> None:
 
 
 def test_a_missing_criterion_value_is_refused() -> None:
-    df = clean_return().astype({"criterion_low_f2f": "boolean"})
-    df.loc[0, "criterion_low_f2f"] = pd.NA
+    df = clean_return()
+    df.loc[0, "criterion_low_f2f"] = None  # a blank is neither met, not met nor "not assessed"
     assert any("column 'criterion_low_f2f', rows 1" in b for b in refusals(df))
 
 

@@ -81,8 +81,14 @@ def save_chart(chart: alt.TopLevelMixin, path: Path) -> Path:
 
 
 def write_chart_data(df: pd.DataFrame, path: Path) -> Path:
-    """The data behind a chart as CSV, with text that a spreadsheet would run as a formula neutralised."""
-    return write_csv(df, Path(path))
+    """The data behind a chart as CSV, XLSX or JSON (from the file's extension; CSV when it has none), with text
+    that a spreadsheet would run as a formula neutralised."""
+    from gpaccess.publication.tables import write_table
+
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".json"):
+        return write_csv(df, path)
+    return write_table(df, path, sheet="chart data")
 
 
 class InlineData:

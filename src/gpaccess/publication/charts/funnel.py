@@ -129,6 +129,8 @@ class FunnelMeta:
     highlight_codes: tuple[str, ...] = ()
     highlight_label: str = "Highlighted practices"
     target_label: str = ""  # default: "Target" for a directed measure, "Reference" for direction "none"
+    left_off: int = 0  # practices of the ICB not drawn (e.g. excluded for data quality), counted in the subtitle
+    left_off_label: str = "Practices excluded for data quality"
 
     def __post_init__(self) -> None:
         check_choice("value_format", self.value_format, ("percent", "ratio"))
@@ -161,21 +163,26 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
     colours = _BAND_COLOURS[meta.direction]
 
     curve_rows = _curve_records(curves)
-    largest = max([r["size"] for r in plotted] + [r["size"] for r in curve_rows] + [1.0])
+    # The x range is the drawn practices' (the national limits run further right, to the largest practice in the
+    # country, and would squeeze the ICB's practices into the left edge); the limits are clipped to it.
+    largest = max([r["size"] for r in plotted] or [r["size"] for r in curve_rows] or [1.0])
+    x_scale = alt.Scale(domain=[0, largest * 1.04], nice=False)
     x = alt.X(
         "size:Q",
         title=meta.x_label,
-        scale=alt.Scale(domain=[0, largest * 1.04], nice=False),
+        scale=x_scale,
         axis=alt.Axis(format=",.0f"),
     )
+    y_domain = _y_domain(plotted, curve_rows)
+    y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False)
     y = alt.Y(
         "value:Q",
         title=meta.y_label,
-        scale=alt.Scale(zero=False, padding=10),
+        scale=y_scale,
         axis=alt.Axis(format=AXIS_FORMATS[meta.value_format]),
     )
     band_domain = [_BAND_LABELS[b] for b in _BANDS]
-    legend = alt.Legend(title="Against the limits", orient="right", symbolStrokeWidth=0)
+    legend = alt.Legend(title="Against the limits", orient="right", symbolStrokeWidth=0, labelLimit=320)
     colour = alt.Color(
         "against_limits:N",
         scale=alt.Scale(domain=band_domain, range=[colours[b] for b in _BANDS]),
@@ -252,12 +259,23 @@ def funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, meta: FunnelMeta) -
             .mark_point(filled=False, size=170, strokeWidth=1.8, color=INK, clip=True)
             .encode(x=x, y=y, tooltip=tooltip)
         )
-        tags = (
-            alt.Chart(data("highlighted", highlighted))
-            .mark_text(align="left", dx=9, dy=-7, fontSize=10, fontWeight="bold", color=INK, clip=True)
-            .encode(x=x, y=y, text="practice_code:N")
+        labels = _label_records(highlighted, (0.0, largest * 1.04), y_domain)
+        leaders = (
+            alt.Chart(data("label_leaders", [r for r in labels if r["leader"]]))
+            .mark_rule(color=INK, strokeWidth=0.8, opacity=0.7, clip=True)
+            .encode(x=x, y=y, x2="label_size:Q", y2="label_value:Q")
         )
-        layers += [halo, tags]
+        tags = (
+            alt.Chart(data("labels", labels), name="labels")
+            .mark_text(align="center", baseline="middle", fontSize=LABEL_FONT, fontWeight="bold", color=INK)
+            .encode(
+                x=alt.X("label_size:Q", scale=x_scale),
+                y=alt.Y("label_value:Q", scale=y_scale),
+                text="number:N",
+                tooltip=tooltip[:2],
+            )
+        )
+        layers += [halo, leaders, tags]
 
     layers.append(footnote(_funnel_footnote(meta, highlighted_count=len(highlighted)), _FUNNEL_HEIGHT))
     chart = alt.LayerChart(layer=layers).properties(
@@ -351,6 +369,8 @@ def _funnel_subtitle(meta: FunnelMeta, plotted: int, missing: int) -> list[str]:
     count = f"{plotted:,} practices"
     if missing:
         count += f" ({missing:,} with no data in the window, not shown)"
+    if meta.left_off:
+        count += f"; {meta.left_off:,} {meta.left_off_label.lower()} left off"
     first = " · ".join(part for part in (where, meta.window, count) if part)
     direction = {
         "none": "No target and no good direction: higher or lower is context, neither better nor worse.",
@@ -369,5 +389,106 @@ def _funnel_footnote(meta: FunnelMeta, *, highlighted_count: int) -> list[str]:
         FUNNEL_CAVEAT[1],
     ]
     if highlighted_count:
-        lines.append(f"Outlined and labelled: {meta.highlight_label.lower()} ({highlighted_count}).")
+        lines.append(
+            f"Outlined and numbered: {meta.highlight_label.lower()} ({highlighted_count}); "
+            "the numbers follow practice-code order (key below)."
+        )
+    if meta.left_off:
+        lines.append(f"{meta.left_off_label} ({meta.left_off:,}) are left off the chart.")
     return wrap(lines)
+
+
+# --- numbered labels that never overlap --------------------------------------------------------------------
+LABEL_FONT = 11
+_CHAR_W, _LABEL_H, _HALO_R = 7.0, 13.0, 7.0
+_RINGS = (11.0, 18.0, 27.0, 38.0, 52.0, 70.0, 95.0, 125.0, 160.0, 200.0)
+_DIRECTIONS = ((1, -1), (1, 0), (1, 1), (0, -1), (0, 1), (-1, -1), (-1, 0), (-1, 1))
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels
+
+
+def _y_domain(plotted: list[dict[str, Any]], curves: list[dict[str, Any]]) -> tuple[float, float]:
+    """The y range drawn: every plotted value and the limits over the plotted sizes, padded by 6%."""
+    values = [r["value"] for r in plotted]
+    smallest = min((r["size"] for r in plotted), default=0.0)
+    largest = max((r["size"] for r in plotted), default=math.inf) * 1.04
+    values += [c["limit"] for c in curves if smallest <= c["size"] <= largest]
+    if not values:
+        return (0.0, 1.0)
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.06 or max(abs(high) * 0.05, 0.01)
+    return (low - pad, high + pad)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(
+    points: list[tuple[float, float]], texts: list[str], width: float = WIDTH, height: float = _FUNNEL_HEIGHT
+) -> list[tuple[float, float]]:
+    """Label centres (pixels) for points (pixels), chosen so no label overlaps another label or any labelled
+    point's outline, inside the plot: the nearest free spot on rings of growing radius around each point."""
+    halos: list[Box] = [(x - _HALO_R, y - _HALO_R, x + _HALO_R, y + _HALO_R) for x, y in points]
+    placed: list[Box] = []
+    centres = []
+    for (px, py), text in zip(points, texts, strict=True):
+        w, h = _CHAR_W * len(text) + 4, _LABEL_H
+        best: tuple[float, float] | None = None
+        for radius in _RINGS:
+            for dx, dy in _DIRECTIONS:
+                norm = math.hypot(dx, dy)
+                cx, cy = px + radius * dx / norm, py + radius * dy / norm
+                cx = min(max(cx, w / 2), width - w / 2)
+                cy = min(max(cy, h / 2), height - h / 2)
+                box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                if not any(_overlaps(box, o) for o in (*placed, *halos)):
+                    best = (cx, cy)
+                    break
+            if best is not None:
+                break
+        if best is None:  # nowhere free near the point: the first free spot scanning the plot in rows
+            best = _first_free(placed + halos, w, h, width, height) or (px, py)
+        placed.append((best[0] - w / 2, best[1] - h / 2, best[0] + w / 2, best[1] + h / 2))
+        centres.append(best)
+    return centres
+
+
+def _first_free(taken: list[Box], w: float, h: float, width: float, height: float) -> tuple[float, float] | None:
+    y = h / 2
+    while y <= height - h / 2:
+        x = w / 2
+        while x <= width - w / 2:
+            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+            if not any(_overlaps(box, o) for o in taken):
+                return (x, y)
+            x += w / 2
+        y += h / 2
+    return None
+
+
+def _label_records(
+    highlighted: list[dict[str, Any]], x_domain: tuple[float, float], y_domain: tuple[float, float]
+) -> list[dict[str, Any]]:
+    """Each highlighted point's number (1, 2, ... in practice-code order) placed where no label overlaps."""
+    (x0, x1), (y0, y1) = x_domain, y_domain
+
+    def to_px(size: float, value: float) -> tuple[float, float]:
+        return ((size - x0) / (x1 - x0) * WIDTH, _FUNNEL_HEIGHT - (value - y0) / (y1 - y0) * _FUNNEL_HEIGHT)
+
+    ordered = sorted(highlighted, key=lambda r: r["practice_code"])
+    points = [to_px(r["size"], r["value"]) for r in ordered]
+    texts = [str(i) for i in range(1, len(ordered) + 1)]
+    centres = place_labels(points, texts)
+    out = []
+    for r, text, (px, py), (cx, cy) in zip(ordered, texts, points, centres, strict=True):
+        out.append(
+            {
+                **r,
+                "number": text,
+                "label_size": x0 + cx / WIDTH * (x1 - x0),
+                "label_value": y0 + (_FUNNEL_HEIGHT - cy) / _FUNNEL_HEIGHT * (y1 - y0),
+                "leader": math.hypot(cx - px, cy - py) > 16,
+            }
+        )
+    return out

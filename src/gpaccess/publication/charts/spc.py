@@ -65,6 +65,7 @@ class SpcMeta:
     definition: str
     improvement_direction: ImprovementDirection
     target: float | None = None
+    plain: bool = False  # True: the footnote in plain English (a board report); the formulas go to its appendix
 
     def __post_init__(self) -> None:
         check_choice("value_format", self.value_format, ("percent", "ratio", "number"))
@@ -101,7 +102,9 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
             tickCount={"interval": "month", "step": step},
         ),
     )
-    y_axis = alt.Axis(format=AXIS_FORMATS[meta.value_format])
+    values = [r["value"] for r in records if r.get("value") is not None]
+    narrow = meta.value_format == "percent" and values and max(values) - min(values) < 0.08
+    y_axis = alt.Axis(format=".1%" if narrow else AXIS_FORMATS[meta.value_format])
     y = alt.Y("value:Q", title=meta.y_label, scale=alt.Scale(zero=False), axis=y_axis)
 
     limit_rows = [
@@ -180,7 +183,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
             color=alt.Color(
                 "signal:N",
                 scale=alt.Scale(domain=signal_labels, range=[_SIGNALS[k][1] for k in domain_keys]),
-                legend=alt.Legend(title="Variation", orient="bottom"),
+                legend=alt.Legend(title="Variation", orient="bottom", labelLimit=360),
             ),
             tooltip=[
                 alt.Tooltip("month_label:N", title="Month"),
@@ -260,6 +263,15 @@ def _spc_subtitle(meta: SpcMeta, records: Sequence[dict[str, Any]]) -> list[str]
 
 
 def _spc_footnote(meta: SpcMeta) -> list[str]:
+    if meta.plain:
+        return wrap(
+            [
+                f"Definition: {meta.definition}",
+                "A real change (special cause) is a month outside the limits, 7 months in a row on one side of the "
+                "average, 7 months in a row rising or falling, or 2 of 3 months close to a limit. How the limits are "
+                "worked out: see the methods appendix.",
+            ]
+        )
     return wrap(
         [
             f"Definition: {meta.definition}",

@@ -201,22 +201,62 @@ def test_interactive_pan_and_zoom(funnel_data):
     assert any(p.get("bind") == "scales" for p in params)
 
 
-def test_highlighted_practices_outlined_and_labelled(funnel_data):
+def _label_layer(spec: dict[str, Any]) -> dict[str, Any] | None:
+    found = [lay for lay in _layers(spec) if lay.get("name") == "labels"]
+    return found[0] if found else None
+
+
+def test_highlighted_practices_outlined_and_numbered_in_code_order(funnel_data):
     points, curves = funnel_data
-    codes = tuple(points["practice_code"].iloc[[0, 5]])
+    codes = tuple(points["practice_code"].iloc[[5, 0]])
     spec = funnel_chart(points, curves, funnel_meta(highlight_codes=codes, highlight_label="Selected")).to_dict()
-    labelled = [
-        lay
-        for lay in _layers(spec)
-        if _mark(lay) == "text" and lay.get("encoding", {}).get("text", {}).get("field") == "practice_code"
-    ]
-    assert len(labelled) == 1
-    assert sorted(r["practice_code"] for r in layer_rows(spec, labelled[0])) == sorted(codes)
+    layer = _label_layer(spec)
+    assert layer is not None and layer["encoding"]["text"]["field"] == "number"
+    rows = layer_rows(spec, layer)
+    assert [(r["number"], r["practice_code"]) for r in rows] == [("1", min(codes)), ("2", max(codes))]
     # without highlights there are no labels
-    plain = funnel_chart(points, curves, funnel_meta()).to_dict()
-    assert not [
-        lay for lay in _layers(plain) if lay.get("encoding", {}).get("text", {}).get("field") == "practice_code"
-    ]
+    assert _label_layer(funnel_chart(points, curves, funnel_meta()).to_dict()) is None
+
+
+def _boxes(spec: dict[str, Any]) -> tuple[list[tuple[float, ...]], list[tuple[float, float]]]:
+    """Each label's box and each labelled point, in pixels, from the chart's own scales."""
+    from gpaccess.publication.charts.common import WIDTH
+    from gpaccess.publication.charts.funnel import _CHAR_W, _FUNNEL_HEIGHT, _LABEL_H
+
+    layer = _label_layer(spec)
+    assert layer is not None
+    (x0, x1) = layer["encoding"]["x"]["scale"]["domain"]
+    (y0, y1) = layer["encoding"]["y"]["scale"]["domain"]
+
+    def px(size: float, value: float) -> tuple[float, float]:
+        return (size - x0) / (x1 - x0) * WIDTH, _FUNNEL_HEIGHT - (value - y0) / (y1 - y0) * _FUNNEL_HEIGHT
+
+    boxes, dots = [], []
+    for r in layer_rows(spec, layer):
+        cx, cy = px(r["label_size"], r["label_value"])
+        w = _CHAR_W * len(r["number"]) + 4
+        boxes.append((cx - w / 2, cy - _LABEL_H / 2, cx + w / 2, cy + _LABEL_H / 2))
+        dots.append(px(r["size"], r["value"]))
+    return boxes, dots
+
+
+def test_numbered_labels_never_overlap_even_in_a_tight_cluster(funnel_data):
+    points, curves = funnel_data
+    points = points.copy()
+    # 40 practices almost on top of one another, all highlighted
+    crowd = points.index[:40]
+    points.loc[crowd, "size"] = 1000 + np.arange(40) * 3.0
+    points.loc[crowd, "value"] = 0.95 + np.arange(40) * 0.001
+    codes = tuple(points.loc[crowd, "practice_code"])
+    spec = funnel_chart(points, curves, funnel_meta(highlight_codes=codes)).to_dict()
+    boxes, dots = _boxes(spec)
+    assert len(boxes) == 40
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+        for x, y in dots:  # nor on a labelled point
+            assert not (a[0] < x < a[2] and a[1] < y < a[3])
+        assert a[0] >= 0 and a[2] <= 640 and a[1] >= 0 and a[3] <= 400  # inside the plot
 
 
 def test_practices_without_data_are_counted_not_plotted(funnel_data):
