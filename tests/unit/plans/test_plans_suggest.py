@@ -18,17 +18,34 @@ TYPICAL = {"appts_per_1000": 420.0, "dna_rate": 0.04}
 
 
 def profile(**kw) -> PracticeProfile:
-    base = {"practice_code": "A81001", "icb_code": "QWE", "window": "Aug–Oct 2025", "measures": MEASURES,
-            "icb_typical": TYPICAL}  # fmt: skip
+    base = {
+        "practice_code": "A81001",
+        "icb_code": "QWE",
+        "window": "Aug–Oct 2025",
+        "measures": MEASURES,
+        "icb_typical": TYPICAL,
+    }
     return PracticeProfile(**{**base, **kw})
 
 
 def test_catalogue_covers_the_support_offered_and_never_sets_a_face_to_face_quota():
     kinds = catalogue()
-    for key in ("extra_sessions_locums", "additional_roles", "extended_hours_hubs", "cloud_telephony",
-                "community_pharmacy", "care_navigation", "online_consultation", "recording_support",
-                "estates_rooms", "patient_communications", "improvement_universal", "improvement_intermediate",
-                "improvement_intensive", "peer_support"):  # fmt: skip
+    for key in (
+        "extra_sessions_locums",
+        "additional_roles",
+        "extended_hours_hubs",
+        "cloud_telephony",
+        "community_pharmacy",
+        "care_navigation",
+        "online_consultation",
+        "recording_support",
+        "estates_rooms",
+        "patient_communications",
+        "improvement_universal",
+        "improvement_intermediate",
+        "improvement_intensive",
+        "peer_support",
+    ):
         assert key in kinds
     for kind in kinds.values():
         assert kind.problem and kind.duration and kind.source
@@ -104,12 +121,19 @@ def test_reasons_use_no_league_table_words():
     from gpaccess.publication.guard import league_word_in_text
 
     p = profile(
-        measures={**MEASURES, "unknown_mode_share": 0.3, "unmapped_share": 0.3, "appts_vs_baseline": 0.5,
-                  "dna_rate": 0.09},
+        measures={
+            **MEASURES,
+            "unknown_mode_share": 0.3,
+            "unmapped_share": 0.3,
+            "appts_vs_baseline": 0.5,
+            "dna_rate": 0.09,
+        },
         criteria_met=("appointments_below_baseline", "high_111_use", "f2f_gp_low", "high_ae_use"),
         local={"nhs111_in_hours_per_1000": 30.0, "ae_attendances_per_1000": 60.0},
-        telephony_loaded=True, telephony={"inbound": 100, "missed": 90}, online_rate_per_1000=1.0,
-    )  # fmt: skip
+        telephony_loaded=True,
+        telephony={"inbound": 100, "missed": 90},
+        online_rate_per_1000=1.0,
+    )
     found = suggest(p)
     assert len(found) >= 10
     for s in found:
