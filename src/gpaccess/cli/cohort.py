@@ -77,6 +77,7 @@ def cohort(
         typer.echo(json.dumps(body, indent=1))
     elif fmt == "table":
         print_cohort(result, cycle_name, run_id)
+        _print_support_before(c, result, cycle_name)
     else:
         raise UserError(f"--format {fmt!r}: expected table, csv or json")
 
@@ -92,6 +93,18 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None) -> None:
     _section("Selected for support (practice-code order)", result.selected, "met_reasons")
     _section("Near-misses (meet a criterion; left out by the cap)", result.near_misses, "met_reasons")
     _section("Excluded for data quality (not counted as eligible)", result.excluded, "exclusion_reasons")
+
+
+def _print_support_before(c: commands.Context, result: Cohort, cycle: str) -> None:
+    """Which of the selected practices were supported in earlier cycles, and with what (plans' history)."""
+    from gpaccess.services.plans import support_history
+
+    history = support_history(c.app, principal=c.principal, icb_code=result.icb_code, before=cycle).by_practice
+    before = [(code, history[code]) for code in result.selected.practice_code if code in history]
+    if before:
+        out.print(f"Supported in earlier cycles ({len(before)} of the selected practices):")
+        for code, actions in before:
+            out.print(f"  {code}: " + "; ".join(actions))
 
 
 def _section(title: str, rows: pd.DataFrame, reasons: str) -> None:
