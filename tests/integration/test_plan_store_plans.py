@@ -158,6 +158,16 @@ def test_refusals_store_nothing(db_sessions, cycle, plan_id):
                 changes=[ActionChange(action_id=1, due=date(2025, 1, 1))],
                 user="a",
             )
+        with pytest.raises(PlanInputError, match="no face-to-face quota"):
+            commands.update_plan(
+                session,
+                plan_id=plan_id,
+                icb_code="QWE",
+                expected_version=1,
+                reason="a target",
+                changes=[ActionChange(action_id=1, outcome_measure="f2f_gp", expected_change="higher")],
+                user="a",
+            )
     with db_sessions() as session:
         assert queries.plan_by_id(session, plan_id).version == 1
         assert len(queries.plans(session, icb_codes=None)) == 1

@@ -76,20 +76,25 @@ def create(
         list[str] | None, typer.Option(help="A suggested action type to take up ('all': every one not rejected).")
     ] = None,
     reject: Annotated[list[str] | None, typer.Option(help="TYPE=REASON: a suggestion turned down (kept).")] = None,
+    edit: Annotated[
+        list[str] | None, typer.Option(help="TYPE=DESCRIPTION: a suggestion taken up with the description agreed.")
+    ] = None,
     add: Annotated[list[str] | None, typer.Option(help="An action type that was not suggested.")] = None,
     owner: Annotated[str, typer.Option(help="Who leads the actions.")] = "ICB primary care team",
 ) -> None:
-    """Draw up a practice's plan from its suggestions: every suggestion accepted or rejected (with a reason)."""
+    """Draw up a practice's plan from its suggestions: every suggestion accepted, edited or rejected (with a
+    reason)."""
     from gpaccess.services import plans as service
 
     c = commands.get(ctx)
-    if not accept and not reject:
+    if not accept and not reject and not edit:
         raise UserError("say which suggestions to take up: --accept TYPE (or --accept all) and --reject TYPE=REASON")
     cycle_name = _cycle_name(c, cycle)
     (found,) = service.suggest_for_icb(
         c.app, principal=c.principal, icb_code=icb, cycle=cycle_name, practice_codes=[practice]
     )
-    accepted = None if accept == ["all"] else (accept or [])
+    edits = _pairs(edit, "--edit")
+    accepted = None if accept == ["all"] else [*(accept or []), *edits]
     plan_id = service.create_plan(
         c.app,
         principal=c.principal,
@@ -98,6 +103,7 @@ def create(
         cycle=cycle_name,
         accept=accepted,
         reject=_pairs(reject, "--reject"),
+        edit=edits,
         extra=add or [],
         owner=owner,
     )
@@ -179,6 +185,10 @@ def update(
     action_status: Annotated[
         list[str] | None, typer.Option(help="ACTION_ID=STATUS (planned, in_progress, done, stopped).")
     ] = None,
+    set_field: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="ACTION_ID.FIELD=VALUE, e.g. 3.owner=Practice manager, 3.funding_amount=5000."),
+    ] = None,
     add: Annotated[list[str] | None, typer.Option(help="An action type to add.")] = None,
 ) -> None:
     """Change a plan: every change is a new version with user, time and reason; a change made from an older
@@ -191,6 +201,12 @@ def update(
         if not k.isdigit():
             raise UserError(f"--action-status {k}={v}: the action's id is a number (see `plan show`)")
         statuses[int(k)] = v
+    fields: dict[int, dict[str, str]] = {}
+    for key, value in _pairs(set_field, "--set").items():
+        action, dot, name = key.partition(".")
+        if not dot or not action.isdigit():
+            raise UserError(f"--set {key}={value}: give ACTION_ID.FIELD=VALUE (the action's id: see `plan show`)")
+        fields.setdefault(int(action), {})[name] = value
     new = service.update_plan(
         c.app,
         principal=c.principal,
@@ -201,6 +217,7 @@ def update(
         note=note,
         note_action=note_action,
         action_status=statuses,
+        action_fields=fields,
         add=add or [],
     )
     out.print(f"plan {plan_id} saved as version {new} by {c.user}")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from gpaccess.access.audit import record_event
 from gpaccess.errors import ConflictError, NotFoundError, UserError
-from gpaccess.plans.catalogue import action_type
+from gpaccess.plans.catalogue import FACE_TO_FACE_MEASURES, action_type
 from gpaccess.plans.records import Cycle, Plan, PlanAction, PlanNote, PlanProgress, PlanSuggestion, PlanVersion
 from gpaccess.plans.schemas import (
     OPEN_ACTION_STATUSES,
@@ -245,8 +245,17 @@ def start_cycle(
 # -- plans -------------------------------------------------------------------------------------------------------
 
 
+def _no_quota(measure: str | None, change: object) -> None:
+    if measure in FACE_TO_FACE_MEASURES and change is not None:
+        raise PlanInputError(
+            f"a plan may follow {measure} but never sets it a direction: there is no face-to-face quota "
+            "(leave the expected change empty)"
+        )
+
+
 def _checked_action(data: ActionIn) -> ActionIn:
     action_type(data.action_type)  # UnknownActionTypeError names the known types
+    _no_quota(data.outcome_measure, data.expected_change)
     return data
 
 
@@ -393,6 +402,7 @@ def update_plan(
                     raise NotFoundError(f"plan {plan_id} has no action {change.action_id}")
                 for field_name in change.model_fields_set - {"action_id"}:
                     setattr(target, field_name, getattr(change, field_name))
+                _no_quota(target.outcome_measure, target.expected_change)
                 if target.due is not None and target.due < target.start:
                     raise PlanInputError(f"action {target.id} would be due ({target.due}) before it starts")
             position = max((a.position for a in plan.actions), default=0)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
 from gpaccess.errors import NotFoundError, UserError
+from gpaccess.measures.definitions import load_measures
 from gpaccess.measures.service import MeasureSession
 from gpaccess.plans import commands, queries
 from gpaccess.plans.catalogue import action_type
@@ -258,20 +260,22 @@ def create_plan(
     cycle: str,
     accept: Iterable[str] | None = None,
     reject: Mapping[str, str] | None = None,
+    edit: Mapping[str, str] | None = None,
     extra: Iterable[str] = (),
     owner: str = DEFAULT_OWNER,
     starts: date | None = None,
     summary: str | None = None,
 ) -> int:
     """Draw up a practice's plan from its suggestions: `accept` the action types to take up (None: every
-    suggestion not rejected), `reject` others with a reason each (kept), `extra` action types not suggested.
+    suggestion not rejected), `reject` others with a reason each (kept), `edit` accepted ones with the
+    description agreed instead (recorded as edited), `extra` action types not suggested.
     Every suggestion must be decided: one neither accepted nor rejected is refused, so nothing is applied
     without the analyst's say."""
     code = principal.require_icb(icb_code)
     principal.require(Permission.EDIT_PLANS)
     rejected = {k: v for k, v in (reject or {}).items()}
     suggested = {s.action_type: s for s in practice.suggestions}
-    unknown = sorted((set(rejected) | set(accept or ())) - set(suggested))
+    unknown = sorted((set(rejected) | set(accept or ()) | set(edit or {})) - set(suggested))
     if unknown:
         raise UserError(f"{', '.join(unknown)} was not suggested for {practice.practice_code}: add it with --add")
     accepted = [k for k in suggested if k not in rejected] if accept is None else list(dict.fromkeys(accept))
@@ -285,7 +289,11 @@ def create_plan(
         cycle_row = queries.cycle(db, cycle)
     start = (starts or cycle_row.starts).replace(day=1)
     due = cycle_row.ends
+    edited = dict(edit or {})
     actions = [draft_action(suggested[k], start=start, due=due, owner=owner) for k in accepted]
+    for i, k in enumerate(accepted):
+        if k in edited:
+            actions[i] = actions[i].model_copy(update={"description": edited[k]})
     for k in extra:
         kind = action_type(k)
         actions.append(
@@ -296,7 +304,11 @@ def create_plan(
             rule=s.rule,
             action_type=s.action_type,
             reason=s.reason,
-            decision=Decision.REJECTED if s.action_type in rejected else Decision.ACCEPTED,
+            decision=Decision.REJECTED
+            if s.action_type in rejected
+            else Decision.EDITED
+            if s.action_type in edited
+            else Decision.ACCEPTED,
             decision_reason=rejected.get(s.action_type),
         )
         for s in practice.suggestions
@@ -386,13 +398,15 @@ def update_plan(
     note: str | None = None,
     note_action: int | None = None,
     action_status: Mapping[int, str] | None = None,
+    action_fields: Mapping[int, Mapping[str, str]] | None = None,
     add: Iterable[str] = (),
     owner: str = DEFAULT_OWNER,
 ) -> int:
     """Save a change to a plan made from the version the user read; refused (`PlanConflictError`) if someone
     saved it since. A practice user may only add notes (comment) on their own practice's plan."""
     plan, cycle = _visible_plan(app, principal, plan_id)
-    edits = status is not None or bool(action_status) or bool(list(add))
+    add = list(add)
+    edits = status is not None or bool(action_status) or bool(action_fields) or bool(add)
     principal.require(
         Permission.EDIT_PLANS if edits or not principal.can(Permission.COMMENT_PLANS) else Permission.COMMENT_PLANS
     )
@@ -415,10 +429,46 @@ def update_plan(
             reason=reason,
             status=status,
             add_actions=added,
-            changes=[ActionChange(action_id=a, status=s) for a, s in (action_status or {}).items()],  # type: ignore[arg-type]
+            changes=_changes(action_status or {}, action_fields or {}),
             note=None if note is None else NoteIn(text=note, action_id=note_action),
             user=principal.actor,
         )
+
+
+EDITABLE = (
+    "description",
+    "owner",
+    "start",
+    "due",
+    "status",
+    "funding_source",
+    "funding_amount",
+    "outcome_measure",
+    "expected_change",
+    "notes",
+)
+
+
+def _changes(statuses: Mapping[int, str], fields: Mapping[int, Mapping[str, str]]) -> list[ActionChange]:
+    """Each action's changes (status, and any field given as text) as one validated change per action."""
+    out = []
+    for action_id in sorted(set(statuses) | set(fields)):
+        data: dict[str, Any] = dict(fields.get(action_id, {}))
+        bad = sorted(set(data) - set(EDITABLE))
+        if bad:
+            raise UserError(f"action {action_id}: {', '.join(bad)} cannot be changed; fields: {', '.join(EDITABLE)}")
+        if action_id in statuses:
+            data["status"] = statuses[action_id]
+        measure = data.get("outcome_measure")
+        if measure and measure not in load_measures():
+            raise UserError(f"action {action_id}: no measure {measure!r}; measures: {', '.join(load_measures())}")
+        data = {k: (None if v == "" else v) for k, v in data.items()}
+        try:
+            out.append(ActionChange(action_id=action_id, **data))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise UserError(f"action {action_id}: {problems}") from exc
+    return out
 
 
 # -- cycles -----------------------------------------------------------------------------------------------------
