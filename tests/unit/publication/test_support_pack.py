@@ -93,9 +93,7 @@ def test_visible_text_drops_tags_scripts_and_styles():
     assert visible_text("<style>.top{}</style><p>a <b>b</b></p><script>var worst=1</script>c") == "a b c"
 
 
-@pytest.mark.parametrize(
-    "field", ["summary", "practice_name", "note"]
-)  # a league word from anywhere the pack's text comes from
+@pytest.mark.parametrize("field", ["summary", "note"])  # a league word from anywhere the pack's text comes from
 def test_a_league_word_anywhere_in_the_visible_text_is_refused(field):
     words = "the worst in its ICB"
     data = (
@@ -107,6 +105,13 @@ def test_a_league_word_anywhere_in_the_visible_text_is_refused(field):
         render_html(data)
     with pytest.raises(PolicyError, match="'underperforming'"):
         render_html(replace(DATA, summary="An underperforming practice"))
+
+
+def test_the_practices_own_name_is_a_name_not_a_judgement():
+    html = render_html(replace(DATA, practice_name="Top Farm Surgery"))
+    assert "Support plan: Top Farm Surgery" in visible_text(html)
+    with pytest.raises(PolicyError, match="'top'"):
+        render_html(replace(DATA, practice_name="Top Farm Surgery", summary="One of the top practices"))
 
 
 def test_write_pack_writes_html_and_a_pdf(tmp_path):
