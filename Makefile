@@ -11,16 +11,19 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plans]'
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## the main job on the bundled synthetic data
+	@scripts/system-packages pango
 	$(BIN)/gpaccess demo
 
 test: $(STAMP)  ## the whole test suite, with branch coverage
+	@scripts/system-packages pango
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## everything but the tests marked slow (main job, browser, Spark): under 5 minutes
+	@scripts/system-packages pango
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 check: lint type contracts  ## everything CI checks besides the tests

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gpaccess.publication.guard import check_outward
+from gpaccess.publication.guard import check_outward, league_word_in_text
+from gpaccess.publication.support_pack import visible_text
 
 
 def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -51,6 +52,19 @@ def test_main_job_writes_every_output_and_a_guarded_return(tmp_path):
     with open(returned, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == sum(m["selected"] == "True" for m in members)
+
+    # every cohort practice has a plan and a support pack, HTML and PDF, with no league-table word anywhere
+    packs = folder / "support_packs"
+    selected = sorted(m["practice_code"] for m in members if m["selected"] == "True")
+    assert sorted(p.name.split("_")[0] for p in packs.glob("*_support_pack.html")) == selected
+    assert f"{packs}" in done.stdout or "support_packs" in done.stdout
+    for code in selected:
+        assert (packs / f"{code}_support_pack.pdf").read_bytes()[:5] == b"%PDF-"
+        text = visible_text((packs / f"{code}_support_pack.html").read_text())
+        assert league_word_in_text(text) is None, code
+        with open(packs / f"{code}_plan.csv", newline="") as fh:
+            cells = [v for row in csv.DictReader(fh) for v in row.values()]
+        assert cells and all(league_word_in_text(v) is None for v in cells), code
 
     again = gpaccess(tmp_path, "demo", "--icbs", "1")  # same data: every file already ingested
     assert "already ingested" in again.stdout

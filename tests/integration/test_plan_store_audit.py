@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from gpaccess.access import audit
 from gpaccess.access.audit import AuditEvent, AuditLogAppendOnlyError, record_event
 from gpaccess.access.users import User, UsernameTakenError, create_user, get_user
-from gpaccess.cohort import commands, queries
-from gpaccess.cohort.commands import create_cycle
-from gpaccess.cohort.records import Cycle
+from gpaccess.cohort import queries
+from gpaccess.plans import commands
+from gpaccess.plans.commands import create_cycle
+from gpaccess.plans.records import Cycle
 
 WINTER = {"name": "winter 2021/22", "starts": date(2021, 10, 1), "ends": date(2022, 3, 31)}
 

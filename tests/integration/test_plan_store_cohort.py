@@ -15,13 +15,14 @@ from gpaccess.cohort.commands import (
     ConflictError,
     OverrideReasonRequiredError,
     add_override,
-    create_cycle,
     record_run,
     revoke_override,
 )
 from gpaccess.cohort.records import CohortOverride, CohortRun
 from gpaccess.cohort.schemas import MemberIn, Overridden, OverrideAction, RunStatus
 from gpaccess.errors import NotFoundError, UserError
+from gpaccess.plans import queries as plan_queries
+from gpaccess.plans.commands import PlanInputError, create_cycle
 
 CYCLE = "winter 2021/22"
 
@@ -303,16 +304,16 @@ def test_cycles_unique_and_ordered(db_sessions, cycle):
     with db_sessions() as session:
         with pytest.raises(ConflictError, match="already exists"):
             create_cycle(session, name=CYCLE, starts=date(2021, 10, 1), ends=date(2022, 3, 31), user="lead")
-        with pytest.raises(CohortInputError, match="before it starts"):
+        with pytest.raises(PlanInputError, match="before it starts"):
             create_cycle(session, name="backwards", starts=date(2022, 1, 1), ends=date(2021, 1, 1), user="lead")
-        with pytest.raises(CohortInputError, match="names the user"):
+        with pytest.raises(PlanInputError, match="names the user"):
             create_cycle(session, name="anon", starts=date(2022, 1, 1), ends=date(2022, 2, 1), user=" ")
         create_cycle(session, name="summer 2022", starts=date(2022, 4, 1), ends=date(2022, 9, 30), user="lead")
     with db_sessions() as session:
-        assert [c.name for c in queries.cycles(session)] == ["summer 2022", CYCLE]
-        assert queries.cycle(session, CYCLE).starts == date(2021, 10, 1)
+        assert [c.name for c in plan_queries.cycles(session)] == ["summer 2022", CYCLE]
+        assert plan_queries.cycle(session, CYCLE).starts == date(2021, 10, 1)
         with pytest.raises(NotFoundError):
-            queries.cycle(session, "never")
+            plan_queries.cycle(session, "never")
 
 
 def test_commands_take_the_acting_user_by_keyword_only(db_sessions, cycle):
@@ -322,7 +323,7 @@ def test_commands_take_the_acting_user_by_keyword_only(db_sessions, cycle):
     from gpaccess.cohort import commands
 
     for command in (
-        commands.create_cycle,
+        create_cycle,
         commands.record_run,
         commands.add_override,
         commands.revoke_override,

@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 # Importing the models registers their tables on Base.metadata.
 import gpaccess.access.audit
 import gpaccess.access.users
-import gpaccess.cohort.records  # noqa: F401
-from gpaccess.cohort.commands import create_cycle
+import gpaccess.cohort.records
+import gpaccess.plans.records  # noqa: F401
 from gpaccess.config import Settings
+from gpaccess.plans.commands import create_cycle
 from gpaccess.storage.db import (
     HEAD_REVISION,
     Base,
@@ -30,7 +31,8 @@ from gpaccess.storage.db import (
     upgrade,
 )
 
-TABLES = {"users", "audit_log", "cycles", "cohort_runs", "cohort_members", "cohort_overrides"}
+TABLES = {"users", "audit_log", "cycles", "cohort_runs", "cohort_members", "cohort_overrides", "plans", "plan_actions",
+          "plan_versions", "plan_notes", "plan_suggestions", "plan_progress"}  # fmt: skip
 
 
 def _head() -> str | None:

@@ -67,6 +67,7 @@ def cohort(
         )
     if kind == "table":
         print_cohort(result, cycle_name, run_id, run.basis.lines())
+        _print_support_before(c, result, cycle_name)
         return
     document = service.cohort_document(run)
     if out_file is not None:
@@ -102,6 +103,18 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None, stood_on: list[
     _section("Selected for support (practice-code order)", result.selected, "met_reasons")
     _section("Near-misses (meet a criterion; left out by the cap)", result.near_misses, "met_reasons")
     _section("Excluded for data quality (not counted as eligible)", result.excluded, "exclusion_reasons")
+
+
+def _print_support_before(c: commands.Context, result: Cohort, cycle: str) -> None:
+    """Which of the selected practices were supported in earlier cycles, and with what (plans' history)."""
+    from gpaccess.services.plans import support_history
+
+    history = support_history(c.app, principal=c.principal, icb_code=result.icb_code, before=cycle).by_practice
+    before = [(code, history[code]) for code in result.selected.practice_code if code in history]
+    if before:
+        out.print(f"Supported in earlier cycles ({len(before)} of the selected practices):")
+        for code, actions in before:
+            out.print(f"  {code}: " + "; ".join(actions))
 
 
 def _section(title: str, rows: pd.DataFrame, reasons: str) -> None:

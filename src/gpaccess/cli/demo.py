@@ -47,7 +47,7 @@ def demo(
     for r in result.icbs:
         out.print(
             f"{r.icb_code}: {r.selected} selected of {r.eligible} eligible (cap {r.cap}), {r.excluded} excluded, "
-            f"{r.capped_out} near-misses → {r.report.name}, return {r.nhse_return.name}"
+            f"{r.capped_out} near-misses → {r.report.name}, return {r.nhse_return.name}; {r.plans} plans"
         )
     outputs = result.outputs
     out.print(f"\nDone in {result.seconds:.0f} s. Outputs are in [bold]{outputs}[/]:")
@@ -56,6 +56,10 @@ def demo(
     out.print(f"  {outputs}/<ICB>/cohort.csv, measures.csv  every practice's row (practice-code order)")
     out.print(f"  {outputs}/<ICB>/funnel_f2f_gp.html|png|csv  fair comparison of GP face-to-face share")
     out.print(f"  {outputs}/nhse_returns/<ICB>.csv  pseudonymised return for NHS England (passed the guard)")
+    out.print(
+        f"  {outputs}/<ICB>/support_packs/<practice>_support_pack.html|pdf  each cohort practice's support pack "
+        f"(plans drawn up from the suggestions; {result.pack_seconds:.0f} s)"
+    )
     out.print(f"  store: {home / 'store'}  (see it with: GPACCESS_HOME={home} gpaccess status)")
 
 

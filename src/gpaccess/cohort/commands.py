@@ -11,7 +11,6 @@ a savepoint and leaves the commit to the caller (`gpaccess.storage.db.atomic`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, JsonValue, ValidationError
@@ -19,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gpaccess.access.audit import record_event
-from gpaccess.cohort.records import CohortMember, CohortOverride, CohortRun, Cycle
-from gpaccess.cohort.schemas import CycleIn, MemberIn, OverrideAction, OverrideIn, RunIn, RunStatus
+from gpaccess.cohort.records import CohortMember, CohortOverride, CohortRun
+from gpaccess.cohort.schemas import MemberIn, OverrideAction, OverrideIn, RunIn, RunStatus
 from gpaccess.errors import ConflictError, NotFoundError, UserError
+from gpaccess.plans.records import Cycle
 from gpaccess.storage.db import atomic, utcnow
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -57,27 +57,6 @@ def _cycle(session: Session, name: str) -> Cycle:
     if cycle is None:
         raise NotFoundError(f"no cycle named {name!r}: create it first")
     return cycle
-
-
-def create_cycle(session: Session, *, name: str, starts: date, ends: date, user: str) -> int:
-    """Create a support cycle such as "winter 2021/22"; returns its id."""
-    actor = _actor(user)
-    data = _validated(CycleIn, name=name, starts=starts, ends=ends)
-    with atomic(session):
-        if session.scalar(select(Cycle.id).where(Cycle.name == data.name)) is not None:
-            raise ConflictError(f"a cycle named {data.name!r} already exists")
-        cycle = Cycle(name=data.name, starts=data.starts, ends=data.ends, created_at=utcnow(), created_by=actor)
-        session.add(cycle)
-        session.flush()
-        record_event(
-            session,
-            actor=actor,
-            action="cycle.created",
-            object_type="cycle",
-            object_id=cycle.id,
-            detail={"name": data.name, "starts": data.starts.isoformat(), "ends": data.ends.isoformat()},
-        )
-        return cycle.id
 
 
 def record_run(

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gpaccess.access.audit import AuditEventOut, events_for
-from gpaccess.cohort.records import CohortOverride, CohortRun, Cycle
-from gpaccess.cohort.schemas import CycleOut, OverrideOut, RunOut, RunStatus
+from gpaccess.cohort.records import CohortOverride, CohortRun
+from gpaccess.cohort.schemas import OverrideOut, RunOut, RunStatus
 from gpaccess.errors import NotFoundError
+from gpaccess.plans.records import Cycle
 
 
 def _cycle_id(session: Session, name: str) -> int:
@@ -22,20 +23,6 @@ def _cycle_id(session: Session, name: str) -> int:
     if cycle_id is None:
         raise NotFoundError(f"no cycle named {name!r}")
     return cycle_id
-
-
-def cycles(session: Session) -> list[CycleOut]:
-    """Every cycle, latest first."""
-    rows = session.scalars(select(Cycle).order_by(Cycle.starts.desc(), Cycle.id.desc()))
-    return [CycleOut.model_validate(row) for row in rows]
-
-
-def cycle(session: Session, name: str) -> CycleOut:
-    """One cycle by name (NotFoundError if unknown)."""
-    row = session.scalar(select(Cycle).where(Cycle.name == name))
-    if row is None:
-        raise NotFoundError(f"no cycle named {name!r}")
-    return CycleOut.model_validate(row)
 
 
 def latest_run(session: Session, *, icb_code: str, cycle: str, status: RunStatus | None = None) -> RunOut | None:

@@ -1,4 +1,5 @@
-"""The cohort's tables in the plan store: cycles, cohort runs with their members, and overrides.
+"""The cohort's tables in the plan store: cohort runs with their members, and overrides (cycles belong to
+`plans`: `gpaccess.plans.records.Cycle`).
 
 ORM models only; inputs and outputs are the pydantic schemas in `cohort.schemas`, writes go through
 `cohort.commands` and reads through `cohort.queries`. The tables are created by migration 0001
@@ -7,15 +8,12 @@ ORM models only; inputs and outputs are the pydantic schemas in `cohort.schemas`
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -27,37 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gpaccess.cohort.schemas import Overridden, OverrideAction, RunStatus
-from gpaccess.storage.db import Base, JSONDocument
+from gpaccess.plans.records import Cycle
+from gpaccess.storage.db import Base, JSONDocument, portable_enum
 
 ACTIVE = text("revoked_at IS NULL")
-
-
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    """A portable enum: a short string column with a named CHECK listing the values (no PostgreSQL TYPE)."""
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        validate_strings=True,
-        values_callable=lambda e: [member.value for member in e],
-    )
-
-
-class Cycle(Base):
-    """A support cycle, e.g. "winter 2021/22"."""
-
-    __tablename__ = "cycles"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    starts: Mapped[date] = mapped_column(Date)
-    ends: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(String(128))
-
-    __table_args__ = (CheckConstraint("ends >= starts", name="ends_after_starts"),)
 
 
 class CohortRun(Base):
@@ -76,7 +47,7 @@ class CohortRun(Base):
     data_versions: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     cap: Mapped[int] = mapped_column(Integer)
     eligible: Mapped[int] = mapped_column(Integer)
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "status"))
+    status: Mapped[RunStatus] = mapped_column(portable_enum(RunStatus, "status"))
     # What the run stood on (migration 0002; None for runs stored before it).
     gpaccess_version: Mapped[str | None] = mapped_column(String(32))
     method_version: Mapped[str | None] = mapped_column(String(32))
@@ -115,7 +86,7 @@ class CohortMember(Base):
     near_miss: Mapped[bool] = mapped_column(Boolean)
     near_limit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     criteria_status: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
-    overridden: Mapped[Overridden] = mapped_column(_enum(Overridden, "overridden"))
+    overridden: Mapped[Overridden] = mapped_column(portable_enum(Overridden, "overridden"))
     override_reason: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[CohortRun] = relationship(back_populates="members")
@@ -141,7 +112,7 @@ class CohortOverride(Base):
     icb_code: Mapped[str] = mapped_column(String(16))
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="RESTRICT"))
     practice_code: Mapped[str] = mapped_column(String(16))
-    action: Mapped[OverrideAction] = mapped_column(_enum(OverrideAction, "action"))
+    action: Mapped[OverrideAction] = mapped_column(portable_enum(OverrideAction, "action"))
     reason: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]

@@ -19,6 +19,8 @@ from gpaccess.cohort.schemas import MemberIn, Overridden
 from gpaccess.cohort.select import Cohort, Override, SelectionSettings, select
 from gpaccess.errors import NotFoundError
 from gpaccess.measures.service import MeasureSession, MeasureSettings
+from gpaccess.plans import commands as plan_commands
+from gpaccess.plans import queries as plan_queries
 from gpaccess.storage.snapshot import Snapshot
 
 
@@ -92,12 +94,12 @@ def overrides_from_store(db: Session, icb_code: str, cycle: str, at: datetime | 
 
 def ensure_cycle(db: Session, name: str, months: list[date], user: str) -> None:
     try:
-        queries.cycle(db, name)
+        plan_queries.cycle(db, name)
     except NotFoundError:
         end = max(months)
         starts = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
         ends = date(starts.year + (starts.month > 6), (starts.month + 5) % 12 + 1, 1)
-        commands.create_cycle(db, name=name, starts=starts, ends=ends, user=user)
+        plan_commands.create_cycle(db, name=name, starts=starts, ends=ends, user=user)
 
 
 # The cohort method's version: bump it whenever a change to the criteria, the statistics behind them or the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -40,18 +40,6 @@ Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CycleIn(_In):
-    name: str = Field(min_length=1, max_length=64)
-    starts: date
-    ends: date
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.ends < self.starts:
-            raise ValueError(f"cycle ends ({self.ends}) before it starts ({self.starts})")
-        return self
 
 
 class MemberIn(_In):
@@ -139,15 +127,6 @@ class OverrideIn(_In):
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, frozen=True, populate_by_name=True)
-
-
-class CycleOut(_Out):
-    id: int
-    name: str
-    starts: date
-    ends: date
-    created_at: datetime
-    created_by: str
 
 
 class MemberOut(_Out):

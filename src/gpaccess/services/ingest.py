@@ -37,7 +37,18 @@ def ingest(
 
     from gpaccess.ingest.load import ingest_files
 
-    return ingest_files(app.warehouse, paths, user=principal.actor, month=month, partial=partial, progress=progress)
+    result = ingest_files(app.warehouse, paths, user=principal.actor, month=month, partial=partial, progress=progress)
+    if result.months.get("gpad_appointments"):
+        _update_progress(app, principal, result.notes)
+    return result
+
+
+def _update_progress(app: App, principal: Principal, notes: list[str]) -> None:
+    """After GPAD months changed: recompute open plans' progress (never undoes the ingest or rollback)."""
+    from gpaccess.services.progress import recompute_after_ingest
+
+    if principal.can(Permission.EDIT_PLANS):
+        recompute_after_ingest(app, principal=principal, warn=notes.append)
 
 
 def plan_rollback(app: App, *, principal: Principal, month: str, publication: str | None = None) -> RollbackPlan:
@@ -56,7 +67,10 @@ def rollback(
     from gpaccess.ingest.rollback import rollback as undo
 
     principal.require(Permission.INGEST)
-    return undo(app.warehouse, month, user=principal.actor, publication=publication, expected=expected)
+    plan = undo(app.warehouse, month, user=principal.actor, publication=publication, expected=expected)
+    if "gpad_appointments" in plan.publications:
+        _update_progress(app, principal, [])
+    return plan
 
 
 def status(app: App, *, principal: Principal, publication: str | None = None) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class IcbOutcome:
     capped_out: int
     report: Path
     nhse_return: Path
+    plans: int = 0
+    packs: Path | None = None  # the folder of the ICB's practice support packs (HTML and PDF)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class MainJobResult:
     summary: pd.DataFrame | None = None
     icbs: list[IcbOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    pack_seconds: float = 0.0
 
 
 def run_main_job(
@@ -120,6 +123,7 @@ def run_main_job(
         shutil.move(files_out.nhse_return, returned)
         shutil.move(files_out.nhse_notes, returned.with_name(f"{icb}_notes.txt"))
         c = run.cohort
+        plan_ids = plans_for_cohort(app, principal=principal, run=run)
         result.icbs.append(
             IcbOutcome(
                 icb,
@@ -130,10 +134,75 @@ def run_main_job(
                 len(c.near_misses),
                 files_out.report_html,
                 returned,
+                plans=len(plan_ids),
+                packs=outputs / icb / "support_packs",
             )
         )
+    packs_started = time.monotonic()
+    write_support_packs(app, principal=principal, session=session, outputs=outputs, say=tell)
+    result.pack_seconds = time.monotonic() - packs_started
     result.seconds = time.monotonic() - started
     return result
+
+
+# The demo's analyst takes up every suggestion but one, to show a rejection kept with its reason.
+DEMO_REJECTIONS = {"peer_support": "no partner practice has offered peer support this winter yet"}
+
+
+def plans_for_cohort(app: App, *, principal: Principal, run) -> list[int]:
+    """A plan for each selected practice of a stored cohort run, from its suggestions (the demo's decisions:
+    every suggestion accepted but `DEMO_REJECTIONS`, each kept with its reason). An existing plan is kept."""
+    from gpaccess.errors import ConflictError
+    from gpaccess.services import plans as plan_service
+
+    members = run.cohort.members
+    selected = list(run.cohort.selected.practice_code)
+    if not selected:
+        return []
+    met = {str(r.practice_code): list(r.criteria_met) for r in members.itertuples()}
+    found = plan_service.suggest_for_icb(
+        app,
+        principal=principal,
+        icb_code=run.cohort.icb_code,
+        cycle=run.cycle,
+        practice_codes=selected,
+        session=run.session,
+        criteria_met=met,
+    )
+    ids = []
+    for practice in found:
+        reject = {k: v for k, v in DEMO_REJECTIONS.items() if k in {s.action_type for s in practice.suggestions}}
+        try:
+            ids.append(
+                plan_service.create_plan(
+                    app,
+                    principal=principal,
+                    icb_code=run.cohort.icb_code,
+                    practice=practice,
+                    cycle=run.cycle,
+                    reject=reject,
+                )
+            )
+        except ConflictError:  # the demo ran before: its plan stands
+            ids.append(
+                plan_service.find_plan(app, principal=principal, practice_code=practice.practice_code, cycle=run.cycle)
+            )
+    return ids
+
+
+def write_support_packs(app: App, *, principal: Principal, session: MeasureSession, outputs: Path, say: Say) -> int:
+    """Recompute every open plan's progress from the session's snapshot, then write each plan's support pack
+    (HTML and PDF) and CSV under `<outputs>/<ICB>/support_packs/`."""
+    from gpaccess.services import plans as plan_service
+    from gpaccess.services import progress as progress_service
+
+    progress = progress_service.recompute(app, principal=principal, session=session)
+    say(f"Writing {len(progress)} practice support packs (HTML and PDF)")
+    for r in progress:
+        plan_service.export_plan(
+            app, principal=principal, plan_id=r.plan_id, folder=outputs / r.icb_code / "support_packs", session=session
+        )
+    return len(progress)
 
 
 def write_synthetic_local(session: MeasureSession, icb: str, folder: Path) -> Path:

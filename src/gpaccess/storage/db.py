@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -30,7 +31,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_FILENAME = "plans.sqlite3"
 # The latest migration's revision, so a command can check the plan store is current without loading Alembic
 # (tests/integration/test_plan_store_migrations.py keeps it equal to the head of `migrations/versions`).
-HEAD_REVISION = "0003_fair"
+HEAD_REVISION = "0004"
 
 # Every constraint and index gets a predictable name, the same on SQLite and PostgreSQL, so a migration can
 # name what it alters or drops (SQLite cannot alter a constraint without its name, through batch mode).
@@ -69,6 +70,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def portable_enum(enum: type[StrEnum], name: str, length: int = 16) -> Enum:
+    """A portable enum: a short string column with a named CHECK listing the values (no PostgreSQL TYPE), so
+    adding a value is an ordinary migration on both backends."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda e: [member.value for member in e],
+    )
 
 
 def utcnow() -> datetime:
