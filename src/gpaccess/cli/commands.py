@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "gpaccess.cli.synth",
     "gpaccess.cli.demo",
     "gpaccess.cli.local",
+    "gpaccess.cli.evaluate",
 ]
 
 

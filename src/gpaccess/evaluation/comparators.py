@@ -32,6 +32,7 @@ FEATURE_TITLES = {
 SUPPLIER_PENALTY = 0.5
 DEFAULT_K = 3
 DEFAULT_CALIPER = 1.5
+MIN_PRE_MONTHS = 2  # a comparator is seen in at least this many months before support
 SAME_ICB, SAME_REGION = "same ICB", "same region"
 BALANCE_COLUMNS = ["feature", "title", "supported_mean", "comparison_mean", "standardised_difference"]
 
@@ -77,7 +78,7 @@ def pre_period_features(panel: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     sxx = ((pre.x - xm) ** 2).groupby(pre.practice_code).sum()
     trend = (sxy / sxx.where(sxx > 0)).reindex(level.index)
     size = np.log(g.patients.mean().where(lambda v: v > 0))
-    return pd.DataFrame({"pre_level": level, "pre_trend": trend, "log_list_size": size})
+    return pd.DataFrame({"pre_level": level, "pre_trend": trend, "log_list_size": size, "pre_months": g.y.size()})
 
 
 def match(
@@ -93,6 +94,8 @@ def match(
     treated = sorted(set(supported) & set(features.index))
     never = set(excluded) | set(treated)
     pool = features[~features.index.isin(never)]
+    if "pre_months" in pool.columns:
+        pool = pool[pool.pre_months >= MIN_PRE_MONTHS]
     numeric = [c for c in NUMERIC_FEATURES if c in features.columns and features[c].notna().any()]
     both = features.loc[treated + list(pool.index), numeric]
     scale = both.std(ddof=0).replace(0.0, np.nan)

@@ -22,6 +22,7 @@ from gpaccess.errors import UserError
 
 ESTIMATOR = "did2s"
 LEVEL = 0.95
+MIN_MONTHS = 2
 
 
 class EstimationError(UserError):
@@ -56,6 +57,8 @@ def staggered_att(panel: pd.DataFrame, starts: dict[str, str], comparators: list
     first = data.month.min()
     starts = {c: m for c, m in starts.items() if m > first}  # a practice supported from the first month: no before
     data = data[data.practice_code.isin(set(starts) | set(comparators))]
+    counts = data.groupby("practice_code").month.transform("size")
+    data = data[counts >= MIN_MONTHS]  # a practice seen once is a singleton the estimator drops
     treated = sorted(set(starts) & set(data.practice_code))
     control = sorted(set(comparators) & set(data.practice_code))
     if not treated or not control:

@@ -119,7 +119,7 @@ class IcbEvaluation:
                 "last_month": self.months[-1] if self.months else "",
             }
             for e in self.estimates
-            if e.coefficient is not None and e.matched >= return_min
+            if e.coefficient is not None and e.practices >= return_min and e.matched >= return_min
         ]
         return pd.DataFrame(rows, columns=RETURN_COLUMNS)
 
@@ -182,7 +182,7 @@ def evaluate_icb(
     return result
 
 
-TOO_FEW_NOTE = "too few practices in this ICB for an estimate here: see the national estimate"
+TOO_FEW_NOTE = f"fewer than {REPORT_MIN} of the ICB's practices received it: see the national estimate"
 
 
 def _estimate(
@@ -209,7 +209,7 @@ def _estimate(
     except EstimationError as exc:
         return Estimate(label, NOT_ESTIMATED, n, unmatched=len(matching.unmatched), note=str(exc))
     ba = before_after(panel, matched, matching.pairs)
-    status = ESTIMATED if fit.supported >= cfg.report_min else TOO_FEW
+    status = ESTIMATED if n >= cfg.report_min else TOO_FEW  # DESIGN: types received by at least 20 practices
     return Estimate(
         action=label,
         status=status,
