@@ -4,8 +4,9 @@ support started (DESIGN "Evaluation data"; docs/methodology.md, "Matching").
 Each practice is described by its pre-period: the outcome's level (mean of the monthly outcome) and trend (its
 least-squares slope a month), its list size (log of the mean registered patients) and, where the deprivation
 data are loaded, its IMD score. Each of these is put on one scale (divided by its standard deviation across
-the practices being matched), and the distance between two practices is the root of the summed squared
-differences over the features both have, plus `SUPPLIER_PENALTY` where both suppliers are known and differ.
+the practices being matched, and the outcome's level then doubled: `FEATURE_WEIGHTS`), and the distance between
+two practices is the root of the summed squared differences over the features both have, plus
+`SUPPLIER_PENALTY` where both suppliers are known and differ.
 
 For each supported practice the `k` nearest not-supported practices of its own ICB within the caliper are
 taken; if fewer than `k` are that close, the rest come from not-supported-as-far-as-known practices elsewhere
@@ -29,9 +30,11 @@ FEATURE_TITLES = {
     "log_list_size": "list size (log)",
     "imd_score": "deprivation (IMD score)",
 }
+# The outcome's own level before support counts double: it is what regression to the mean works on.
+FEATURE_WEIGHTS = {"pre_level": 2.0, "pre_trend": 1.0, "log_list_size": 1.0, "imd_score": 1.0}
 SUPPLIER_PENALTY = 0.5
 DEFAULT_K = 3
-DEFAULT_CALIPER = 1.5
+DEFAULT_CALIPER = 2.0
 MIN_PRE_MONTHS = 2  # a comparator is seen in at least this many months before support
 SAME_ICB, SAME_REGION = "same ICB", "same region"
 BALANCE_COLUMNS = ["feature", "title", "supported_mean", "comparison_mean", "standardised_difference"]
@@ -98,7 +101,7 @@ def match(
         pool = pool[pool.pre_months >= MIN_PRE_MONTHS]
     numeric = [c for c in NUMERIC_FEATURES if c in features.columns and features[c].notna().any()]
     both = features.loc[treated + list(pool.index), numeric]
-    scale = both.std(ddof=0).replace(0.0, np.nan)
+    scale = both.std(ddof=0).replace(0.0, np.nan) / pd.Series({c: FEATURE_WEIGHTS[c] for c in numeric})
     z_pool = (pool[numeric] / scale).to_numpy(dtype=float)
     pairs: list[tuple[str, str, float, str]] = []
     unmatched: list[str] = []
@@ -131,12 +134,14 @@ def match(
             unmatched.append(code)
         pairs += [(code, c, d, s) for c, d, s in chosen]
     frame = pd.DataFrame(pairs, columns=["practice_code", "comparator_code", "distance", "source"])
-    return Matching(frame, unmatched, _balance(features, frame, numeric))
+    return Matching(frame, unmatched, _balance(features, frame, numeric, list(pool.index)))
 
 
-def _balance(features: pd.DataFrame, pairs: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+def _balance(features: pd.DataFrame, pairs: pd.DataFrame, numeric: list[str], pool: list[str]) -> pd.DataFrame:
     """Each feature's mean among matched supported practices and among their comparators (weighted as used:
-    each supported practice's comparators share its weight), and the standardised difference."""
+    each supported practice's comparators share its weight), and the standardised difference: the difference
+    over the root of the mean of the supported practices' and the whole pool's variances before matching (so
+    matching cannot shrink the yardstick)."""
     rows = []
     if pairs.empty:
         return pd.DataFrame(columns=BALANCE_COLUMNS)
@@ -148,7 +153,7 @@ def _balance(features: pd.DataFrame, pairs: pd.DataFrame, numeric: list[str]) ->
         w = weights.to_numpy()
         keep = ~np.isnan(b)
         comparison = float(np.average(b[keep], weights=w[keep])) if keep.any() else float("nan")
-        sd = float(np.sqrt((np.nanvar(a) + np.nanvar(b)) / 2))
+        sd = float(np.sqrt((np.nanvar(a) + np.nanvar(features.loc[pool, f].astype(float))) / 2))
         mean_a = float(np.nanmean(a)) if a.notna().any() else float("nan")
         rows.append(
             {

@@ -70,7 +70,8 @@ def share_of_change(supported: float | None, comparison: float | None) -> str:
         return "the supported practices did not change on average"
     if (comparison > 0) != (supported > 0) or comparison == 0:
         return "the comparison practices did not move the same way"
-    return f"{min(comparison / supported, 9.99):.0%} of it"
+    share = comparison / supported
+    return f"{share:.0%} of it" if share <= 1 else f"all of it and more ({min(share, 9.99):.0%})"
 
 
 def _title(action: str, titles: Mapping[str, str]) -> str:

@@ -39,7 +39,7 @@ def test_nearest_of_the_same_icb_first_then_the_region():
 def test_distance_is_on_each_features_scale():
     m = match(FEATURES, ["T1"], ["S1"], MatchSettings(k=1, caliper=10.0))
     scale = FEATURES.loc[["T1", "C1", "C2", "C3", "R1", "X1"], ["pre_level", "log_list_size"]].std(ddof=0)
-    assert m.pairs.distance.iloc[0] == pytest.approx(0.1 / scale["pre_level"])
+    assert m.pairs.distance.iloc[0] == pytest.approx(2 * 0.1 / scale["pre_level"])  # the level counts double
 
 
 def test_a_different_supplier_costs_the_penalty():
