@@ -40,10 +40,11 @@ class NationalRun:
 
 
 def records_from_plans(rows: Iterable[Any]) -> list[SupportRecord]:
-    """Plans' supported actions (practice_code, action key, start_month YYYY-MM, ...) as evaluation records."""
+    """Plans' supported actions (`plans.queries.SupportedAction`: practice_code, action_type, start_month
+    YYYY-MM, ...) as evaluation records."""
     out = []
     for r in rows:
-        action = getattr(r, "action_key", None) or getattr(r, "action", None)
+        action = getattr(r, "action_type", None) or getattr(r, "action", None)
         if action and r.start_month:
             out.append(SupportRecord(str(r.practice_code).upper(), str(action), str(r.start_month)[:7]))
     return out

@@ -19,10 +19,10 @@ from gpaccess.services.evaluation import evaluate, pool_national, records_from_p
 
 
 @dataclass(frozen=True)
-class PlansRow:  # the shape plans' `supported_actions` returns
+class PlansRow:  # the shape of plans' `SupportedAction` (wt/plans)
     practice_code: str
     icb_code: str
-    action_key: str
+    action_type: str
     start_month: str
     cycle: str
 
