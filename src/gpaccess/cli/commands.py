@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "gpaccess.cli.demo",
     "gpaccess.cli.local",
     "gpaccess.cli.plans",
+    "gpaccess.cli.evaluate",
 ]
 
 

@@ -6,7 +6,10 @@ Two kinds of outward file (DESIGN.md, "Outward files"; docs/governance.md):
   integer other than a year).
 - ``public``: the practice-level publication. Every practice, in practice-code order; no cohort, selection,
   support or flag column.
-Both: no rank, percentile (or any -ile), position, order, league or score column, and no "worst", "best",
+- ``aggregate``: an evaluation's aggregate return or the national "what worked" (DESIGN "Evaluation data",
+  "National and public"): estimates allowed, but no practice code or name, and every count of practices (the
+  ``practices`` column) a multiple of 5 and at least 5.
+All: no rank, percentile (or any -ile), position, order, league or score column, and no "worst", "best",
 "top", "bottom", "underperforming" or "failing" in a column name or a cell.
 
 The league-table vocabulary lives here and only here: `JUDGEMENT_WORDS`, `RANKING_WORDS`, `RANKING_FRAGMENTS`
@@ -22,6 +25,7 @@ it names the column and the first rows.
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import math
 import numbers
 import os
@@ -37,8 +41,10 @@ from gpaccess.access.pseudonym import PSEUDONYM_PATTERN
 from gpaccess.errors import PolicyError
 from gpaccess.publication.assessment import CriterionStatus
 
-Kind = Literal["nhse_return", "public"]
-KINDS: tuple[Kind, ...] = ("nhse_return", "public")
+Kind = Literal["nhse_return", "public", "aggregate"]
+KINDS: tuple[Kind, ...] = ("nhse_return", "public", "aggregate")
+AGGREGATE_COUNT_COLUMN = "practices"
+AGGREGATE_MIN_PRACTICES = 5
 
 # The league-table vocabulary (PEERS.md §4: "worst" was found offensive, "top or bottom 10%" confusing; DESIGN.md:
 # never a rank or percentile). Judgements of a practice, refused as whole words everywhere: column names, cells,
@@ -197,6 +203,22 @@ def league_word_in_text(text: str) -> str | None:
     word or an unambiguous ranking word, as a whole word in any case."""
     found = _TEXT_WORDS.search(text)
     return found.group(0) if found else None
+
+
+_INVISIBLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_text(document: str) -> str:
+    """What a reader sees of an HTML document (its title included): scripts and styles removed, tags
+    stripped, entities decoded, whitespace collapsed."""
+    text = _TAG.sub(" ", _INVISIBLE.sub(" ", document))
+    return " ".join(html_lib.unescape(text).split())
+
+
+def league_word_in_html(document: str) -> str | None:
+    """The league-table word in an HTML document's visible text (a report, a pack, an export), or None."""
+    return league_word_in_text(visible_text(document))
 
 
 def _check_column_names(table: _Table, breaches: list[str]) -> None:
@@ -358,6 +380,26 @@ def _check_public(table: _Table, known_codes: set[str], breaches: list[str]) -> 
         breaches.append(f"{len(missing)} practice(s) missing: the publication lists every practice")
 
 
+def _check_aggregate_counts(table: _Table, breaches: list[str]) -> None:
+    if AGGREGATE_COUNT_COLUMN not in table.columns:
+        return
+    column = table.cells[table.columns.index(AGGREGATE_COUNT_COLUMN)]
+    bad = []
+    for i, v in enumerate(column, start=1):
+        try:
+            n = float(str(v).strip())
+        except ValueError:
+            bad.append(i)
+            continue
+        if not n.is_integer() or n < AGGREGATE_MIN_PRACTICES or int(n) % 5:
+            bad.append(i)
+    if bad:
+        breaches.append(
+            f"column {AGGREGATE_COUNT_COLUMN!r}, rows {_rows(bad)}: counts of practices are rounded to 5 and "
+            f"describe at least {AGGREGATE_MIN_PRACTICES} practices"
+        )
+
+
 def check_outward(
     frame_or_path: pd.DataFrame | str | os.PathLike[str],
     *,
@@ -387,6 +429,10 @@ def check_outward(
         _check_nhse_values(table, breaches)
         _check_codes(table, codes, breaches)
         _check_names(table, names, breaches)
+    elif kind == "aggregate":
+        _check_codes(table, codes, breaches)
+        _check_names(table, names, breaches)
+        _check_aggregate_counts(table, breaches)
     else:
         _check_public(table, codes, breaches)
     if breaches:

@@ -37,6 +37,9 @@ REPUBLISH_SHARE = 0.05
 LATE_SHARE = 0.03
 
 Progress = Callable[[str, int, int], None]
+# A change to each month's rows before they are written (the injected support effects of synth/effects.py):
+# (structure, month, rows, revised) -> rows.
+AdjustRows = Callable[[Structure, str, Rows, bool], Rows]
 
 
 @dataclass
@@ -156,6 +159,7 @@ def generate(
     registrations: bool = True,
     companions: bool = True,
     progress: Progress | None = None,
+    adjust: AdjustRows | None = None,
 ) -> SynthOutput:
     """Write synthetic GPAD practice-level months (and list sizes and truth.csv) under `out_dir`.
 
@@ -165,6 +169,7 @@ def generate(
     late-recorded appointments, as a real republication revises practices: it never cuts them).
     `companions`: also write context files for the same practices and months under context/ (IMD, epraccur,
     coverage, workforce, telephony, online consultations). Same seed and options give byte-identical files.
+    `adjust`: changes each month's rows before they are written (`synth.effects` injects support effects).
     """
     out_dir = Path(out_dir)
     try:
@@ -188,11 +193,15 @@ def generate(
         want = s.is_open(t) & selected[s.icb_at(t)]
         ever |= want
         rows = month_rows(s, month, seed, want)
+        if adjust is not None:
+            rows = adjust(s, month, rows, False)
         mf = MonthFiles(month, practices=int(want.sum()), rows=len(rows.count), appointments=int(rows.count.sum()))
         mf.crosstab, mf.mapping = _write_month(s, rows, month, gpad, regional=regional, zipped=zipped)
         del rows
         if month in again:
             rrows = month_rows(s, month, seed, want, revised=True)
+            if adjust is not None:
+                rrows = adjust(s, month, rrows, True)
             mf.republished, _ = _write_month(s, rrows, month, gpad / "republished", regional=regional, zipped=zipped)
         if registrations:
             idx = np.flatnonzero(want)
