@@ -156,3 +156,19 @@ def test_a_snapshot_exported_to_delta_reads_back_row_for_row(own_synthetic_home,
         assert sum(delta[measure].to_pylist()) == sum(stored[measure].to_pylist())
     record = json.loads((tmp_path / "delta" / "gpaccess_snapshot.json").read_text())
     assert record["versions"] == snap.versions()
+
+
+def test_spark_reads_files_that_disagree_on_a_count_column_type(tmp_path):
+    """Aggregates written before the counts were stored as int64 hold doubles; a store can mix both."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gpaccess.storage import spark
+
+    old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
+    pq.write_table(pa.table({"practice_code": ["A", "B"], "appointments": pa.array([3.0, 4.0])}), old)
+    pq.write_table(pa.table({"practice_code": ["C"], "appointments": pa.array([5], pa.int64()), "extra": [1]}), new)
+    t = spark.read_parquet(spark.backend(), [str(old), str(new)], "mixed")
+    df = t.to_pandas().sort_values("practice_code")
+    assert df.appointments.tolist() == [3.0, 4.0, 5.0]
+    assert df.extra.isna().tolist() == [True, True, False]

@@ -39,7 +39,7 @@ REQUIRED = list(dict.fromkeys([*APPOINTMENT_COLUMNS, *PRACTICE_COLUMNS]))
 class LakeTableError(UserError):
     """The lake table lacks a column gpaccess needs, or holds a value no vocabulary knows."""
 
-    exit_code = 3
+    exit_code = 8  # as InputFileError: the input was refused, every problem listed
 
 
 @dataclass
@@ -126,7 +126,7 @@ def build_from_lake(
             for publication, expr in outputs.items():
                 say(f"building {publication} {period}")
                 schema, key, measure = _layout(publication)
-                table = expr.select(*[expr[c].cast(t) for c, t in schema.items()]).to_pyarrow()
+                table = expr.select(*[expr[c].cast(t).name(c) for c, t in schema.items()]).to_pyarrow()
                 path = tx.staging_path(publication, period, release)
                 pq.write_table(table, path, compression="zstd", row_group_size=262_144)
                 tx.put(publication, period, release, [path], schema=schema, key=key, measure=measure)

@@ -17,14 +17,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from gpaccess.errors import UserError
+from gpaccess.errors import ConfigError, UserError
 from gpaccess.storage.snapshot import Snapshot
 
 SNAPSHOT_FILE = "gpaccess_snapshot.json"
 
 
-class DeltaUnavailableError(UserError):
-    exit_code = 2
+class DeltaUnavailableError(ConfigError):
+    """Delta export without the deltalake package installed."""
 
 
 @dataclass

@@ -17,17 +17,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gpaccess.errors import UserError
+from gpaccess.errors import ConfigError
 
 _lock = threading.Lock()
 _sessions: dict[str, Any] = {}
 _backends: dict[int, Any] = {}
 
 
-class SparkUnavailableError(UserError):
+class SparkUnavailableError(ConfigError):
     """GPACCESS_ENGINE=spark without PySpark (or Java) installed."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -94,10 +92,38 @@ def read_parquet(con: Any, files: list[str], name_prefix: str) -> Any:
     """The rows of `files` as one Ibis table on Spark, columns merged by name (files written by an older
     gpaccess may lack a column a newer one adds; it reads as null, as DuckDB's `union_by_name` does)."""
     spark = con._session
-    frame = spark.read.option("mergeSchema", "true").parquet(*files)
+    try:
+        frame = spark.read.option("mergeSchema", "true").parquet(*files)
+    except Exception as exc:  # pyspark's AnalysisException: files disagree on a column's type
+        if "merge" not in str(exc).lower():
+            raise
+        frame = _union_widened(spark, files)
     name = f"{name_prefix}_{uuid.uuid4().hex[:8]}"
     frame.createOrReplaceTempView(name)
     return con.table(name)
+
+
+def _union_widened(spark: Any, files: list[str]) -> Any:
+    """Files whose column types differ (a store written before the aggregate's counts were stored as int64 holds
+    them as doubles): read each on its own, cast a column whose files disagree to double when every type is
+    numeric (exact below 2^53, as the sums are) and to string otherwise, and union them by name."""
+    from functools import reduce
+
+    from pyspark.sql.types import NumericType
+
+    frames = [spark.read.parquet(f) for f in files]
+    types: dict[str, list[Any]] = {}
+    for frame in frames:
+        for f in frame.schema.fields:
+            types.setdefault(f.name, []).append(f.dataType)
+    wanted = {
+        col: ("double" if all(isinstance(t, NumericType) for t in found) else "string")
+        for col, found in types.items()
+        if len(set(found)) > 1
+    }
+    cast = [frame.select(*[frame[c].cast(wanted[c]).alias(c) if c in wanted else frame[c] for c in frame.columns])
+            for frame in frames]  # fmt: skip
+    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), cast)
 
 
 def read_source(con: Any, source: str) -> Any:
