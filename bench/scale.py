@@ -228,11 +228,62 @@ def agreement(a_path: Path, b_path: Path) -> tuple[bool, str]:
     )
 
 
+def relabelled(workdir: Path, months: list[str], generated: int) -> dict[str, c.Month]:
+    """`months` of national data from only the latest `generated` generated months: each earlier month is a
+    generated month of the same month of the year, its rows copied under the earlier date (the crosstab's
+    APPOINTMENT_MONTH_START_DATE, the list sizes' EXTRACT_DATE, the mapping's file name). Same rows and sizes as a
+    generated month, for when generating every month (about 7 s a month idle, minutes on a busy machine) is too
+    slow; reported as such."""
+    from gpaccess.synth.vocab import month_from_index, month_index
+
+    base = c.dataset(workdir, months[-generated:], zipped=False)
+    folder = workdir / "data" / f"relabelled-{months[0]}_{months[-1]}"
+    marker = folder / "done.json"
+    if marker.exists():
+        found = json.loads(marker.read_text())
+        return {m: c.Month(**{**d, "crosstab": Path(d["crosstab"]), "registrations": Path(d["registrations"])})
+                for m, d in found.items()}  # fmt: skip
+    (folder / "gpad").mkdir(parents=True, exist_ok=True)
+    (folder / "registered_patients").mkdir(parents=True, exist_ok=True)
+    out: dict[str, c.Month] = {}
+    for m in months:
+        if m in base:
+            out[m] = base[m]
+            continue
+        i = month_index(m)
+        source = next(month_from_index(i + k) for k in (36, 24, 12) if month_from_index(i + k) in base)
+        src = base[source]
+        t, s = date.fromisoformat(f"{m}-01"), date.fromisoformat(f"{source}-01")
+        crosstab = folder / "gpad" / f"Practice_Level_Crosstab_{t:%b_%y}.csv"
+        old, new = f"01{s:%b%Y}".upper().encode(), f"01{t:%b%Y}".upper().encode()
+        with open(src.crosstab, "rb") as fin, open(crosstab, "wb") as fout:
+            fout.write(fin.readline())
+            for line in fin:
+                fout.write(new + line[len(old) :] if line.startswith(old) else line)
+        mapping = _mapping(src.crosstab)
+        shutil.copyfile(mapping, _mapping(crosstab))
+        assert src.registrations is not None
+        regs = folder / "registered_patients" / f"gp-reg-pat-prac-all_{m}-01.csv"
+        regs.write_bytes(src.registrations.read_bytes().replace(f",{source}-01,".encode(), f",{m}-01,".encode()))
+        out[m] = c.Month(m, crosstab, regs, src.rows, src.appointments, crosstab.stat().st_size)
+        c.say(f"  {m}: the rows of {source}, relabelled")
+    marker.write_text(json.dumps({m: {**f.__dict__, "crosstab": str(f.crosstab), "registrations": str(f.registrations)}
+                                  for m, f in out.items()}, indent=1))  # fmt: skip
+    return out
+
+
 def add_options(p) -> None:
     p.set_defaults(months=60)
+    p.add_argument(
+        "--generate-months",
+        type=int,
+        default=None,
+        help="generate only the latest N months and relabel them for the earlier ones (default: generate all)",
+    )
     p.add_argument("--checkpoint", type=int, default=12, help="months between checkpoints (default 12)")
     p.add_argument("--spark-months", type=int, default=6, help="months for the Spark comparison (default 6)")
     p.add_argument("--skip-national", action="store_true", help="reuse the national store; skip part 1")
+    p.add_argument("--home", type=Path, default=None, help="with --skip-national: the store parts 2 reads")
     p.add_argument("--skip-spark", action="store_true", help="skip part 2")
     p.add_argument("--skip-measures", action="store_true", help="skip part 3 (bench/measures.py)")
 
@@ -246,13 +297,19 @@ def main() -> None:
     c.say(f"gpaccess national-scale benchmark, {date.today()}: {c.machine()}")
     c.say(f"load average at start: {c.load()}; niceness {os.nice(0)}")
     months = c.months_ending(c.LAST_MONTH, opts.months)
-    data = c.dataset(workdir, months, zipped=False)
+    if opts.generate_months and opts.generate_months < len(months):
+        data = relabelled(workdir, months, opts.generate_months)
+        results_note = f"{opts.generate_months} generated months; the earlier ones are their rows relabelled"
+    else:
+        data = c.dataset(workdir, months, zipped=False)
+        results_note = "every month generated"
+    c.say(results_note)
     rows = sum(m.rows for m in data.values())
     size = sum(m.csv_bytes for m in data.values())
     c.say(f"{len(months)} national months {months[0]}..{months[-1]}: {rows:,} rows, {size / 1e9:.2f} GB of CSV")
-    home = workdir / "stores" / f"scale-v{STORE_VERSION}-seed{c.SEED}-{months[0]}_{months[-1]}"
+    home = opts.home or workdir / "stores" / f"scale-v{STORE_VERSION}-seed{c.SEED}-{months[0]}_{months[-1]}"
     results: dict[str, Any] = {"date": str(date.today()), "machine": c.machine(), "months": months, "rows": rows,
-                               "csv_bytes": size, "load_start": c.load()}  # fmt: skip
+                               "csv_bytes": size, "data": results_note, "load_start": c.load()}  # fmt: skip
 
     # 1. the national run on DuckDB
     if not opts.skip_national:
@@ -265,7 +322,7 @@ def main() -> None:
         results["national"] = {**run.result, "process_s": run.wall, "peak_mb": run.peak_mb}
         report_national(results["national"])
         (home / "done.json").write_text(json.dumps({"months": months}))
-    elif not (home / "done.json").exists():
+    elif opts.home is None and not (home / "done.json").exists():
         raise SystemExit(f"--skip-national needs the store {home} a previous run built")
 
     # 2. the latest months on DuckDB and on Spark local mode, same store
