@@ -34,9 +34,22 @@ class Settings(BaseModel):
         default_factory=default_home,
         description="Folder holding everything gpaccess stores: the analytical store, the plan store, keys.",
     )
-    engine: Literal["duckdb"] = Field(
-        default="duckdb", description="Analytical engine behind Ibis (Spark joins in a later release)."
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "Engine the measures, the fair comparison and the cohort read the store with: duckdb (in-process) "
+            "or spark (Ibis's PySpark backend over the same Parquet; needs the spark extra and Java). "
+            "Ingest always writes with DuckDB (docs/deployment.md)."
+        ),
     )
+    spark_master: str = Field(
+        default="local[2]",
+        description=(
+            "Spark master for GPACCESS_ENGINE=spark when no Spark session is active (on Databricks or Synapse "
+            "the platform's own session is used and this is ignored)."
+        ),
+    )
+    spark_driver_memory: str = Field(default="2g", description="Driver memory of a local Spark session.")
     duckdb_threads: int | None = Field(default=None, description="Threads DuckDB may use (default: all cores).", ge=1)
     duckdb_memory_limit: str = Field(
         default="2GB",

@@ -193,3 +193,21 @@ def test_a_condition_on_mode_and_status_together_is_refused():
         _split({"appt_mode": ("Face-to-Face",), "appt_status": ("DNA",)})
     with pytest.raises(MeasureDefinitionError, match="supplier"):
         _split({"supplier": ("EMIS",)})
+
+
+def test_monthly_series_of_a_share_and_a_rate(engine):
+    from gpaccess.measures.compute import monthly_series
+
+    _, counts = window(engine, APPOINTMENTS, REGISTRATIONS)
+    f2f = monthly_series(counts, MEASURES["f2f_gp"]).to_pandas()
+    a = f2f[f2f.practice_code == "A"].reset_index(drop=True)
+    # GP known mode: July 40+5+30 = 75 with 45 face-to-face or home; August 60+20 = 80 with 60.
+    assert [int(x) for x in a.numerator] == [45, 60]
+    assert [int(x) for x in a.denominator] == [75, 80]
+    assert list(a.value) == pytest.approx([0.6, 0.75], rel=1e-12)
+    rate = monthly_series(counts, MEASURES["appts_per_1000"]).to_pandas()
+    a = rate[rate.practice_code == "A"].reset_index(drop=True)
+    # 120 appointments in July, 80 in August, 1,000 patients each month.
+    assert list(a.value) == pytest.approx([120.0, 80.0], rel=1e-12)
+    b = rate[rate.practice_code == "B"].reset_index(drop=True)
+    assert list(b.value) == pytest.approx([20.0], rel=1e-12)  # 8 appointments, 400 patients

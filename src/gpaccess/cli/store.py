@@ -245,3 +245,55 @@ def upgrade(ctx: typer.Context) -> None:
         )
     else:
         out.print("practice-month aggregate: every stored month already has it")
+
+
+@store_app.command("build-from-lake")
+def build_from_lake(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="GPAD appointment rows a platform already holds: a Spark catalog table (lake.gpad_rows), a Delta "
+            "folder or Parquet (a file, folder or glob on DuckDB)."
+        ),
+    ],
+    month: Annotated[
+        list[str] | None, typer.Option(help="Only this month (YYYY-MM); repeat for several. Default: every month.")
+    ] = None,
+) -> None:
+    """Build the practice-month aggregate and the practice rows from a lake table of GPAD rows, as one release
+    (on Spark with GPACCESS_ENGINE=spark). The rows stay in the lake; measures read what this builds."""
+    from gpaccess.services import ingest as service
+
+    c = commands.get(ctx)
+    err = commands.console(stderr=True)
+    result = service.build_from_lake(
+        c.app, principal=c.principal, source=source, months=month, progress=lambda msg: err.print(escape(msg))
+    )
+    shown = ", ".join(result.months[:6]) + (" ..." if len(result.months) > 6 else "")
+    if result.already:
+        out.print(f"{escape(source)}: already built from these rows ({shown}); nothing changed")
+        return
+    out.print(
+        f"release {result.release}: practice-month aggregate of {len(result.months)} month(s) ({shown}) from "
+        f"{result.rows:,} rows, {result.appointments:,} appointments"
+    )
+
+
+@store_app.command("export-delta")
+def export_delta(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write one Delta table per publication into.")],
+    publication: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this publication (as `gpaccess status` names it); repeat for several."),
+    ] = None,
+) -> None:
+    """Write the store's current snapshot as Delta Lake tables (no Spark needed), with the snapshot's versions
+    beside them in gpaccess_snapshot.json."""
+    from gpaccess.services import ingest as service
+
+    c = commands.get(ctx)
+    result = service.export_delta(c.app, principal=c.principal, out=out_dir, publications=publication)
+    for name, rows in result.tables.items():
+        out.print(f"{name}: {rows:,} rows → {escape(str(result.out / name))}")

@@ -64,9 +64,11 @@ def practice_month_aggregate(appointments: ir.Table) -> ir.Table:
     """The aggregate of appointment rows (`month, practice_code, hcp_type, appt_mode, national_category,
     time_band, appt_status, count`), in the store's column order."""
     t = appointments
-    count = t["count"]
+    # Summed as float64 and cast back (exact below 2^53): DuckDB sums a BIGINT into a HUGEINT, which Ibis takes
+    # for int64 and does not cast, and which Parquet then stores as a double; this way every engine writes int64.
+    count = t["count"].cast("float64")
     aggs: dict[str, ir.Value] = {"appointments": count.sum()}
     for column, (dimension, value) in value_columns().items():
         aggs[column] = count.sum(where=t[dimension] == value).fill_null(0)
     out = t.group_by(list(GRAIN)).aggregate(**aggs)
-    return out.select(*[out[c].cast(kind) for c, kind in schema().items()])
+    return out.select(*[out[c].cast(kind).name(c) for c, kind in schema().items()])

@@ -61,10 +61,13 @@ class MeasureSession:
 
     def __post_init__(self) -> None:
         stored = self.snapshot.periods(APPOINTMENTS)
-        available = [d for d in (parse_month(p) for p in stored) if d is not None]
+        # Measures read the aggregate alone: a month built from a lake table (`ingest/lake.py`) has no
+        # appointment rows in the store, and counts as stored.
+        built = self.snapshot.periods(AGGREGATE)
+        available = [d for d in (parse_month(p) for p in sorted(set(stored) | set(built))) if d is not None]
         if not available:
             raise NotFoundError("the store holds no GPAD appointments yet: run `gpaccess ingest` (or `gpaccess demo`)")
-        missing_aggregate = sorted(set(stored) - set(self.snapshot.periods(AGGREGATE)))
+        missing_aggregate = sorted(set(stored) - set(built))
         if missing_aggregate:
             raise StoreNeedsUpgradeError(
                 f"the store has no practice-month aggregate for {', '.join(missing_aggregate[:6])}"

@@ -57,6 +57,7 @@ class App:
     # -- the analytical store ------------------------------------------------------------------------
     @cached_property
     def warehouse(self) -> Warehouse:
+        from gpaccess.storage.spark import SparkConfig
         from gpaccess.storage.warehouse import StoreConfig, Warehouse
 
         s = self.settings
@@ -66,6 +67,8 @@ class App:
                 threads=s.duckdb_threads,
                 memory_limit=s.duckdb_memory_limit,
                 pause_at=s.test_pause_at,
+                engine=s.engine,
+                spark=SparkConfig(master=s.spark_master, driver_memory=s.spark_driver_memory),
             )
         )
 

@@ -123,3 +123,41 @@ def upgrade(
     before, after = app.upgrade_plan_store()
     built = build_missing_aggregates(app.warehouse, user=principal.actor, progress=progress)
     return {"plan_store": {"from": before, "to": after}, "aggregate_built": built.built, "already": built.already}
+
+
+def build_from_lake(
+    app: App,
+    *,
+    principal: Principal,
+    source: str,
+    months: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Build the practice-month aggregate (and the practice rows) from a lake table of GPAD rows, as one release:
+    read and aggregated on the configured engine (Spark with GPACCESS_ENGINE=spark), written to the store."""
+    from gpaccess.ingest.lake import build_from_lake as build
+    from gpaccess.storage.periods import require_month
+
+    principal.require(Permission.INGEST)
+    wanted = [require_month(m, "--month") for m in months] if months else None
+    return build(app.warehouse, source, user=principal.actor, months=wanted, progress=progress)
+
+
+def export_delta(app: App, *, principal: Principal, out: Path, publications: list[str] | None = None) -> Any:
+    """Write the store's current snapshot as Delta Lake tables under `out` (named data: an installation
+    administrator's act, audited)."""
+    from gpaccess.services.audit import audit_read
+    from gpaccess.storage.delta import export_delta as export
+
+    principal.require(Permission.INGEST)
+    snapshot = app.warehouse.snapshot()
+    result = export(snapshot, out, publications)
+    audit_read(
+        app,
+        principal=principal,
+        action="export_delta",
+        icb_code=None,
+        object_type="store",
+        detail={"out": str(out), "tables": result.tables, "generation": snapshot.generation},
+    )
+    return result

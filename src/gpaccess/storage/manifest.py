@@ -3,8 +3,8 @@
 Every write puts new Parquet files in fresh folders that nothing references, then replaces `manifest.json` in
 one `os.replace` (atomic on POSIX). A reader loads the manifest once (a `Snapshot`), so it sees the store either
 wholly before or wholly after an ingest, and a process killed mid-ingest leaves only unreferenced files, which
-the next writer sweeps away. Spark can read the same manifest and files (docs/architecture.md, "Reading the
-store from elsewhere").
+the next writer sweeps away. Spark can read the same manifest and files (docs/deployment.md, "Reading a
+snapshot from Spark directly").
 
 Each (publication, period) keeps a stack of states, newest last: the top is visible, the ones below are the
 replaced rows that `rollback` restores. A state a rollback takes off the stack is not forgotten: it moves to

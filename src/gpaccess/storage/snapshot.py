@@ -45,7 +45,12 @@ class Snapshot:
 
     @property
     def con(self) -> Any:
-        return self.warehouse.con
+        """The Ibis backend this snapshot reads with (DuckDB, or Spark with `GPACCESS_ENGINE=spark`)."""
+        return self.warehouse.reader
+
+    @property
+    def engine(self) -> str:
+        return self.warehouse.config.engine
 
     def has(self, publication: str) -> bool:
         pub = self.manifest.publications.get(publication)
@@ -89,14 +94,21 @@ class Snapshot:
         files = self.files(publication, periods)
         if not files:  # no rows (e.g. every period rolled back): an empty table of the stored types
             return ibis.memtable(ibis.schema(pub.schema).to_pyarrow().empty_table())
-        return self.con.read_parquet(files, table_name=f"{publication}_{uuid.uuid4().hex[:8]}", union_by_name=True)
+        return self._read(files, publication)
+
+    def _read(self, files: list[str], name: str) -> ir.Table:
+        if self.engine == "spark":
+            from gpaccess.storage import spark
+
+            return spark.read_parquet(self.con, files, name)
+        return self.con.read_parquet(files, table_name=f"{name}_{uuid.uuid4().hex[:8]}", union_by_name=True)
 
     def release_table(self, release: str, publication: str, period: str) -> ir.Table:
         """Rows of one release's state (on the stack or retired), for audits and tests."""
         state = self.manifest.find_state(publication, period, release)
         if state is None:
             raise NotFoundError(f"release {release} holds no {publication} rows for {period}")
-        return self.con.read_parquet([str(self.warehouse.data_dir / f) for f in state.files])
+        return self._read([str(self.warehouse.data_dir / f) for f in state.files], publication)
 
 
 def as_of_manifest(current: Manifest, versions: Versions) -> Manifest:

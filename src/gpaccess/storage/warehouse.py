@@ -1,8 +1,8 @@
 """The analytical store: Parquet per publication, period and release, read through Ibis.
 
-DuckDB is the default engine (in-process, nothing to install); the files and manifest are engine-neutral so
-Spark can read them later. Only this module and `csvread` know which engine runs; the layers above receive
-Ibis expressions.
+DuckDB is the default engine (in-process, nothing to install). With `engine="spark"` every snapshot read runs on
+Spark through Ibis's PySpark backend (`storage/spark.py`) over the same Parquet files; writes stay on DuckDB,
+which parses the CSVs. Only `storage/` knows which engine runs; the layers above receive Ibis expressions.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from gpaccess.storage import manifest as mf
 from gpaccess.storage import retention
 from gpaccess.storage.files import sha256_file as sha256_file  # where callers have long found it
 from gpaccess.storage.snapshot import Snapshot, as_of_manifest
+from gpaccess.storage.spark import SparkConfig
+
+ENGINES = ("duckdb", "spark")
 
 # A state a rollback takes off the stack stays readable this long after (seconds), so a reader that took its
 # snapshot just before the rollback finishes with it; pinned states (stored runs) stay for good.
@@ -41,6 +44,8 @@ class StoreConfig:
     pause_at: str | None = None  # test only: "write" or "swap"
     grace_seconds: float = GRACE_SECONDS
     clock: Callable[[], float] = time.time  # injected by tests that move time past the grace period
+    engine: str = "duckdb"  # what snapshots read with: "duckdb" or "spark" (writes are always DuckDB's)
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
 
 def _pause(config: StoreConfig, point: str) -> None:
@@ -54,6 +59,8 @@ class Warehouse:
     """The store on disk: snapshots to read it, one transaction at a time to write it."""
 
     def __init__(self, config: StoreConfig) -> None:
+        if config.engine not in ENGINES:
+            raise ValueError(f"unknown engine {config.engine!r}: one of {', '.join(ENGINES)}")
         self.config = config
         self.root = config.home / "store"
         self.data_dir = self.root / "data"
@@ -64,8 +71,18 @@ class Warehouse:
 
     # -- engine ---------------------------------------------------------------------------------------
     @property
+    def reader(self) -> Any:
+        """The Ibis backend snapshots read with: this thread's DuckDB connection, or the process's Spark one."""
+        if self.config.engine == "spark":
+            from gpaccess.storage import spark
+
+            return spark.backend(self.config.spark)
+        return self.con
+
+    @property
     def con(self) -> Any:
-        """This thread's in-memory DuckDB connection (the data itself lives in Parquet files), opened lazily."""
+        """This thread's in-memory DuckDB connection (the data itself lives in Parquet files), opened lazily.
+        Writes and CSV parsing always use it, whichever engine reads."""
         con = getattr(self._local, "con", None)
         if con is None:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +111,18 @@ class Warehouse:
         if as_of is not None:
             return Snapshot(self, as_of_manifest(manifest, as_of), as_of=True)
         return Snapshot(self, manifest)
+
+    def lake_table(self, source: str) -> Any:
+        """Rows a platform already holds, outside the store, as an Ibis table on the read engine: on Spark a
+        catalog table name, a Delta folder or Parquet; on DuckDB a Parquet file, folder or glob."""
+        if self.config.engine == "spark":
+            from gpaccess.storage import spark
+
+            return spark.read_source(self.reader, source)
+        path = Path(source)
+        if path.is_dir():
+            return self.con.read_parquet(str(path / "**" / "*.parquet"), hive_partitioning=False)
+        return self.con.read_parquet(source)
 
     def manifest(self) -> mf.Manifest:
         """The manifest as it is on disk now (for status and tooling; computations read a `snapshot()`)."""

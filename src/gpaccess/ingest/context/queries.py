@@ -87,8 +87,11 @@ def imd_deciles(snapshot: Snapshot, year: int | None = None):
 def latest_imd(snapshot: Snapshot):
     """Each practice's IMD score and decile (as `imd_deciles`) from the latest IMD year that scores it."""
     d = imd_deciles(snapshot)
-    latest = d.year.max().over(ibis.window(group_by=d.practice_code))
-    return d.filter(d.year == latest).select("practice_code", "year", "imd_score", imd_decile=d.decile)
+    # A join with each practice's latest year rather than a filter on a window: the same on every engine
+    # (Ibis's PySpark backend cannot resolve a filter against a window over a windowed relation).
+    latest = d.group_by("practice_code").aggregate(latest_year=d.year.max())
+    d = d.inner_join(latest, [d.practice_code == latest.practice_code, d.year == latest.latest_year])
+    return d.select("practice_code", "year", "imd_score", imd_decile=d.decile)
 
 
 def coverage_for(
