@@ -57,7 +57,7 @@ def cohort(
     c = commands.get(ctx)
     run = service.run_cohort(c.app, principal=c.principal, icb_code=icb, months=months, cycle=cycle, save=save)
     result, cycle_name, run_id = run.cohort, run.cycle, run.run_id
-    say = commands.console(stderr=kind != "table" and out_file is None)
+    say = commands.console(stderr=kind != "table")  # documents and files: paths and notes on standard error
     if report is not None:
         files = service.write_outputs(c.app, principal=c.principal, result=run, folder=report)
         say.print(
