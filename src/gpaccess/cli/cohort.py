@@ -107,7 +107,15 @@ def print_cohort(result: Cohort, cycle: str, run_id: int | None, stood_on: list[
 def _section(title: str, rows: pd.DataFrame, reasons: str) -> None:
     import pandas as pd
 
-    t = Table("practice", "name", "IMD", "criteria met", "why", title=f"{title}: {len(rows)}", title_justify="left")
+    t = Table(
+        "practice",
+        "name",
+        "IMD (decile 1 = most deprived)",
+        "criteria met",
+        "why",
+        title=f"{title}: {len(rows)}",
+        title_justify="left",
+    )
     for r in rows.itertuples():
         why = list(getattr(r, reasons))
         if r.overridden != "none":
