@@ -57,7 +57,7 @@ def cohort(
     c = commands.get(ctx)
     run = service.run_cohort(c.app, principal=c.principal, icb_code=icb, months=months, cycle=cycle, save=save)
     result, cycle_name, run_id = run.cohort, run.cycle, run.run_id
-    say = commands.console(stderr=kind != "table" and out_file is None)
+    say = commands.console(stderr=kind != "table")  # documents and files: paths and notes on standard error
     if report is not None:
         files = service.write_outputs(c.app, principal=c.principal, result=run, folder=report)
         say.print(
@@ -120,7 +120,15 @@ def _print_support_before(c: commands.Context, result: Cohort, cycle: str) -> No
 def _section(title: str, rows: pd.DataFrame, reasons: str) -> None:
     import pandas as pd
 
-    t = Table("practice", "name", "IMD", "criteria met", "why", title=f"{title}: {len(rows)}", title_justify="left")
+    t = Table(
+        "practice",
+        "name",
+        "IMD (decile 1 = most deprived)",
+        "criteria met",
+        "why",
+        title=f"{title}: {len(rows)}",
+        title_justify="left",
+    )
     for r in rows.itertuples():
         why = list(getattr(r, reasons))
         if r.overridden != "none":

@@ -61,27 +61,36 @@ def upload_command(
 def view_command(
     ctx: typer.Context,
     icb: Icb,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: Annotated[str | None, typer.Option("--format", help="table (default), csv, json or xlsx (--out only)")] = None,
     part: Annotated[str, typer.Option(help="With --format csv: practices, correlations or flags.")] = "practices",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write to .csv (one part), .xlsx (every part, a sheet each) or .json.")
+    ] = None,
 ) -> None:
     """Every practice of the ICB with its national measures and local indicators side by side (practice-code
     order), Spearman correlations between indicators, and where local data tells a different story."""
     from gpaccess.publication.exports import neutralise_formulas
+    from gpaccess.publication.tables import table_format, write_table, write_xlsx
     from gpaccess.services import local as service
 
+    kind = "table" if fmt in (None, "table") and out_file is None else table_format(fmt, out_file)
     c = commands.get(ctx)
     view = service.view(c.app, principal=c.principal, icb_code=icb)
-    if fmt == "csv":
-        frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
-        if part not in frames:
-            raise UserError(f"--part {part!r}: expected practices, correlations or flags")
+    frames = {"practices": view.table, "correlations": view.correlations, "flags": view.flags}
+    if part not in frames:
+        raise UserError(f"--part {part!r}: expected practices, correlations or flags")
+    if out_file is not None:
+        if kind == "xlsx":
+            written = write_xlsx(frames, out_file)
+        else:
+            written = write_table(frames[part], out_file, fmt=kind, document=view_json(view))
+        commands.console(stderr=True).print(f"written: {written}")
+    elif kind == "csv":
         typer.echo(neutralise_formulas(frames[part]).to_csv(index=False), nl=False)
-    elif fmt == "json":
+    elif kind == "json":
         typer.echo(json.dumps(view_json(view), indent=1))
-    elif fmt == "table":
-        print_view(view)
     else:
-        raise UserError(f"--format {fmt!r}: expected table, csv or json")
+        print_view(view)
 
 
 def view_json(view: LocalView) -> dict[str, object]:

@@ -22,7 +22,6 @@ out = commands.console()
 Months = Annotated[
     list[str] | None, typer.Option("--months", help="Months as YYYY-MM (repeat, comma-separate or a range A:B).")
 ]
-Format = Annotated[str, typer.Option("--format", help="table, csv or json")]
 SHOWN = [
     "f2f_gp",
     "f2f_all",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from gpaccess.access.principal import Principal
 from gpaccess.cohort import queries
+from gpaccess.cohort.criteria import TITLES
 from gpaccess.cohort.schemas import RunOut
 from gpaccess.errors import NotFoundError, UserError
 from gpaccess.services.app import App
@@ -36,6 +37,8 @@ RUN_COLUMNS = [
     "method_version",
     "gpaccess_version",
 ]
+# Reasons the criteria give when their data are missing without saying "not assessed" in so many words.
+NO_DATA_REASONS = frozenset({"no GP appointments with a known mode in the window"})
 MEMBER_COLUMNS = [
     "practice_code",
     "selected",
@@ -106,7 +109,22 @@ class RunView:
     members: pd.DataFrame  # one row per practice, practice-code order
 
 
+def stored_status(name: str, criteria_met: list[str], reasons: list[str]) -> str:
+    """A stored member's status on one criterion: met when recorded as met; otherwise read from the reason the
+    run stored for that criterion ("not assessed" when it says so, else "not met"), and "not recorded" when the
+    run stored no reason for it (never guessed as not met)."""
+    if name in criteria_met:
+        return "met"
+    title = TITLES.get(name)
+    reason = next((r for r in reasons if title and r.startswith(title + ": ")), None)
+    if reason is None:
+        return "not recorded"
+    text = reason[len(title or "") + 2 :]
+    return "not assessed" if text.startswith("not assessed") or text in NO_DATA_REASONS else "not met"
+
+
 def _member_frame(run: RunOut) -> pd.DataFrame:
+    criteria = run.criteria if isinstance(run.criteria, list) else []
     rows = [
         {
             "practice_code": m.practice_code,
@@ -120,10 +138,17 @@ def _member_frame(run: RunOut) -> pd.DataFrame:
             "overridden": str(m.overridden.value),
             "override_reason": m.override_reason,
             "reasons": "; ".join(m.reasons),
+            **{
+                f"criterion_{c}": stored_status(
+                    str(c), [str(x) for x in m.criteria_met] if isinstance(m.criteria_met, list) else [], m.reasons
+                )
+                for c in criteria
+            },
         }
         for m in run.members
     ]
-    return pd.DataFrame(rows, columns=MEMBER_COLUMNS).sort_values("practice_code").reset_index(drop=True)
+    columns = [*MEMBER_COLUMNS, *(f"criterion_{c}" for c in criteria)]
+    return pd.DataFrame(rows, columns=columns).sort_values("practice_code").reset_index(drop=True)
 
 
 def show_run(app: App, *, principal: Principal, run_id: int) -> RunView:

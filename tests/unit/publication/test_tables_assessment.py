@@ -21,7 +21,7 @@ def members() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "practice_code": ["A81001", "A81002", "A81003"],
-            "practice_name": ["=HYPERLINK(\"http://x\")", "+Plus Surgery", "Riverside"],
+            "practice_name": ['=HYPERLINK("http://x")', "+Plus Surgery", "Riverside"],
             "excluded": [False, False, True],
             "criteria_met": [["f2f"], [], []],
             "reasons": [["a", "b"], ["c"], []],
@@ -74,7 +74,7 @@ def test_csv_and_json_documents(tmp_path: Path) -> None:
     frame = outward_members(members())
     text = render_csv(frame)
     rows = list(csv.DictReader(text.splitlines()))
-    assert rows[0]["practice_name"] == "'=HYPERLINK(\"http://x\")" and rows[1]["criterion_local"] == "not assessed"
+    assert rows[0]["practice_name"] == '\'=HYPERLINK("http://x")' and rows[1]["criterion_local"] == "not assessed"
     doc = json.loads(render_json({"icb": "QWE", "members": outward_members(members(), join_lists=False)}))
     assert doc["members"][0]["reasons"] == ["a", "b"] and doc["members"][1]["evidence"] is None
     assert doc["members"][0]["practice_name"].startswith("=")  # JSON is not a spreadsheet: kept as written

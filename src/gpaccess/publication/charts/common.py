@@ -137,14 +137,15 @@ def configure(chart: alt.LayerChart) -> alt.LayerChart:
     )
 
 
-def footnote(lines: list[str], height: int, *, below_legend: bool = False) -> alt.Chart:
-    """A caption under the plot: text at fixed pixel positions, so pan and zoom leave it in place."""
+def footnote(lines: list[str], height: int, *, below_legend: bool = False, legend_rows: int = 1) -> alt.Chart:
+    """A caption under the plot: text at fixed pixel positions, so pan and zoom leave it in place. Below a
+    legend of `legend_rows` entries (a vertical legend under the plot), it moves down by a row for each extra."""
     return alt.Chart(alt.Data(values=[{}])).mark_text(
         text=lines,
         align="left",
         baseline="top",
         x=0,
-        y=height + (88 if below_legend else 46),
+        y=height + (88 + 18 * (legend_rows - 1) if below_legend else 46),
         fontSize=10.5,
         lineHeight=14,
         color=MUTED,

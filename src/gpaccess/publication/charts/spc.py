@@ -123,7 +123,9 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
             strokeDash=alt.StrokeDash(
                 "style:N",
                 scale=alt.Scale(domain=[_PROCESS_LIMITS, _TRIAL_LIMITS], range=[[7, 4], [2, 3]]),
-                legend=alt.Legend(title="Limits", orient="bottom", symbolStrokeColor=_MDC_GREY, symbolSize=400),
+                legend=alt.Legend(
+                    title="Limits", orient="bottom", direction="vertical", symbolStrokeColor=_MDC_GREY, symbolSize=400
+                ),
             ),
         )
     )
@@ -183,7 +185,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
             color=alt.Color(
                 "signal:N",
                 scale=alt.Scale(domain=signal_labels, range=[_SIGNALS[k][1] for k in domain_keys]),
-                legend=alt.Legend(title="Variation", orient="bottom", labelLimit=360),
+                legend=alt.Legend(title="Variation", orient="bottom", direction="vertical", labelLimit=360),
             ),
             tooltip=[
                 alt.Tooltip("month_label:N", title="Month"),
@@ -196,7 +198,7 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
             ],
         )
     )
-    layers += [line, dots, footnote(_spc_footnote(meta), _SPC_HEIGHT, below_legend=True)]
+    layers += [line, dots, footnote(_spc_footnote(meta), _SPC_HEIGHT, below_legend=True, legend_rows=2)]
     chart = alt.LayerChart(layer=layers).properties(
         width=WIDTH,
         height=_SPC_HEIGHT,
@@ -270,7 +272,8 @@ def _spc_footnote(meta: SpcMeta) -> list[str]:
                 "A real change (special cause) is a month outside the limits, 7 months in a row on one side of the "
                 "average, 7 months in a row rising or falling, or 2 of 3 months close to a limit. How the limits are "
                 "worked out: see the methods appendix.",
-            ]
+            ],
+            width=110,
         )
     return wrap(
         [
@@ -278,5 +281,6 @@ def _spc_footnote(meta: SpcMeta) -> list[str]:
             "XmR chart (NHS Making Data Count): limits = mean ± 2.66 × mean moving range, per segment. Special "
             "cause: a point outside the limits; 7 points in a row on one side of the mean; 7 points in a row "
             "rising or falling; 2 of 3 points beyond the 2σ line.",
-        ]
+        ],
+        width=110,  # the SPC chart is narrower than the funnel: keep the caption inside it
     )
