@@ -56,7 +56,7 @@ def test_every_south_west_icb_cohort_respects_cap_and_explains_itself(south_west
             [reason] = row.met_reasons
             share = float(re.search(r"GP face-to-face share ([\d.]+)%", reason).group(1)) / 100
             assert share == pytest.approx(values.loc[row.practice_code, "f2f_gp"], abs=0.006)
-            assert "below the lower 95% funnel limit" in reason
+            assert "below the lower 99.8% funnel limit" in reason  # the default rule (DESIGN)
         # Baseline cannot be judged without 2019 practice-level files: said so, never counted as met.
         assert not cohort.members["criterion_appointments_below_baseline"].any()
         assert not cohort.members["assessed_appointments_below_baseline"].any()

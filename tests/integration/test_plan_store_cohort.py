@@ -47,6 +47,7 @@ MEMBERS = [
         criteria_met=["face_to_face_below_expected"],
         reasons=["face-to-face share lower than expected for its appointment mix (below the 95% limit)"],
         evidence_strength=3.2,
+        criteria_status={"face_to_face_below_expected": "met", "high_111_use": "not assessed"},
     ),
     MemberIn(practice_code="A81002", selected=False, near_miss=True, evidence_strength=1.7, criteria_met=[]),
     MemberIn(
@@ -67,6 +68,12 @@ MEMBERS = [
         criteria_met=["face_to_face_below_expected"],
         overridden=Overridden.REMOVED,
         override_reason="already in the national programme",
+    ),
+    MemberIn(
+        practice_code="A81006",
+        selected=False,
+        near_limit=True,
+        criteria_status={"face_to_face_below_expected": "near the limit", "high_111_use": "not assessed"},
     ),
 ]
 
@@ -110,7 +117,7 @@ def test_run_round_trip_with_members(db_sessions, cycle):
     assert (run.id, run.icb_code, run.cycle, run.created_by) == (run_id, "QWE", CYCLE, "analyst1")
     assert (run.cap, run.eligible, run.status) == (2, 12, RunStatus.DRAFT)
     assert run.created_at.tzinfo is not None
-    assert [m.practice_code for m in run.members] == ["A81001", "A81002", "A81003", "A81004", "A81005"]
+    assert [m.practice_code for m in run.members] == ["A81001", "A81002", "A81003", "A81004", "A81005", "A81006"]
     assert [m.model_dump() for m in run.members] == [m.model_dump() for m in MEMBERS]
     assert [m.practice_code for m in run.selected] == ["A81001", "A81004"]
 

@@ -262,8 +262,11 @@ def _local_high(indicator: str, label: str) -> Rule:
                 continue
             za = float(fit.z_adjusted[i])
             status = _status(za - Z998, za - Z95)
+            higher = (
+                "higher than its deprivation predicts" if cfg.local_deprivation else "higher than the ICB's practices"
+            )
             where = {
-                CriterionStatus.MET: "higher than the ICB's practices: above the upper 99.8% funnel limit",
+                CriterionStatus.MET: f"{higher}: above the upper 99.8% funnel limit",
                 CriterionStatus.NEAR: "between the upper 95% and 99.8% funnel limits: near the limit, not met",
                 CriterionStatus.NOT_MET: "within the funnel limits",
             }[status]

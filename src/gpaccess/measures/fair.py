@@ -98,7 +98,10 @@ def _standardised(
         name: share_at(sign * z * f.width) / expected_share
         for name, sign, z in (("lower95", -1, Z95), ("upper95", 1, Z95), ("lower998", -1, Z998), ("upper998", 1, Z998))
     }
-    shrunk = shrinkage.shrink(std.observed, std.denominator, np.clip(expected_share, 1e-6, 1 - 1e-6))
+    prior_share = np.clip(expected_share, 1e-6, 1 - 1e-6)
+    # The prior strength, like the rest of the reference, is fitted on practices without a data-quality flag.
+    prior = shrinkage.fit_prior_strength(std.observed[reference], std.denominator[reference], prior_share[reference])
+    shrunk = shrinkage.shrink(std.observed, std.denominator, prior_share, prior_strength=prior.prior_strength)
     table = pd.DataFrame(
         {
             "practice_code": codes,
@@ -110,8 +113,9 @@ def _standardised(
             "value": observed_share / expected_share,
             "size": expected,
             "log_odds_shift": fit.shift,
+            "log_odds_se": fit.standard_error,
             "recording_offset": offset,
-            "reference": reference,
+            "in_reference": reference,
             "shrunk_share": shrunk.shrunk_share,
             "shrunk_lower": shrunk.lower,
             "shrunk_upper": shrunk.upper,

@@ -5,7 +5,9 @@ A unit outside the limits differs from the target by more than chance alone expl
 is indistinguishable, which is why gpaccess shows funnels and never ranks (Spiegelhalter, Stat Med
 2005; 24:1185).
 
-Two kinds of value are supported, each on a working scale where it is roughly normal:
+Two kinds of value are built in, each on a working scale where it is roughly normal, and `scale_funnel` takes
+any value whose standard error is known (the face-to-face comparison's log-odds shift, `casemix.log_odds_shift`,
+whose binomial error fits shares of 0.5-0.8 better than the Poisson 1/√E below):
 
 * proportions r/n against a target θ0, on the natural scale with the binomial standard error
   s = √(θ0(1−θ0)/n) (Spiegelhalter 2005, and domain.md D1);

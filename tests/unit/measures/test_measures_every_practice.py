@@ -70,3 +70,14 @@ def test_ods_dates_decide_open_throughout_and_gpad_presence_is_the_fall_back():
     assert flags["P1"] == ["closed 15 Sep 2025 (ODS), before the window ended"]  # in GPAD every month, closed
     assert flags["P2"] == [] and flags["P3"] == []  # ODS says open throughout: a month missing from GPAD is not it
     assert flags["P4"] == ["in the data for 1 of the window's 3 months (not open throughout)"]  # not in ODS
+
+
+def test_an_override_can_name_a_practice_with_no_appointments(warehouse, gpad_fixtures, tmp_path):
+    from gpaccess.cohort.select import Override
+
+    session = _store(warehouse, gpad_fixtures, tmp_path)
+    add = Override("A81004", "add", "new practice: support agreed", "lead", "2024-08-01 09:00")
+    cohort = build_cohort(session, "QHM", SelectionSettings(), [add])
+    row = cohort.members.set_index("practice_code").loc["A81004"]
+    assert row.selected and row.overridden == "added" and row.excluded  # still listed with its exclusion
+    assert cohort.notes == ["1 practices selected against a cap of 0: local overrides added 1 over the cap"]
