@@ -9,17 +9,17 @@ England return, cohort.csv, JSON, XLSX, the report) therefore writes one of thre
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 import pandas as pd
+
+from gpaccess.cohort.criteria import CriterionStatus
 
 LIST_COLUMNS = ("criteria_met", "reasons", "met_reasons", "exclusion_reasons")
 
 
-class CriterionStatus(StrEnum):
-    MET = "met"
-    NOT_MET = "not met"
-    NOT_ASSESSED = "not assessed"
+# The words outward files use: the cohort's own statuses, with "near the limit" written as "not met" (the near
+# list is the ICB's confidential view; an outward file says only whether a criterion was met).
+OUTWARD = (CriterionStatus.MET, CriterionStatus.NOT_MET, CriterionStatus.NOT_ASSESSED)
 
 
 def status_of(met: object, assessed: object = True) -> CriterionStatus:
@@ -67,5 +67,5 @@ def assessed_summary(members: pd.DataFrame, names: Iterable[str]) -> dict[str, d
     out: dict[str, dict[str, int]] = {}
     for name in names:
         counts = statuses(eligible, name).value_counts()
-        out[name] = {str(s): int(counts.get(str(s), 0)) for s in CriterionStatus}
+        out[name] = {str(s): int(counts.get(str(s), 0)) for s in OUTWARD}
     return out

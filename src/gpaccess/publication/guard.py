@@ -39,7 +39,7 @@ import pandas as pd
 
 from gpaccess.access.pseudonym import PSEUDONYM_PATTERN
 from gpaccess.errors import PolicyError
-from gpaccess.publication.assessment import CriterionStatus
+from gpaccess.publication.assessment import OUTWARD
 
 Kind = Literal["nhse_return", "public", "aggregate"]
 KINDS: tuple[Kind, ...] = ("nhse_return", "public", "aggregate")
@@ -86,7 +86,7 @@ IDENTIFIER_COLUMNS = frozenset({"run_id"})  # an integer here identifies the run
 YEARS = range(1990, 2101)
 PUBLIC_CODE_COLUMN = "practice_code"
 # A criterion column says met, not met or not assessed: true/false would write "no data" as "not met".
-CRITERION_TEXT = frozenset(str(s) for s in CriterionStatus)
+CRITERION_TEXT = frozenset(str(s) for s in OUTWARD)
 NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?P<fraction>\.\d*)?(?:[eE][+-]?\d+)?(?P<percent>\s*%)?$")
 EXAMPLE_ROWS = 3
 
