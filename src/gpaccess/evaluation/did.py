@@ -54,8 +54,9 @@ def staggered_att(panel: pd.DataFrame, starts: dict[str, str], comparators: list
     `comparators`, from the panel's `y` (columns practice_code, month YYYY-MM, y)."""
     keep = set(starts) | set(comparators)
     data = panel[panel.practice_code.isin(keep)].dropna(subset=["y"])[["practice_code", "month", "y"]].copy()
-    first = data.month.min()
-    starts = {c: m for c, m in starts.items() if m > first}  # a practice supported from the first month: no before
+    first, last = data.month.min(), data.month.max()
+    # supported from the first month: no before; starting after the last month: no after (neither is a comparator)
+    starts = {c: m for c, m in starts.items() if first < m <= last}
     data = data[data.practice_code.isin(set(starts) | set(comparators))]
     counts = data.groupby("practice_code").month.transform("size")
     data = data[counts >= MIN_MONTHS]  # a practice seen once is a singleton the estimator drops
