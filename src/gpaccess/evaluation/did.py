@@ -109,8 +109,18 @@ def before_after(panel: pd.DataFrame, starts: dict[str, str], pairs: pd.DataFram
     """The regression-to-the-mean comparison: practices chosen for a low figure rise on average with no support
     at all, so the supported practices' own change is set beside the change their comparators show."""
     wide = panel.pivot_table(index="practice_code", columns="month", values="y", aggfunc="mean")
+    own: list[float] = []
+    other: list[float] = []
+    with warnings.catch_warnings():  # a comparator missing every month of one side: no change, left out
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _changes(wide, starts, pairs, own, other)
+    if not own:
+        return BeforeAfter(float("nan"), float("nan"))
+    return BeforeAfter(float(np.nanmean(own)), float(np.nanmean(other)))
+
+
+def _changes(wide: pd.DataFrame, starts: dict[str, str], pairs: pd.DataFrame, own: list, other: list) -> None:
     months = np.array(wide.columns, dtype=str)
-    own, other = [], []
     for code, group in pairs.groupby("practice_code"):
         start = starts.get(str(code))
         if start is None or code not in wide.index:
@@ -122,6 +132,3 @@ def before_after(panel: pd.DataFrame, starts: dict[str, str], pairs: pd.DataFram
         own.append(np.nanmean(y[post]) - np.nanmean(y[pre]))
         comp = wide.reindex(group.comparator_code).to_numpy(dtype=float)
         other.append(np.nanmean(np.nanmean(comp[:, post], axis=1) - np.nanmean(comp[:, pre], axis=1)))
-    if not own:
-        return BeforeAfter(float("nan"), float("nan"))
-    return BeforeAfter(float(np.nanmean(own)), float(np.nanmean(other)))
