@@ -17,7 +17,7 @@ from gpaccess.synth import month_range
 from gpaccess.synth.effects import ActionEffect, generate_supported
 
 ACTIONS = [
-    ActionEffect("extra_sessions", 0.06, 25),
+    ActionEffect("extra_sessions_locums", 0.06, 25),
     ActionEffect("care_navigation", 0.0, 20),
     ActionEffect("peer_support", 0.03, 8),  # too few in each ICB; enough pooled
 ]
@@ -58,14 +58,14 @@ def test_evaluate_from_generated_files_through_ingest(tmp_path):
     returns = []
     for icb in out.icbs:
         done = gpaccess(home, "evaluate", "--icb", icb, "--support", str(support), "--report", str(tmp_path / icb))
-        assert "extra_sessions" in done.stdout
+        assert "extra_sessions_locums" in done.stdout
         report = tmp_path / icb / "what_worked.html"
         assert league_word_in_html(report.read_text()) is None
         table = pd.read_csv(tmp_path / icb / "what_worked.csv").set_index("action")
-        assert list(table.index) == ["any support", "care_navigation", "extra_sessions", "peer_support"]
+        assert list(table.index) == ["any support", "care_navigation", "extra_sessions_locums", "peer_support"]
         assert table.loc["peer_support", "status"] == "too few in this ICB"
         assert pd.isna(table.loc["peer_support", "effect"])
-        assert table.loc["extra_sessions", "status"] == "estimated"
+        assert table.loc["extra_sessions_locums", "status"] == "estimated"
         returned = tmp_path / icb / f"evaluation_return_{icb}.csv"
         codes = {s.practice_code for s in supports}
         check_outward(returned, kind="aggregate", known_codes=codes)
@@ -74,7 +74,7 @@ def test_evaluate_from_generated_files_through_ingest(tmp_path):
 
     gpaccess(home, "evaluate", "pool", *returns, "--report", str(tmp_path / "national"))
     national = pd.read_csv(tmp_path / "national" / "national_what_worked.csv").set_index("action")
-    es, cn, ps = national.loc["extra_sessions"], national.loc["care_navigation"], national.loc["peer_support"]
+    es, cn, ps = national.loc["extra_sessions_locums"], national.loc["care_navigation"], national.loc["peer_support"]
     assert es.lower <= 100 * math.expm1(math.log1p(0.06)) <= es.upper and es.lower > 0
     assert cn.lower <= 0 <= cn.upper
     assert ps.status == "estimated" and ps.practices >= 20  # pooled across ICBs, shown nationally

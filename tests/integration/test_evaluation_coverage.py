@@ -22,7 +22,7 @@ from gpaccess.synth.effects import ActionEffect, supported_panel
 
 SEEDS = range(1, 21)
 EFFECT = 0.06  # +6% appointments per 1,000 patients from the start month
-ACTIONS = [ActionEffect("extra_sessions", EFFECT, 25), ActionEffect("care_navigation", 0.0, 20)]
+ACTIONS = [ActionEffect("extra_sessions_locums", EFFECT, 25), ActionEffect("care_navigation", 0.0, 20)]
 STARTS = ["2025-02", "2025-03", "2025-04"]
 MONTHS = month_range("2024-10", "2025-06")
 OUTCOME = Outcome("appts_per_1000", "Appointments per 1,000 registered patients per month", "rate_per_1000")
@@ -46,7 +46,7 @@ def test_interval_covers_the_injected_effect_and_zero_where_none():
     covered_effect, covered_zero, estimates = 0, 0, []
     for seed in SEEDS:
         pooled = national_estimates(seed)
-        es, cn = pooled.loc["extra_sessions"], pooled.loc["care_navigation"]
+        es, cn = pooled.loc["extra_sessions_locums"], pooled.loc["care_navigation"]
         covered_effect += es.coefficient - 1.96 * es.std_error <= truth <= es.coefficient + 1.96 * es.std_error
         covered_zero += cn.coefficient - 1.96 * cn.std_error <= 0.0 <= cn.coefficient + 1.96 * cn.std_error
         estimates.append(es.coefficient)

@@ -54,8 +54,9 @@ def staggered_att(panel: pd.DataFrame, starts: dict[str, str], comparators: list
     `comparators`, from the panel's `y` (columns practice_code, month YYYY-MM, y)."""
     keep = set(starts) | set(comparators)
     data = panel[panel.practice_code.isin(keep)].dropna(subset=["y"])[["practice_code", "month", "y"]].copy()
-    first = data.month.min()
-    starts = {c: m for c, m in starts.items() if m > first}  # a practice supported from the first month: no before
+    first, last = data.month.min(), data.month.max()
+    # supported from the first month: no before; starting after the last month: no after (neither is a comparator)
+    starts = {c: m for c, m in starts.items() if first < m <= last}
     data = data[data.practice_code.isin(set(starts) | set(comparators))]
     counts = data.groupby("practice_code").month.transform("size")
     data = data[counts >= MIN_MONTHS]  # a practice seen once is a singleton the estimator drops
@@ -108,8 +109,18 @@ def before_after(panel: pd.DataFrame, starts: dict[str, str], pairs: pd.DataFram
     """The regression-to-the-mean comparison: practices chosen for a low figure rise on average with no support
     at all, so the supported practices' own change is set beside the change their comparators show."""
     wide = panel.pivot_table(index="practice_code", columns="month", values="y", aggfunc="mean")
+    own: list[float] = []
+    other: list[float] = []
+    with warnings.catch_warnings():  # a comparator missing every month of one side: no change, left out
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _changes(wide, starts, pairs, own, other)
+    if not own:
+        return BeforeAfter(float("nan"), float("nan"))
+    return BeforeAfter(float(np.nanmean(own)), float(np.nanmean(other)))
+
+
+def _changes(wide: pd.DataFrame, starts: dict[str, str], pairs: pd.DataFrame, own: list, other: list) -> None:
     months = np.array(wide.columns, dtype=str)
-    own, other = [], []
     for code, group in pairs.groupby("practice_code"):
         start = starts.get(str(code))
         if start is None or code not in wide.index:
@@ -121,6 +132,3 @@ def before_after(panel: pd.DataFrame, starts: dict[str, str], pairs: pd.DataFram
         own.append(np.nanmean(y[post]) - np.nanmean(y[pre]))
         comp = wide.reindex(group.comparator_code).to_numpy(dtype=float)
         other.append(np.nanmean(np.nanmean(comp[:, post], axis=1) - np.nanmean(comp[:, pre], axis=1)))
-    if not own:
-        return BeforeAfter(float("nan"), float("nan"))
-    return BeforeAfter(float(np.nanmean(own)), float(np.nanmean(other)))

@@ -236,6 +236,8 @@ def limitations(result: IcbEvaluation) -> list[str]:
     out = [
         "Comparison practices are matched on what the store holds (the outcome before support, list size, "
         "deprivation where loaded, supplier); practices may differ in ways it does not hold.",
+        "The estimate assumes that without support the supported practices would have moved as their comparison "
+        "practices did; the trend before support, in the table of how alike they are, is the check offered here.",
         "Practices that received several action types count under each; an action type's estimate is the "
         "change with that support, alongside whatever else they received.",
     ]

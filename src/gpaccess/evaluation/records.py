@@ -22,7 +22,7 @@ SUPPORT_COLUMNS = ("practice_code", "action", "start_month")
 @dataclass(frozen=True)
 class SupportRecord:
     practice_code: str
-    action: str  # an action type's key (plans' catalogue), e.g. "extra_sessions"
+    action: str  # an action type's key (plans' catalogue), e.g. "extra_sessions_locums"
     start_month: str  # YYYY-MM: the first month the support was in place
 
 

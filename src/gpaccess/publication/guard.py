@@ -1,6 +1,6 @@
 """The one guard every outward file passes: no league tables, nothing that names a practice where it must not.
 
-Two kinds of outward file (DESIGN.md, "Outward files"; docs/governance.md):
+Three kinds of outward file (DESIGN.md, "Outward files"; docs/governance.md):
 - ``nhse_return``: the pseudonymised cohort sent to NHS England. Only the allowed columns; a pseudonym per
   row, rows in pseudonym order; no practice code or name; no measure value (no decimal or percentage, no
   integer other than a year).
@@ -13,9 +13,9 @@ All: no rank, percentile (or any -ile), position, order, league or score column,
 "top", "bottom", "underperforming" or "failing" in a column name or a cell.
 
 The league-table vocabulary lives here and only here: `JUDGEMENT_WORDS`, `RANKING_WORDS`, `RANKING_FRAGMENTS`
-and `RANKING_TEXT_WORDS`, read through `league_word_in_name` (column names, chart fields) and
-`league_word_in_text` (cells, chart labels, messages). The charts and the tests use these, never a list of
-their own.
+and `RANKING_TEXT_WORDS`, read through `league_word_in_name` (column names, chart fields),
+`league_word_in_text` (cells, chart labels, messages) and `league_word_in_html` (a report's visible text). The
+charts and the tests use these, never a list of their own.
 
 `check_outward` reads a DataFrame or a CSV file (as text: every cell a string) and raises one `PolicyError`
 listing every breach, so one fix-up pass suffices. It never repeats a refused cell's text in the message:

@@ -61,7 +61,13 @@ def support_from_plans(app: App) -> list[SupportRecord]:
             "(a CSV with practice_code, action, start_month)"
         ) from exc
     with app.plan_session() as db:
-        return records_from_plans(queries.supported_actions(db))
+        records = records_from_plans(queries.supported_actions(db))
+    if not records:
+        raise UserError(
+            "no supported actions on record in the plan store: draw up plans (`gpaccess plan create`) or pass "
+            "--support FILE (a CSV with practice_code, action, start_month)"
+        )
+    return records
 
 
 def evaluate(

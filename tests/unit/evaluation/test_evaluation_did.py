@@ -68,6 +68,13 @@ def test_a_practice_supported_from_the_first_month_is_left_out():
     assert staggered_att(panel, starts, controls).supported == 29
 
 
+def test_a_practice_starting_after_the_last_month_is_left_out():
+    panel, starts, controls = _panel(lambda k: 0.05)
+    fit = staggered_att(panel, {**starts, "P00000": "2026-01"}, controls)
+    assert fit.supported == 29 and fit.comparators == 40
+    assert fit.coefficient == pytest.approx(0.05, abs=1e-5)
+
+
 def test_no_comparators_is_an_error():
     panel, starts, _ = _panel(lambda k: 0.05)
     with pytest.raises(EstimationError, match="no comparison practice"):

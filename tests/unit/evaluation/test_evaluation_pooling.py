@@ -58,15 +58,15 @@ def _return(icb, action, practices, coefficient, se):
 
 def test_pool_returns_shows_types_with_20_practices_pooled(tmp_path):
     rows = [
-        _return("QAA", "extra_sessions", 10, 0.1, 0.1),
-        _return("QBB", "extra_sessions", 15, 0.3, 0.2),
+        _return("QAA", "extra_sessions_locums", 10, 0.1, 0.1),
+        _return("QBB", "extra_sessions_locums", 15, 0.3, 0.2),
         _return("QAA", "peer_support", 5, 0.0, 0.1),
         _return("QBB", "peer_support", 10, 0.2, 0.1),
     ]
     path = tmp_path / "r.csv"
     pd.DataFrame(rows, columns=RETURN_COLUMNS).to_csv(path, index=False)
     pooled = pool_returns(read_returns([path])).set_index("action")
-    es = pooled.loc["extra_sessions"]
+    es = pooled.loc["extra_sessions_locums"]
     assert es.status == "estimated" and es.practices == 25 and es.icbs == 2
     assert es.coefficient == pytest.approx(0.14)
     assert es.effect == pytest.approx(100 * math.expm1(0.14))

@@ -10,24 +10,24 @@ from gpaccess.evaluation.records import SupportRecord, action_types, first_start
 
 def test_first_starts_of_one_type_and_of_any():
     records = [
-        SupportRecord("A00001", "extra_sessions", "2025-03"),
+        SupportRecord("A00001", "extra_sessions_locums", "2025-03"),
         SupportRecord("A00001", "care_navigation", "2025-01"),
-        SupportRecord("A00002", "extra_sessions", "2025-02"),
+        SupportRecord("A00002", "extra_sessions_locums", "2025-02"),
     ]
-    assert first_starts(records, "extra_sessions") == {"A00001": "2025-03", "A00002": "2025-02"}
+    assert first_starts(records, "extra_sessions_locums") == {"A00001": "2025-03", "A00002": "2025-02"}
     assert first_starts(records) == {"A00001": "2025-01", "A00002": "2025-02"}
-    assert action_types(records) == ["care_navigation", "extra_sessions"]
+    assert action_types(records) == ["care_navigation", "extra_sessions_locums"]
 
 
 def test_support_csv_reads_and_normalises(tmp_path):
     path = tmp_path / "support.csv"
-    path.write_text("practice_code,action,start_month,effect\na00001,extra_sessions,2025-03-01,0.06\n")
-    assert read_support_csv(path) == [SupportRecord("A00001", "extra_sessions", "2025-03")]
+    path.write_text("practice_code,action,start_month,effect\na00001,extra_sessions_locums,2025-03-01,0.06\n")
+    assert read_support_csv(path) == [SupportRecord("A00001", "extra_sessions_locums", "2025-03")]
 
 
 def test_support_csv_lists_every_bad_row(tmp_path):
     path = tmp_path / "support.csv"
-    path.write_text("practice_code,action,start_month\n,extra_sessions,2025-03\nA00002,,March\n")
+    path.write_text("practice_code,action,start_month\n,extra_sessions_locums,2025-03\nA00002,,March\n")
     with pytest.raises(InputFileError) as err:
         read_support_csv(path)
     assert [(p.line, p.column) for p in err.value.problems] == [(2, "practice_code"), (3, "action"), (3, "start_month")]

@@ -28,8 +28,8 @@ class PlansRow:  # the shape of plans' `SupportedAction` (wt/plans)
 
 
 def test_plans_records_are_adapted():
-    rows = [PlansRow("a00001", "QAA", "extra_sessions", "2025-03", "winter 2025/26")]
-    assert records_from_plans(rows) == [SupportRecord("A00001", "extra_sessions", "2025-03")]
+    rows = [PlansRow("a00001", "QAA", "extra_sessions_locums", "2025-03", "winter 2025/26")]
+    assert records_from_plans(rows) == [SupportRecord("A00001", "extra_sessions_locums", "2025-03")]
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def test_an_icb_outside_scope_reads_as_missing(app):
 
 def test_a_national_role_pools_returns(app, tmp_path):
     rows = [
-        ["QAA", "appts_per_1000", "% change", "extra_sessions", 10, 10.5, 0, 0, 0.1, 0.1, "2024-10", "2025-06"],
-        ["QBB", "appts_per_1000", "% change", "extra_sessions", 15, 35.0, 0, 0, 0.3, 0.2, "2024-10", "2025-06"],
+        ["QAA", "appts_per_1000", "% change", "extra_sessions_locums", 10, 10.5, 0, 0, 0.1, 0.1, "2024-10", "2025-06"],
+        ["QBB", "appts_per_1000", "% change", "extra_sessions_locums", 15, 35.0, 0, 0, 0.3, 0.2, "2024-10", "2025-06"],
     ]
     path = tmp_path / "returns.csv"
     pd.DataFrame(rows, columns=RETURN_COLUMNS).to_csv(path, index=False)

@@ -29,7 +29,7 @@ def _evaluation(icb="QAA"):
     est = [
         Estimate("any support", ESTIMATED, 45, 43, 90, 2, 2, 0.035, 0.008, 0.019, 0.051, 3.56, 1.9, 5.2, 2.4, -1.1,
                  balance=BALANCE),
-        Estimate("extra_sessions", ESTIMATED, 25, 25, 60, 0, 0, 0.06, 0.01, 0.04, 0.08, 6.2, 4.1, 8.3, 5.0, -1.2,
+        Estimate("extra_sessions_locums", ESTIMATED, 25, 25, 60, 0, 0, 0.06, 0.01, 0.04, 0.08, 6.2, 4.1, 8.3, 5.0, -1.2,
                  balance=BALANCE),
         Estimate("peer_support", TOO_FEW, 12, 12, 30, 0, 0, 0.01, 0.02, -0.03, 0.05, 1.0, -3.0, 5.1, 0.5, -0.5,
                  note=TOO_FEW_NOTE),
@@ -48,9 +48,10 @@ def test_icb_report_csv_and_return(tmp_path):
     assert "Regression to the mean" in text and TOO_FEW_NOTE in text
     csv = pd.read_csv(files.csv).set_index("action")
     assert pd.isna(csv.loc["peer_support", "effect"])  # too few in this ICB: no estimate shown
-    assert csv.loc["extra_sessions", "effect"] == pytest.approx(6.2)
+    assert csv.loc["extra_sessions_locums", "effect"] == pytest.approx(6.2)
     returned = pd.read_csv(files.aggregate_return)
-    assert list(returned.action) == ["any support", "extra_sessions", "peer_support"]  # >= 5 practices: estates not
+    # at least 5 practices: estates (3) is not in the return
+    assert list(returned.action) == ["any support", "extra_sessions_locums", "peer_support"]
     assert list(returned.practices) == [45, 25, 10]  # rounded to 5
     check_outward(files.aggregate_return, kind="aggregate", known_codes={"A00001"})
 
@@ -77,7 +78,7 @@ def test_national_version_hides_types_with_too_few_practices_pooled(tmp_path):
     table = pd.read_csv(files.csv).set_index("action")
     assert table.loc["peer_support", "status"] == "too few practices pooled"
     assert pd.isna(table.loc["peer_support", "effect"])
-    assert table.loc["extra_sessions", "effect"] == pytest.approx(6.18, abs=0.01)
+    assert table.loc["extra_sessions_locums", "effect"] == pytest.approx(6.18, abs=0.01)
 
 
 def test_aggregate_guard_refuses_codes_and_unrounded_counts():

@@ -15,7 +15,7 @@ STARTS = ["2025-03", "2025-04"]
 
 def _panel(effect):
     sp = supported_panel(
-        MONTHS, actions=[ActionEffect("extra_sessions", effect, 12)], start_months=STARTS, seed=5, icbs=1
+        MONTHS, actions=[ActionEffect("extra_sessions_locums", effect, 12)], start_months=STARTS, seed=5, icbs=1
     )
     return sp, sp.panel.set_index(["practice_code", "month"]).sort_index()
 
@@ -40,7 +40,7 @@ def test_generate_supported_writes_support_csv(tmp_path):
     out, supports = generate_supported(
         tmp_path,
         ["2025-02", "2025-03"],
-        actions=[ActionEffect("extra_sessions", 0.06, 5), ActionEffect("care_navigation", 0.0, 4)],
+        actions=[ActionEffect("extra_sessions_locums", 0.06, 5), ActionEffect("care_navigation", 0.0, 4)],
         start_months=["2025-03"],
         seed=5,
         icbs=1,
@@ -49,6 +49,6 @@ def test_generate_supported_writes_support_csv(tmp_path):
     with (tmp_path / "support.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(supports) == 9
-    assert {r["action"] for r in rows} == {"extra_sessions", "care_navigation"}
+    assert {r["action"] for r in rows} == {"extra_sessions_locums", "care_navigation"}
     assert all(r["icb_code"] == out.icbs[0] and r["start_month"] == "2025-03" for r in rows)
     assert len({r["practice_code"] for r in rows}) == 9  # one action type each
