@@ -54,7 +54,7 @@ def support_from_plans(app: App) -> list[SupportRecord]:
     """Every supported action in the plan store (all ICBs: a practice supported anywhere is never a
     comparator)."""
     try:
-        from gpaccess.plans import queries  # type: ignore[import-not-found,unused-ignore]
+        from gpaccess.plans import queries
     except ImportError as exc:
         raise UserError(
             "this installation has no support plans to evaluate yet: pass --support FILE "
