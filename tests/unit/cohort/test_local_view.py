@@ -155,7 +155,7 @@ def test_cli_view_options(store: Warehouse, monkeypatch: pytest.MonkeyPatch) -> 
     store.close()
     runner = CliRunner()
     result = runner.invoke(app, ["local", "view", "--icb", "QHM", "--format", "xml"])
-    assert "expected table, csv or json" in str(result.exception)
+    assert "--format 'xml': expected one of" in str(result.exception)
     result = runner.invoke(app, ["local", "view", "--icb", "QHM", "--format", "csv", "--part", "ranks"])
     assert "expected practices, correlations or flags" in str(result.exception)
 
