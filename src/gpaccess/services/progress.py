@@ -109,6 +109,7 @@ class PlanProgress:
     practice_code: str
     icb_code: str
     verdicts: dict[str, str]  # measure -> verdict
+    results: tuple[ProgressIn, ...] = ()  # the verdicts with their limits and points (what a support pack shows)
 
 
 def plan_verdicts(session: MeasureSession, plan: PlanOut) -> list[ProgressIn]:
@@ -163,7 +164,9 @@ def recompute(
                 user=principal.actor,
             )
             results.append(
-                PlanProgress(plan.id, plan.practice_code, plan.icb_code, {r.measure: r.verdict for r in found})
+                PlanProgress(
+                    plan.id, plan.practice_code, plan.icb_code, {r.measure: r.verdict for r in found}, tuple(found)
+                )
             )
     return results
 
