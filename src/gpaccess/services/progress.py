@@ -26,6 +26,7 @@ import pandas as pd
 from gpaccess import __version__
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
+from gpaccess.errors import NotFoundError
 from gpaccess.measures.definitions import Measure
 from gpaccess.measures.service import MeasureSession
 from gpaccess.plans import commands, queries
@@ -120,7 +121,7 @@ def plan_verdicts(session: MeasureSession, plan: PlanOut) -> list[ProgressIn]:
         m = session.measure(name)
         try:
             series = session.series(plan.practice_code, name)
-        except Exception:
+        except NotFoundError:  # no appointments stored for the practice: not enough months
             series = pd.DataFrame({"month": [], "value": []})
         found = verdict(series, plan.starts, direction_for(m, stated.get(name)))
         out.append(ProgressIn(measure=name, **found))  # type: ignore[arg-type]
