@@ -111,3 +111,15 @@ def test_next_cycle_carries_open_actions_and_the_lessons_interface_is_empty_unti
     assert cycles[0][0].ends == date(2027, 4, 30)
     history = service.support_history(app, principal=ANALYST, icb_code="QWE", before="winter 2026/27")
     assert history.by_practice == {"A81001": ["winter 2025/26: Cloud-based telephony with call-back"]}
+
+
+def test_progress_after_an_ingest_never_raises_and_never_creates_a_plan_store(app, tmp_path):
+    from gpaccess.services.progress import recompute_after_ingest
+
+    notes: list[str] = []
+    assert recompute_after_ingest(app, principal=ANALYST, warn=notes.append) == 0  # an open plan, no GPAD stored
+    assert len(notes) == 1 and "run `gpaccess progress`" in notes[0] and "NotFoundError" in notes[0]
+    bare = App.from_settings(Settings(home=tmp_path / "bare"))
+    assert recompute_after_ingest(bare, principal=ANALYST) == 0
+    assert not (tmp_path / "bare" / "plans.sqlite3").exists()
+    bare.close()

@@ -204,6 +204,23 @@ def write_pdf(html: str, path: Path) -> Path:
     return path
 
 
+def _pdf_next_to(html_path: Path) -> Path:
+    return write_pdf(html_path.read_text(encoding="utf-8"), html_path.with_suffix(".pdf"))
+
+
+def write_pdfs(html_paths: list[Path], *, workers: int = 2) -> list[Path]:
+    """The PDF of each written pack, beside its HTML, rendered by `workers` processes (WeasyPrint's layout is
+    the slow part of a pack: about half a second each). Fresh processes, not forks of the caller's."""
+    if workers <= 1 or len(html_paths) < 4:
+        return [_pdf_next_to(p) for p in html_paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, len(html_paths) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_pdf_next_to, html_paths, chunksize=chunk))
+
+
 class _Visible(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

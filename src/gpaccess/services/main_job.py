@@ -192,16 +192,28 @@ def plans_for_cohort(app: App, *, principal: Principal, run) -> list[int]:
 
 def write_support_packs(app: App, *, principal: Principal, session: MeasureSession, outputs: Path, say: Say) -> int:
     """Recompute every open plan's progress from the session's snapshot, then write each plan's support pack
-    (HTML and PDF) and CSV under `<outputs>/<ICB>/support_packs/`."""
+    (HTML, then every PDF on two processes) and CSV under `<outputs>/<ICB>/support_packs/`."""
+    import os
+
+    from gpaccess.publication.support_pack import write_pdfs
     from gpaccess.services import plans as plan_service
     from gpaccess.services import progress as progress_service
 
     progress = progress_service.recompute(app, principal=principal, session=session)
     say(f"Writing {len(progress)} practice support packs (HTML and PDF)")
-    for r in progress:
+    written = [
         plan_service.export_plan(
-            app, principal=principal, plan_id=r.plan_id, folder=outputs / r.icb_code / "support_packs", session=session
-        )
+            app,
+            principal=principal,
+            plan_id=r.plan_id,
+            folder=outputs / r.icb_code / "support_packs",
+            session=session,
+            pdf=False,
+            verdicts=r.results,
+        ).html
+        for r in progress
+    ]
+    write_pdfs(written, workers=min(2, os.cpu_count() or 1))
     return len(progress)
 
 

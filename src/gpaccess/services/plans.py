@@ -29,6 +29,7 @@ from gpaccess.plans.schemas import (
     Decision,
     NoteIn,
     PlanOut,
+    ProgressIn,
     ProgressOut,
     SuggestionDecisionIn,
     VersionOut,
@@ -534,8 +535,16 @@ class ExportFiles:
     csv: Path
 
 
-def pack_data(app: App, *, principal: Principal, plan_id: int, session: MeasureSession | None = None):
-    """Everything a practice's support pack shows, from one snapshot (a `publication.support_pack.PackData`)."""
+def pack_data(
+    app: App,
+    *,
+    principal: Principal,
+    plan_id: int,
+    session: MeasureSession | None = None,
+    verdicts: Iterable[ProgressIn] | None = None,
+):
+    """Everything a practice's support pack shows, from one snapshot (a `publication.support_pack.PackData`);
+    `verdicts`, when given, are the plan's outcome verdicts just computed from the same snapshot."""
     from gpaccess.publication.support_pack import ActionView, OutcomeView, PackData
     from gpaccess.services.measures import measure_session
     from gpaccess.services.progress import plan_verdicts
@@ -545,7 +554,7 @@ def pack_data(app: App, *, principal: Principal, plan_id: int, session: MeasureS
     names = s.directory().set_index("practice_code").practice_name.to_dict()
     stated = {a.outcome_measure: (a.expected_change.value if a.expected_change else None) for a in plan.actions}
     outcomes = []
-    for found in plan_verdicts(s, plan):
+    for found in plan_verdicts(s, plan) if verdicts is None else verdicts:
         m = s.measure(found.measure)
         direction = found.detail.get("direction", "neutral")
         outcomes.append(
@@ -642,12 +651,13 @@ def export_plan(
     folder: Path,
     pdf: bool = True,
     session: MeasureSession | None = None,
+    verdicts: Iterable[ProgressIn] | None = None,
 ) -> ExportFiles:
     """The practice's support pack (HTML, and PDF unless `pdf` is False) and the plan's actions as CSV."""
     from gpaccess.publication.exports import write_csv
     from gpaccess.publication.support_pack import write_pack
 
-    data = pack_data(app, principal=principal, plan_id=plan_id, session=session)
+    data = pack_data(app, principal=principal, plan_id=plan_id, session=session, verdicts=verdicts)
     files = write_pack(data, folder, pdf=pdf)
     plan, _cycle = _visible_plan(app, principal, plan_id)
     csv = write_csv(plan_table(plan), folder / f"{plan.practice_code}_plan.csv")

@@ -26,6 +26,7 @@ import pandas as pd
 from gpaccess import __version__
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
+from gpaccess.errors import NotFoundError
 from gpaccess.measures.definitions import Measure
 from gpaccess.measures.service import MeasureSession
 from gpaccess.plans import commands, queries
@@ -109,6 +110,7 @@ class PlanProgress:
     practice_code: str
     icb_code: str
     verdicts: dict[str, str]  # measure -> verdict
+    results: tuple[ProgressIn, ...] = ()  # the verdicts with their limits and points (what a support pack shows)
 
 
 def plan_verdicts(session: MeasureSession, plan: PlanOut) -> list[ProgressIn]:
@@ -119,7 +121,7 @@ def plan_verdicts(session: MeasureSession, plan: PlanOut) -> list[ProgressIn]:
         m = session.measure(name)
         try:
             series = session.series(plan.practice_code, name)
-        except Exception:
+        except NotFoundError:  # no appointments stored for the practice: not enough months
             series = pd.DataFrame({"month": [], "value": []})
         found = verdict(series, plan.starts, direction_for(m, stated.get(name)))
         out.append(ProgressIn(measure=name, **found))  # type: ignore[arg-type]
@@ -163,7 +165,9 @@ def recompute(
                 user=principal.actor,
             )
             results.append(
-                PlanProgress(plan.id, plan.practice_code, plan.icb_code, {r.measure: r.verdict for r in found})
+                PlanProgress(
+                    plan.id, plan.practice_code, plan.icb_code, {r.measure: r.verdict for r in found}, tuple(found)
+                )
             )
     return results
 

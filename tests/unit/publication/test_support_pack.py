@@ -119,3 +119,12 @@ def test_write_pack_writes_html_and_a_pdf(tmp_path):
     assert files.html.name == "A81001_support_pack.html"
     assert files.pdf is not None and files.pdf.read_bytes()[:5] == b"%PDF-"
     assert write_pack(DATA, tmp_path / "no-pdf", pdf=False).pdf is None
+
+
+def test_pdfs_are_rendered_beside_their_html_by_worker_processes(tmp_path):
+    from gpaccess.publication.support_pack import write_pdfs
+
+    written = [write_pack(replace(DATA, practice_code=f"A8100{i}"), tmp_path, pdf=False).html for i in range(4)]
+    pdfs = write_pdfs(written, workers=2)
+    assert [p.name for p in pdfs] == [f"A8100{i}_support_pack.pdf" for i in range(4)]
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
