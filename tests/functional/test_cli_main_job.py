@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gpaccess.publication.guard import check_outward, league_word_in_text
-from gpaccess.publication.support_pack import visible_text
+from gpaccess.publication.guard import visible_text
 
 
 def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

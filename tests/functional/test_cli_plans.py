@@ -14,7 +14,7 @@ import pytest
 from test_cli_measures_cohort import first_icb, gpaccess
 
 from gpaccess.publication.guard import league_word_in_text
-from gpaccess.publication.support_pack import visible_text
+from gpaccess.publication.guard import visible_text
 
 
 @pytest.mark.slow

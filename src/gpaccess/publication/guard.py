@@ -25,13 +25,13 @@ it names the column and the first rows.
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import math
 import numbers
 import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
 
@@ -205,15 +205,35 @@ def league_word_in_text(text: str) -> str | None:
     return found.group(0) if found else None
 
 
-_INVISIBLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+class _Visible(HTMLParser):
+    """Collects the text outside scripts and styles (entities decoded by the parser)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
 
 
 def visible_text(document: str) -> str:
     """What a reader sees of an HTML document (its title included): scripts and styles removed, tags
-    stripped, entities decoded, whitespace collapsed."""
-    text = _TAG.sub(" ", _INVISIBLE.sub(" ", document))
-    return " ".join(html_lib.unescape(text).split())
+    stripped, entities decoded, whitespace collapsed. A parser, not a pattern, so a `>` inside an attribute
+    cannot hide text."""
+    parser = _Visible()
+    parser.feed(document)
+    parser.close()
+    return " ".join(" ".join(parser.parts).split())
 
 
 def league_word_in_html(document: str) -> str | None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gpaccess.errors import PolicyError
-from gpaccess.publication.guard import league_word_in_text
+from gpaccess.publication.guard import league_word_in_text, visible_text
 
 _ENV = Environment(loader=PackageLoader("gpaccess.publication", "templates"), autoescape=select_autoescape())
 
@@ -219,29 +218,3 @@ def write_pdfs(html_paths: list[Path], *, workers: int = 2) -> list[Path]:
     chunk = max(1, len(html_paths) // (workers * 4))
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(pool.map(_pdf_next_to, html_paths, chunksize=chunk))
-
-
-class _Visible(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def visible_text(html: str) -> str:
-    """The text a reader sees: tags, scripts and styles removed."""
-    parser = _Visible()
-    parser.feed(html)
-    return " ".join(" ".join(parser.parts).split())
