@@ -114,12 +114,18 @@ class Warehouse:
 
     def lake_table(self, source: str) -> Any:
         """Rows a platform already holds, outside the store, as an Ibis table on the read engine: on Spark a
-        catalog table name, a Delta folder or Parquet; on DuckDB a Parquet file, folder or glob."""
+        catalog table name, a Delta folder or Parquet; on DuckDB a Delta folder or a Parquet file, folder or glob."""
         if self.config.engine == "spark":
             from gpaccess.storage import spark
 
             return spark.read_source(self.reader, source)
         path = Path(source)
+        if (path / "_delta_log").is_dir():  # a Delta table: its live files only, through delta-rs (Arrow)
+            from deltalake import DeltaTable
+
+            name = f"lake_{hashlib.sha256(source.encode()).hexdigest()[:8]}"
+            self.con.con.register(name, DeltaTable(str(path)).to_pyarrow_dataset())
+            return self.con.table(name)
         if path.is_dir():
             return self.con.read_parquet(str(path / "**" / "*.parquet"), hive_partitioning=False)
         return self.con.read_parquet(source)

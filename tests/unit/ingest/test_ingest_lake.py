@@ -68,3 +68,17 @@ def test_lake_table_month_it_does_not_hold_is_refused(lake, tmp_path):
 def test_store_refuses_an_unknown_engine(tmp_path):
     with pytest.raises(ValueError, match="unknown engine 'flink'"):
         Warehouse(StoreConfig(home=tmp_path, engine="flink"))
+
+
+def test_lake_aggregate_from_a_delta_table_reads_its_live_rows_only(warehouse, lake, tmp_path):
+    """A Delta folder holds files an overwrite removed; only the live ones are the table."""
+    from deltalake import write_deltalake
+
+    rows = pq.read_table(lake / "part-0.parquet")
+    delta = tmp_path / "delta"
+    write_deltalake(str(delta), rows.slice(0, 10), mode="overwrite")  # a first version, then replaced
+    write_deltalake(str(delta), rows, mode="overwrite")
+    national = Warehouse(StoreConfig(home=tmp_path / "national"))
+    result = build_from_lake(national, str(delta), user="tester")
+    assert result.rows == rows.num_rows
+    pd.testing.assert_frame_equal(_aggregate(national), _aggregate(warehouse))
