@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 # Importing the models registers their tables on Base.metadata.
+import gpaccess.access.accounts
 import gpaccess.access.audit
 import gpaccess.access.users
 import gpaccess.cohort.records  # noqa: F401
@@ -30,7 +31,10 @@ from gpaccess.storage.db import (
     upgrade,
 )
 
-TABLES = {"users", "audit_log", "cycles", "cohort_runs", "cohort_members", "cohort_overrides"}
+TABLES = {
+    "users", "audit_log", "cycles", "cohort_runs", "cohort_members", "cohort_overrides",
+    "web_sessions", "api_tokens", "login_attempts",
+}  # fmt: skip
 
 
 def _head() -> str | None:

@@ -30,6 +30,8 @@ COMMAND_MODULES = [
     "gpaccess.cli.synth",
     "gpaccess.cli.demo",
     "gpaccess.cli.local",
+    "gpaccess.cli.users",
+    "gpaccess.cli.web",
 ]
 
 
