@@ -46,12 +46,12 @@ def build_public_table(session: MeasureSession, deprivation: pd.DataFrame | None
             "icb_code": table.icb_code,
             "window": session.label,
             "appointments": appointments.round().astype("Int64"),
-            "list_size": table.get("patients", pd.Series(pd.NA, index=table.index)),
+            "list_size": pd.to_numeric(table.get("patients", pd.Series(pd.NA, index=table.index))).round().astype("Int64"),
         }
     )
     definitions = {
         "appointments": "appointments in the window (all staff, all modes)",
-        "list_size": "registered patients (latest month in the window)",
+        "list_size": "registered patients, a month on average over the window",
     }
     for name in PUBLIC_SHARES:
         m = session.measure(name)
