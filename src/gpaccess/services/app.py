@@ -46,6 +46,11 @@ class App:
     plan_store_url: str
     _engine: Engine | None = field(default=None, repr=False)
     _checked: bool = False
+    # A long-running server (the web application) reuses each thread's measures while the store's generation
+    # is unchanged: the same snapshot's data, computed once per thread instead of once per request. Each thread
+    # keeps its own, because an engine connection (and what it caches) belongs to one thread.
+    reuse_sessions: bool = False
+    _sessions: dict[int, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, home: Path | None = None) -> App:
@@ -68,6 +73,23 @@ class App:
                 pause_at=s.test_pause_at,
             )
         )
+
+    def reused_session(self, build: Any) -> Any:
+        """This thread's measure session for the store as it is now: `build(snapshot)` makes a new one (and
+        computes every practice's measures once) when the store has changed since the last."""
+        import threading
+
+        snapshot = self.warehouse.snapshot()
+        key = threading.get_ident()
+        found = self._sessions.get(key)
+        if found is not None and found.snapshot.generation == snapshot.generation:
+            return found
+        session = build(snapshot)
+        session.values()
+        if len(self._sessions) >= 32:  # threads come and go: keep the newest
+            self._sessions.pop(next(iter(self._sessions)))
+        self._sessions[key] = session
+        return session
 
     # -- settings for each layer (the one mapping) ------------------------------------------------------
     def measure_settings(self):

@@ -79,6 +79,7 @@ def create_app(
     """The application over the installation (or another home, such as the demo's store). `secure_cookies`
     is off only for plain-http on loopback (tests, the demo)."""
     gp_app = App.from_settings(settings, home=home)
+    gp_app.reuse_sessions = True
     gp_app.ensure_plan_store()
     api = FastAPI(
         title="gpaccess",

@@ -241,14 +241,17 @@ def icb_measures_export(request: Request, icb_code: str, fmt: str, principal: Pr
 @router.get("/practice/{practice_code}")
 def practice_page(request: Request, practice_code: str, principal: Principal = Named) -> Response:
     app = get_app(request)
-    found = measure_service.practice_measures(app, principal=principal, practice_code=practice_code)
+    session = measure_service.measure_session(app)  # one snapshot for the page's measures and charts
+    found = measure_service.practice_measures(app, principal=principal, practice_code=practice_code, session=session)
     row = found.row
     icb = row.get("icb_code") if isinstance(row.get("icb_code"), str) else None
     local = local_service.practice_local(app, principal=principal, practice_code=found.practice_code, icb_code=icb)
     measures = [{"name": n, "value": row.get(n), **found.measures[n]} for n in PRACTICE_MEASURES if n in found.measures]
     spc_tables = {}
     for name in SPC_MEASURES:
-        fig = measure_service.spc(app, principal=principal, practice_code=found.practice_code, measure=name)
+        fig = measure_service.spc(
+            app, principal=principal, practice_code=found.practice_code, measure=name, session=session, chart=False
+        )
         spc_tables[name] = {
             "title": found.measures[name]["title"],
             "kind": found.measures[name]["kind"],
