@@ -80,6 +80,9 @@ def create_app(
     is off only for plain-http on loopback (tests, the demo)."""
     gp_app = App.from_settings(settings, home=home)
     gp_app.reuse_sessions = True
+    from gpaccess.web.routes.pages import SPC_MEASURES
+
+    gp_app.shared_series = SPC_MEASURES
     gp_app.ensure_plan_store()
     api = FastAPI(
         title="gpaccess",
