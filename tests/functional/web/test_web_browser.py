@@ -69,7 +69,9 @@ def _sign_in(page, base: str, user: str) -> None:
     page.goto(base + "/login")
     page.fill("#username", user)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_load_state("load")
 
 
 def test_analyst_journey_in_a_browser(server, browser, web_world, tmp_path):
@@ -87,10 +89,14 @@ def test_analyst_journey_in_a_browser(server, browser, web_world, tmp_path):
     page.click("text=Fair comparison (funnel) with practice search")
     page.fill("#q", web_world.practice)
     page.click("button:has-text('Search')")
-    assert page.locator(f"a[href='/practice/{web_world.practice}']").count() == 1
+    page.wait_for_url(f"**/funnel?q={web_world.practice}")
+    page.wait_for_load_state("load")
+    found = page.locator(f"a[href='/practice/{web_world.practice}']").count()
+    assert found == 1, page.locator("main").inner_text()[:1500]
     assert _axe(page) == []
 
     page.click(f"a[href='/practice/{web_world.practice}']")
+    page.wait_for_url(f"**/practice/{web_world.practice}")
     assert web_world.practice in page.locator(".nhsuk-caption-l").inner_text()
     page.wait_for_load_state("load")
     chart = page.locator("img[src*='/spc/']").first
@@ -102,6 +108,7 @@ def test_analyst_journey_in_a_browser(server, browser, web_world, tmp_path):
     bad.write_text(f"practice_code,indicator,period,value\n{web_world.practice},waits,2025-10,lots\n", encoding="utf-8")
     page.set_input_files("#file", str(bad))
     page.click("button:has-text('Upload')")
+    page.wait_for_load_state("load")
     summary = page.locator(".nhsuk-error-summary").inner_text()
     assert "line 2" in summary and "nothing was stored" in summary
     assert _axe(page) == []
