@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -233,6 +234,9 @@ def main() -> None:
     total = len(rows)
     figures["throughput_per_s"] = round(total / elapsed, 1)
     figures["errors"] = sum(1 for _, _, s in rows if s != 200)
+    figures["error_statuses"] = {str(k): n for k, n in Counter((k, s) for k, _, s in rows if s != 200).items()}
+    if figures["errors"]:
+        c.say(f"errors (request, status; -1 = no answer): {figures['error_statuses']}")
     c.say(c.table(["request", "count", "errors", "p50 ms", "p95 ms", "p99 ms"], table, markdown=True))
     c.say(f"throughput {total / elapsed:.1f} requests/s over {elapsed:.0f} s; errors {figures['errors']}; "
           f"ingest of {NEW_MONTH} started at {ingest_info['started_s']} s, took {ingest_info['seconds']} s "
