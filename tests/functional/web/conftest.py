@@ -3,7 +3,6 @@ of each role (and of each role in a second ICB and practice, for the scope matri
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the web tests need the web extra: pip install -e '.[web,dev]'")
 
 from fastapi.testclient import TestClient
+from web_helpers import PASSWORD, sign_in
 
 from gpaccess.access.principal import cli_principal
 from gpaccess.config import Settings
@@ -20,9 +20,6 @@ from gpaccess.services import accounts, cohort
 from gpaccess.services.app import App
 from gpaccess.services.measures import measure_session
 from gpaccess.web.app import create_app
-
-PASSWORD = "correct horse battery staple"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -73,21 +70,6 @@ def web_world(synthetic_store, tmp_path_factory) -> WebWorld:
 @pytest.fixture(scope="session")
 def web_app(web_world):
     return create_app(web_world.settings, secure_cookies=False)
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, username: str, password: str = PASSWORD):
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": ""},
-        follow_redirects=False,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import PASSWORD
+from web_helpers import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parents[3] / "web-assets" / "node_modules" / "axe-core" / "axe.min.js"

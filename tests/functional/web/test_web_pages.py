@@ -6,8 +6,8 @@ import csv
 import io
 
 from fastapi.testclient import TestClient
+from web_helpers import PASSWORD, csrf_of, sign_in
 
-from conftest import PASSWORD, csrf_of, sign_in
 from gpaccess.access.accounts import RateLimit
 from gpaccess.web.app import create_app
 

@@ -13,8 +13,7 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute
-
-from conftest import csrf_of
+from web_helpers import csrf_of
 
 NOWHERE_ICB = "QZZ"
 NOWHERE_PRACTICE = "Z99999"
