@@ -177,3 +177,12 @@ def test_api_with_a_bearer_token_acts_as_its_user(web_app, web_world):
     theirs = c.get(f"/api/v1/icb/{web_world.other_icb}/measures", headers={"Authorization": f"Bearer {token}"})
     assert theirs.status_code == 404 and theirs.json() == {"detail": "not found"}
     assert c.get("/api/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_session_key_is_made_under_home_readable_by_its_owner_only(web_app, web_world):
+    import stat
+
+    key = web_world.home / "keys" / "web-session.key"
+    assert key.is_file()
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert len(key.read_bytes()) == 32
