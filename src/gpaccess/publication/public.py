@@ -46,7 +46,9 @@ def build_public_table(session: MeasureSession, deprivation: pd.DataFrame | None
             "icb_code": table.icb_code,
             "window": session.label,
             "appointments": appointments.round().astype("Int64"),
-            "list_size": pd.to_numeric(table.get("patients", pd.Series(pd.NA, index=table.index))).round().astype("Int64"),
+            "list_size": pd.to_numeric(table.get("patients", pd.Series(pd.NA, index=table.index)))
+            .round()
+            .astype("Int64"),
         }
     )
     definitions = {
