@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 # Importing the models registers their tables on Base.metadata.
+import gpaccess.access.accounts
 import gpaccess.access.audit
 import gpaccess.access.users
 import gpaccess.cohort.records
@@ -31,8 +32,11 @@ from gpaccess.storage.db import (
     upgrade,
 )
 
-TABLES = {"users", "audit_log", "cycles", "cohort_runs", "cohort_members", "cohort_overrides", "plans", "plan_actions",
-          "plan_versions", "plan_notes", "plan_suggestions", "plan_progress"}  # fmt: skip
+TABLES = {
+    "users", "audit_log", "cycles", "cohort_runs", "cohort_members", "cohort_overrides",
+    "plans", "plan_actions", "plan_versions", "plan_notes", "plan_suggestions", "plan_progress",
+    "web_sessions", "api_tokens", "login_attempts",
+}  # fmt: skip
 
 
 def _head() -> str | None:

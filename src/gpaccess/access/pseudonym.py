@@ -168,6 +168,22 @@ def load_or_create_key(home: Path | str, icb_code: str) -> bytes:
     return _read_key(path)
 
 
+SESSION_KEY_FILE = "web-session.key"
+
+
+def load_or_create_session_key(home: Path | str) -> bytes:
+    """The web application's key for signing CSRF tokens, kept beside the pseudonym keys and made the same way
+    (32 random bytes, mode 0600, on first use): no secret ever sits in the repository or the settings."""
+    _ensure_folder(home)
+    path = _keys_folder(home) / SESSION_KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    _create_key(path)
+    return _read_key(path)
+
+
 def rotate_key(home: Path | str, icb_code: str, *, user: str) -> KeyRotation:
     """Replace the ICB's key with a new one. Every pseudonym changes; the old key is kept, retired, for matching.
 

@@ -23,6 +23,10 @@ class User(Base):
     # The ICB whose practices the user may see by name; None for national roles (aggregates only).
     icb_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # argon2 hash of the web password (access.accounts); None: the user cannot sign in to the web application.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The practice role's own practice (its ODS code); None for every other role.
+    practice_code: Mapped[str | None] = mapped_column(String(16))
 
 
 class UserIn(BaseModel):
@@ -32,6 +36,7 @@ class UserIn(BaseModel):
     display_name: str = Field(min_length=1, max_length=200)
     role: str = Field(min_length=1, max_length=64)
     icb_code: str | None = Field(default=None, min_length=1, max_length=16)
+    practice_code: str | None = Field(default=None, min_length=1, max_length=16)
 
 
 class UserOut(BaseModel):
@@ -43,6 +48,7 @@ class UserOut(BaseModel):
     role: str
     icb_code: str | None
     created_at: datetime
+    practice_code: str | None = None
 
 
 class UsernameTakenError(UserError):
@@ -57,14 +63,19 @@ def create_user(
     display_name: str,
     role: str,
     icb_code: str | None = None,
+    practice_code: str | None = None,
+    password_hash: str | None = None,
     user: str,
 ) -> UserOut:
-    """Add a user; `user` is the acting user (recorded in the audit log with the new user's details)."""
-    data = UserIn(username=username, display_name=display_name, role=role, icb_code=icb_code)
+    """Add a user; `user` is the acting user (recorded in the audit log with the new user's details, never
+    the password hash)."""
+    data = UserIn(
+        username=username, display_name=display_name, role=role, icb_code=icb_code, practice_code=practice_code
+    )
     with atomic(session):
         if session.scalar(select(User.id).where(User.username == data.username)) is not None:
             raise UsernameTakenError(f"user {data.username!r} already exists")
-        row = User(**data.model_dump(), created_at=utcnow())
+        row = User(**data.model_dump(), created_at=utcnow(), password_hash=password_hash)
         session.add(row)
         session.flush()
         record_event(

@@ -32,6 +32,8 @@ COMMAND_MODULES = [
     "gpaccess.cli.local",
     "gpaccess.cli.plans",
     "gpaccess.cli.evaluate",
+    "gpaccess.cli.users",
+    "gpaccess.cli.web",
 ]
 
 

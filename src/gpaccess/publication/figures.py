@@ -93,6 +93,18 @@ def funnel_figure(
 
 
 def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False) -> Figure:
+    points, meta, data = spc_points(session, practice_code, measure_name, plain=plain)
+    return Figure(spc_chart(points, meta), data)
+
+
+def spc_table(session: MeasureSession, practice_code: str, measure_name: str) -> pd.DataFrame:
+    """The chart's data alone (a page that shows the table and draws the chart in another request)."""
+    return spc_points(session, practice_code, measure_name)[2]
+
+
+def spc_points(
+    session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False
+) -> tuple[pd.DataFrame, SpcMeta, pd.DataFrame]:
     m = session.measure(measure_name)
     series = latest_consecutive(session.series(practice_code, measure_name).dropna(subset=["value"]))
     result = xmr(series["value"].to_numpy(), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
@@ -106,7 +118,8 @@ def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *
         upper_2s=p.upper_two_sigma,
         segment=p.segment,
         trial=p.trial_limits,
-        special_cause=[_cause(t, s) for t, s in zip(p.special_cause_type, p.special_cause, strict=True)],
+        # The point type, not the rule label: it says improvement or concern for a measure with a direction.
+        special_cause=[_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)],
         rule=rules,
     )
     directory = session.directory()
@@ -123,7 +136,7 @@ def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *
         plain=plain,
     )
     data = points.assign(practice_code=practice_code, measure=m.name, definition=m.definition)
-    return Figure(spc_chart(points, meta), data)
+    return points, meta, data
 
 
 def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:

@@ -76,6 +76,9 @@ COHORT_WORDS = frozenset(
         "candidate",
     }
 )
+# Area context the public publication may carry although its name holds a ranking fragment (DESIGN "National
+# and public"): deprivation of the practice's area, never a rank or position of a measure.
+PUBLIC_CONTEXT_COLUMNS = frozenset({"imd_2019_score", "imd_2019_decile"})
 ODS_PRACTICE_CODE = re.compile(r"^[A-Z][0-9]{5}$")
 ODS_PRACTICE_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][0-9]{5}(?![A-Za-z0-9])")
 MIN_NAME_LENGTH = 6
@@ -241,10 +244,10 @@ def league_word_in_html(document: str) -> str | None:
     return league_word_in_text(visible_text(document))
 
 
-def _check_column_names(table: _Table, breaches: list[str]) -> None:
+def _check_column_names(table: _Table, breaches: list[str], allowed: frozenset[str] = frozenset()) -> None:
     seen: set[str] = set()
     for name in table.columns:
-        word = league_word_in_name(name)
+        word = None if name.strip().lower() in allowed else league_word_in_name(name)
         if word:
             breaches.append(f"column {name!r} looks like a ranking ({word!r}): no league tables outside the ICB")
         if name in seen:
@@ -442,7 +445,7 @@ def check_outward(
         table, source = _from_csv(path, breaches), str(path)
     codes = {c.strip().upper() for c in known_codes if isinstance(c, str) and c.strip()}
     names = {_normalise_name(n) for n in known_names if isinstance(n, str) and n.strip()}
-    _check_column_names(table, breaches)
+    _check_column_names(table, breaches, PUBLIC_CONTEXT_COLUMNS if kind == "public" else frozenset())
     _check_judgement_words(table, names, breaches)
     if kind == "nhse_return":
         _check_nhse_columns(table, breaches)

@@ -9,6 +9,7 @@ upgrade is a deliberate step (and on PostgreSQL one a DBA can schedule).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,6 +47,15 @@ class App:
     plan_store_url: str
     _engine: Engine | None = field(default=None, repr=False)
     _checked: bool = False
+    # A long-running server (the web application) computes every practice's directory entry and window measures
+    # once per store generation and shares them (plain data frames) with every request: each request still gets
+    # its own session (engine connections belong to one thread), pre-filled with them. While the store's new
+    # generation is being computed, requests keep reading the previous one (a consistent snapshot, as before).
+    reuse_sessions: bool = False
+    shared_series: tuple[str, ...] = ()  # measures whose monthly series (SPC) are read for every practice too
+    _shared: Any = field(default=None, repr=False)
+    _computing: bool = field(default=False, repr=False)
+    _lock: Any = field(default_factory=threading.Condition, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, home: Path | None = None) -> App:
@@ -71,6 +81,40 @@ class App:
                 spark=SparkConfig(master=s.spark_master, driver_memory=s.spark_driver_memory),
             )
         )
+
+    def reused_session(self, build: Any) -> Any:
+        """A measure session for this request over the shared measures of the store's latest generation
+        (`build(snapshot)` makes a session; one request computes a new generation's measures, the others keep
+        the previous ones meanwhile, or wait if there are none yet)."""
+        snapshot = self.warehouse.snapshot()
+        compute = False
+        with self._lock:
+            while True:
+                shared = self._shared
+                if shared is not None and shared[0].generation == snapshot.generation:
+                    break
+                if not self._computing:
+                    self._computing = compute = True
+                    break
+                if shared is not None:
+                    break  # another request is computing the new generation: read the previous one meanwhile
+                self._lock.wait()
+        if compute:
+            try:
+                first = build(snapshot)
+                codes = list(first.directory().practice_code)
+                for name in self.shared_series:
+                    first.prefetch_series(codes, name)
+                shared = (snapshot, first.directory(), first.values(), first._series)
+                with self._lock:
+                    self._shared = shared
+            finally:
+                with self._lock:
+                    self._computing = False
+                    self._lock.notify_all()
+        session = build(shared[0])
+        session._directory, session._values, session._series = shared[1], shared[2], dict(shared[3])
+        return session
 
     # -- settings for each layer (the one mapping) ------------------------------------------------------
     def measure_settings(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpaccess.access.audit import record_event
+from gpaccess.access.audit import AuditEventOut, record_event
 from gpaccess.access.principal import Principal
 from gpaccess.services.app import App
 
@@ -31,3 +31,19 @@ def audit_read(
             icb_code=icb_code,
             detail={"role": principal.role.name, "verified": principal.verified, **(detail or {})},
         )
+
+
+def audit_log(app: App, *, principal: Principal, icb_code: str, limit: int = 200) -> list[AuditEventOut]:
+    """The ICB's audit events, newest first (ICB administrators: `read_audit` over their own ICB)."""
+    from sqlalchemy import select
+
+    from gpaccess.access.audit import AuditEvent
+    from gpaccess.access.roles import Permission
+
+    code = principal.require_icb(icb_code)
+    principal.require(Permission.READ_AUDIT)
+    with app.plan_session() as db:
+        rows = db.scalars(
+            select(AuditEvent).where(AuditEvent.icb_code == code).order_by(AuditEvent.id.desc()).limit(limit)
+        )
+        return [AuditEventOut.model_validate(r) for r in rows]

@@ -25,7 +25,7 @@ from gpaccess.cohort.run import (
     overrides_from_store,
     record,
 )
-from gpaccess.cohort.schemas import OverrideAction
+from gpaccess.cohort.schemas import OverrideAction, OverrideOut, RunOut
 from gpaccess.cohort.select import Cohort
 from gpaccess.errors import NotFoundError, UserError
 from gpaccess.measures.service import MeasureSession
@@ -236,3 +236,32 @@ def write_cohort_table(result: CohortRunResult, path: Path, *, fmt: str | None =
         notes=result.basis.lines(),
         document=document,
     )
+
+
+@dataclass(frozen=True)
+class StoredCohort:
+    """What the ICB dashboard shows: the latest stored run (never recomputed here) and the overrides in force."""
+
+    icb_code: str
+    run: RunOut | None
+    overrides: list[OverrideOut]
+    runs: list[RunOut]
+
+
+def stored_cohort(app: App, *, principal: Principal, icb_code: str) -> StoredCohort:
+    """The ICB's latest stored cohort run with its members and reasons, its overrides in force for that run's
+    cycle, and every stored run (newest first); recomputed only by `run_cohort`."""
+    code = principal.require_icb(icb_code)
+    with app.plan_session() as db:
+        all_runs = queries.runs(db, icb_codes={code})
+        latest = all_runs[0] if all_runs else None
+        overrides = queries.active_overrides(db, icb_code=code, cycle=latest.cycle) if latest else []
+    audit_read(
+        app,
+        principal=principal,
+        action="cohort_run.read",
+        icb_code=code,
+        object_type="cohort_run",
+        object_id=latest.id if latest else None,
+    )
+    return StoredCohort(code, latest, overrides, all_runs)

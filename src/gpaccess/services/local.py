@@ -53,3 +53,26 @@ def view(app: App, *, principal: Principal, icb_code: str):
     result = local_view(measure_session(app), code)
     audit_read(app, principal=principal, action="local.read", icb_code=code, detail={"practices": len(result.table)})
     return result
+
+
+def practice_local(app: App, *, principal: Principal, practice_code: str, icb_code: str | None):
+    """One practice's stored local indicators (every period), uploaded by its ICB: indicator, period, value,
+    source, uploaded_at. Empty when the ICB has uploaded none for it."""
+    import pandas as pd
+
+    from gpaccess.ingest.local import stored_local
+
+    code = principal.require_practice(practice_code, icb_code)
+    if not icb_code:
+        return pd.DataFrame(columns=["indicator", "period", "value"])
+    rows = stored_local(app.warehouse.snapshot(), icb_code)
+    rows = rows[rows.practice_code == code] if len(rows) else rows
+    audit_read(
+        app,
+        principal=principal,
+        action="local.practice_read",
+        icb_code=icb_code,
+        object_type="practice",
+        object_id=code,
+    )
+    return rows.sort_values(["indicator", "period"]).reset_index(drop=True) if len(rows) else rows

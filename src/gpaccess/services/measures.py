@@ -19,7 +19,10 @@ from gpaccess.storage.snapshot import Snapshot
 
 def measure_session(app: App, *, months: list[str] | None = None, snapshot: Snapshot | None = None) -> MeasureSession:
     """The window's measures (`months` as the CLI takes them; default the latest consecutive months) over one
-    snapshot, taken now unless given."""
+    snapshot, taken now unless given. A server (`App.reuse_sessions`) reuses its thread's session for the
+    default window while the store is unchanged."""
+    if app.reuse_sessions and snapshot is None and not months:
+        return app.reused_session(lambda snap: MeasureSession(snap, app.measure_settings()))
     return MeasureSession(
         snapshot or app.warehouse.snapshot(), app.measure_settings(), months=parse_months(months or [])
     )
@@ -89,15 +92,22 @@ class PracticeMeasures:
 
 
 def practice_measures(
-    app: App, *, principal: Principal, practice_code: str, months: list[str] | None = None
+    app: App,
+    *,
+    principal: Principal,
+    practice_code: str,
+    months: list[str] | None = None,
+    session: MeasureSession | None = None,
 ) -> PracticeMeasures:
-    """One practice's measures with its context from every source that covers it, each with its period."""
+    """One practice's measures with its context from every source that covers it, each with its period (its
+    own measures only are computed: one practice's page need not scan the country)."""
     from gpaccess.ingest.context.queries import coverage_for, practice_context
 
-    s = measure_session(app, months=months)
+    s = session or measure_session(app, months=months)
     code = practice_code.strip().upper()
-    found = s.directory().merge(s.values(), on="practice_code")
-    found = found[found.practice_code == code]
+    directory = s.directory()
+    known = directory[directory.practice_code == code]
+    found = known.merge(s.values_for([code]), on="practice_code") if len(known) else known
     icb = None if found.empty else found.icb_code.iloc[0]
     code = principal.require_practice(code, None if pd.isna(icb) else str(icb))
     if found.empty:
@@ -140,16 +150,25 @@ def funnel(app: App, *, principal: Principal, icb_code: str, measure: str = "f2f
     return figure
 
 
-def spc(app: App, *, principal: Principal, practice_code: str, measure: str = "f2f_gp"):
-    """A Making Data Count XmR chart of one practice's measure over every stored month."""
-    from gpaccess.publication.figures import spc_figure
+def spc(
+    app: App,
+    *,
+    principal: Principal,
+    practice_code: str,
+    measure: str = "f2f_gp",
+    session: MeasureSession | None = None,
+    chart: bool = True,
+):  # chart=False: a `Figure`-like pair with only `.data` filled (the chart is drawn by another request)
+    """A Making Data Count XmR chart of one practice's measure over every stored month (pass `session` to draw
+    several charts from one snapshot)."""
+    from gpaccess.publication.figures import Figure, spc_figure, spc_table
 
-    s = measure_session(app)
+    s = session or measure_session(app)
     code = practice_code.strip().upper()
     match = s.directory()[s.directory().practice_code == code]
     icb = str(match.icb_code.iloc[0]) if len(match) and pd.notna(match.icb_code.iloc[0]) else None
     code = principal.require_practice(code, icb)
-    figure = spc_figure(s, code, measure)
+    figure = spc_figure(s, code, measure) if chart else Figure(None, spc_table(s, code, measure))  # type: ignore[arg-type]
     audit_read(
         app,
         principal=principal,

@@ -31,7 +31,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_FILENAME = "plans.sqlite3"
 # The latest migration's revision, so a command can check the plan store is current without loading Alembic
 # (tests/integration/test_plan_store_migrations.py keeps it equal to the head of `migrations/versions`).
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 # Every constraint and index gets a predictable name, the same on SQLite and PostgreSQL, so a migration can
 # name what it alters or drops (SQLite cannot alter a constraint without its name, through batch mode).

@@ -1,0 +1,249 @@
+"""Web load benchmark (issue 16 item 7). Not part of the test suite.
+
+`gpaccess serve` on 127.0.0.1 over a national synthetic store (all 42 ICBs, `--months` months ending 2025-10,
+default 24, with list sizes), and `--clients` (default 20) concurrent clients in a closed loop with no think
+time for `--duration` seconds (default 60). Each client signs in as an ICB analyst (the analysts belong to
+`--icbs` different ICBs, default 6) and loops: its ICB's dashboard one time in five, otherwise one of many
+practice pages of its ICB (each a different practice, drawn at random) followed by that page's first SPC
+chart (the SVG a browser then fetches). A third of the way in, `gpaccess ingest` of a new national month
+(2025-11) starts in another process, as a monthly load would while people read.
+
+Reported: p50/p95/p99 latency per kind of request, throughput, errors (any status other than 200, or a
+failed connection), and how long the ingest took. Targets (issue 16): zero errors, p95 under 300 ms for
+practice pages and under 1 s for the dashboard, on this 2-core machine.
+
+    make bench-web                           # or: .venv/bin/python bench/web.py
+    .venv/bin/python bench/web.py --months 6 --duration 20 --json /tmp/web.json
+
+The generated data and the store are kept in the workdir and reused (the store is copied fresh for each run,
+so the ingest always adds a month). Every request goes to loopback only, and every loop stops at the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+
+import _common as c
+
+PASSWORD = "bench password for the web"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+NEW_MONTH = "2025-11"
+
+
+def _gpaccess(home: Path, *args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    full = {**os.environ, "GPACCESS_HOME": str(home), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "gpaccess", *args], env=full, check=True, **kwargs)
+
+
+def build_store(workdir: Path, months: list[str]) -> Path:
+    """A national store of the months (ingested once, reused while the months are the same)."""
+    data = c.dataset(workdir, months, zipped=False)
+    base = workdir / "web" / f"store-{months[0]}_{months[-1]}"
+    if (base / "done").exists():
+        c.say(f"reusing the national store in {base}")
+        return base
+    shutil.rmtree(base, ignore_errors=True)
+    files: list[Path] = []
+    for m in data.values():
+        files.append(m.crosstab)
+        mapping = sorted(m.crosstab.parent.glob(f"Mapping_{_mon(m.month)}.csv"))
+        files += mapping
+        if m.registrations:
+            files.append(m.registrations)
+    c.say(f"ingesting {len(files)} files into {base} ...")
+    t0 = time.perf_counter()
+    _gpaccess(base, "ingest", *map(str, files), stdout=subprocess.DEVNULL)
+    c.say(f"  ingested in {time.perf_counter() - t0:.0f} s")
+    (base / "done").write_text("ok")
+    return base
+
+
+def _mon(month: str) -> str:
+    import calendar
+
+    y, m = month.split("-")
+    return f"{calendar.month_abbr[int(m)]}_{y[2:]}"
+
+
+def new_month_files(workdir: Path) -> list[Path]:
+    data = c.dataset(workdir, [NEW_MONTH], zipped=False)[NEW_MONTH]
+    mapping = sorted(data.crosstab.parent.glob(f"Mapping_{_mon(NEW_MONTH)}.csv"))
+    return [data.crosstab, *mapping, *([data.registrations] if data.registrations else [])]
+
+
+def analysts(home: Path, n_icbs: int) -> dict[str, tuple[str, list[str]]]:
+    """Analyst users of `n_icbs` ICBs spread over the country: name -> (ICB, its practice codes)."""
+    from gpaccess.access.principal import cli_principal
+    from gpaccess.config import Settings
+    from gpaccess.services import accounts
+    from gpaccess.services.app import App
+    from gpaccess.services.measures import measure_session
+
+    app = App.from_settings(Settings(home=home))
+    directory = measure_session(app).directory().dropna(subset=["icb_code"])
+    icbs = sorted(directory.icb_code.unique())
+    step = max(1, len(icbs) // n_icbs)
+    chosen = icbs[::step][:n_icbs]
+    out = {}
+    for i, icb in enumerate(chosen):
+        name = f"bench-analyst-{i}"
+        accounts.add_user(
+            app, principal=cli_principal("bench"), username=name, display_name=name, role="icb_analyst",
+            password=PASSWORD, icb_code=icb,
+        )  # fmt: skip
+        out[name] = (icb, sorted(directory[directory.icb_code == icb].practice_code))
+    app.close()
+    return out
+
+
+async def client_loop(
+    base: str, user: str, icb: str, practices: list[str], deadline: float, rows: list[tuple[str, float, int]], seed: int
+) -> None:
+    rnd = random.Random(seed)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        page = await http.get("/login")
+        token = CSRF.search(page.text).group(1)
+        await http.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token, "next": ""})
+        while time.perf_counter() < deadline:
+            if rnd.random() < 0.2:
+                targets = [("dashboard", f"/icb/{icb}")]
+            else:
+                code = rnd.choice(practices)
+                targets = [("practice", f"/practice/{code}"), ("chart", f"/practice/{code}/spc/f2f_gp.svg")]
+            for kind, url in targets:
+                t0 = time.perf_counter()
+                try:
+                    r = await http.get(url)
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = -1
+                rows.append((kind, (time.perf_counter() - t0) * 1000, status))
+                if time.perf_counter() >= deadline:
+                    break
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    def extra(p):
+        p.add_argument("--clients", type=int, default=20)
+        p.add_argument("--duration", type=float, default=60.0)
+        p.add_argument("--icbs", type=int, default=6, help="ICBs the analysts belong to")
+        p.add_argument("--threads", type=int, default=8, help="requests the server serves at once")
+        p.add_argument("--no-ingest", action="store_true", help="no ingest during the run")
+        p.add_argument("--json", type=Path, help="write the figures here too")
+
+    args = c.options(__doc__.splitlines()[0], extra)
+    months = c.months_ending(c.LAST_MONTH, args.months)
+    store = build_store(args.workdir, months)
+    extra_files = [] if args.no_ingest else new_month_files(args.workdir)
+    home = args.workdir / "web" / "run"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(store, home, ignore=shutil.ignore_patterns("write.lock", "tmp"))
+    users = analysts(home, args.icbs)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gpaccess", "serve", "--port", str(port), "--threads", str(args.threads)],
+        env={**os.environ, "GPACCESS_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        # A server that has been up a while has its measures computed: one signed-in page first, timed apart.
+        t_warm = time.perf_counter()
+        with httpx.Client(base_url=base, timeout=600) as http:
+            name = next(iter(users))
+            token = CSRF.search(http.get("/login").text).group(1)
+            http.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token, "next": ""})
+            http.get(f"/icb/{users[name][0]}")
+        cold_start = time.perf_counter() - t_warm
+        c.say(f"first page after start (every practice's measures computed once): {cold_start:.1f} s")
+        c.say(
+            f"{args.clients} clients for {args.duration:.0f} s against {base} ({len(users)} ICBs, {args.months} months)"
+        )
+        rows: list[tuple[str, float, int]] = []
+        ingest_info: dict[str, float | int | None] = {"started_s": None, "seconds": None, "exit": None}
+
+        async def run() -> None:
+            start = time.perf_counter()
+            deadline = start + args.duration
+            names = list(users)
+            tasks = [
+                asyncio.create_task(
+                    client_loop(base, names[i % len(names)], *users[names[i % len(names)]], deadline, rows, i)
+                )
+                for i in range(args.clients)
+            ]
+            if extra_files:
+                await asyncio.sleep(args.duration / 3)
+                ingest_info["started_s"] = round(time.perf_counter() - start, 1)
+                t0 = time.perf_counter()
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "gpaccess", "ingest", *map(str, extra_files),
+                    env={**os.environ, "GPACCESS_HOME": str(home)},
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                )  # fmt: skip
+                ingest_info["exit"] = await proc.wait()
+                ingest_info["seconds"] = round(time.perf_counter() - t0, 1)
+            await asyncio.gather(*tasks)
+
+        t0 = time.perf_counter()
+        asyncio.run(run())
+        elapsed = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures: dict[str, object] = {"machine": c.machine(), "load": c.load(), "clients": args.clients,
+                                  "seconds": round(elapsed, 1), "months": args.months, "icbs": len(users),
+                                  "ingest": ingest_info, "first_page_s": round(cold_start, 1)}  # fmt: skip
+    table = []
+    for kind in ("dashboard", "practice", "chart"):
+        times = [ms for k, ms, _ in rows if k == kind]
+        errors = sum(1 for k, _, s in rows if k == kind and s != 200)
+        figures[kind] = {"requests": len(times), "errors": errors, "p50": _pct(times, 50), "p95": _pct(times, 95),
+                         "p99": _pct(times, 99)}  # fmt: skip
+        table.append([kind, f"{len(times)}", f"{errors}", *(f"{_pct(times, q):.0f}" for q in (50, 95, 99))])
+    total = len(rows)
+    figures["throughput_per_s"] = round(total / elapsed, 1)
+    figures["errors"] = sum(1 for _, _, s in rows if s != 200)
+    figures["error_statuses"] = {str(k): n for k, n in Counter((k, s) for k, _, s in rows if s != 200).items()}
+    if figures["errors"]:
+        c.say(f"errors (request, status; -1 = no answer): {figures['error_statuses']}")
+    c.say(c.table(["request", "count", "errors", "p50 ms", "p95 ms", "p99 ms"], table, markdown=True))
+    c.say(f"throughput {total / elapsed:.1f} requests/s over {elapsed:.0f} s; errors {figures['errors']}; "
+          f"ingest of {NEW_MONTH} started at {ingest_info['started_s']} s, took {ingest_info['seconds']} s "
+          f"(exit {ingest_info['exit']})")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

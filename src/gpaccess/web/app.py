@@ -1,0 +1,185 @@
+"""The web application: `create_app(settings)` builds it once (the services' `App`, templates, security).
+
+Pages are server-rendered Jinja on the NHS.UK frontend (its macros from `nhsuk-frontend-jinja`, its compiled
+CSS, JavaScript and images from the pinned npm package, served by the app itself under `/assets`: see
+`web.assets`). Core tasks work without JavaScript; every chart is an SVG with a table beside it.
+
+Errors: a `UserError` is answered with its HTTP status and a short page (or JSON under `/api/`); a practice or
+ICB outside the user's scope answers exactly as one that does not exist (404, one body for both); anything
+else is a 500 with no stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gpaccess import __version__
+from gpaccess.access.accounts import RateLimit, SessionTimeouts
+from gpaccess.access.pseudonym import load_or_create_session_key
+from gpaccess.config import Settings
+from gpaccess.errors import NotFoundError, UserError
+from gpaccess.services.app import App
+from gpaccess.web import assets
+from gpaccess.web.deps import NotSignedInError, form_token, viewer
+from gpaccess.web.security import CSRF_COOKIE, SecurityHeaders
+
+log = logging.getLogger("gpaccess.web")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+NOT_FOUND_TEXT = "Page not found"
+NOT_FOUND_DETAIL = "If you typed the web address, check it is correct. You may only see your own ICB or practice."
+
+
+def templates() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([PackageLoader("gpaccess.web"), PackageLoader("nhsuk_frontend_jinja")]),
+        autoescape=select_autoescape(("html", "jinja")),
+        undefined=ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = _pct
+    env.filters["num"] = _num
+    env.globals["version"] = __version__
+    return env
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return "not available"
+    return "not available" if f != f else f"{f:.{digits}%}"
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return "not available"
+    return "not available" if f != f else f"{f:,.{digits}f}"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    home: Path | None = None,
+    secure_cookies: bool = True,
+    rate_limit: RateLimit | None = None,
+    timeouts: SessionTimeouts | None = None,
+) -> FastAPI:
+    """The application over the installation (or another home, such as the demo's store). `secure_cookies`
+    is off only for plain-http on loopback (tests, the demo)."""
+    gp_app = App.from_settings(settings, home=home)
+    gp_app.reuse_sessions = True
+    from gpaccess.web.routes.pages import SPC_MEASURES
+
+    gp_app.shared_series = SPC_MEASURES
+    gp_app.ensure_plan_store()
+    api = FastAPI(
+        title="gpaccess",
+        version=__version__,
+        description="GP access measures, fair cohort selection and support for England's ICBs. The JSON API "
+        "answers under the same scopes as the pages: send `Authorization: Bearer <token>` (`gpaccess users token`).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    api.state.gp_app = gp_app
+    api.state.session_key = load_or_create_session_key(gp_app.home)
+    api.state.templates = templates()
+    api.state.secure_cookies = secure_cookies
+    api.state.rate_limit = rate_limit or RateLimit()
+    api.state.timeouts = timeouts or SessionTimeouts()
+
+    folder = assets.folder()
+    if folder is not None:
+        api.mount("/assets", StaticFiles(directory=folder / "assets"), name="assets")
+        api.mount("/static", StaticFiles(directory=folder), name="static")
+    else:
+        log.warning("the NHS.UK frontend assets are not built: run `make web-assets` (pages will be unstyled)")
+    api.mount("/app-static", StaticFiles(packages=[("gpaccess.web", "static")]), name="app-static")
+
+    from gpaccess.web.routes import api as api_routes
+    from gpaccess.web.routes import auth, pages, public
+
+    api.include_router(auth.router)
+    api.include_router(pages.router)
+    api.include_router(public.router)
+    api.include_router(api_routes.router)
+    _errors(api)
+    api.add_middleware(SecurityHeaders, max_body=MAX_UPLOAD_BYTES, secure_cookies=secure_cookies)
+    return api
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page: the template with the viewer, the CSP nonce and a CSRF token for its forms."""
+    v = viewer(request)
+    env: Environment = request.app.state.templates
+    html = env.get_template(template).render(
+        request=request,
+        viewer=v,
+        cspNonce=request.scope.get("state", {}).get("csp_nonce"),
+        csrf_token=form_token(request),
+        assets_built=assets.folder() is not None,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    seed = request.state.__dict__.get("new_csrf_seed")
+    if seed:
+        response.set_cookie(
+            CSRF_COOKIE, seed, httponly=True, samesite="strict", secure=request.app.state.secure_cookies, path="/"
+        )
+    return response
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _errors(api: FastAPI) -> None:
+    @api.exception_handler(NotSignedInError)
+    async def not_signed_in(request: Request, exc: NotSignedInError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "sign in first: send Authorization: Bearer <token>"}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @api.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        return _error_response(request, exc.http_status, str(exc), isinstance(exc, NotFoundError))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error_response(request, exc.status_code, str(exc.detail), exc.status_code == 404)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        if _is_api(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        return _error_response(request, 422, "; ".join(problems), False)
+
+    @api.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error_response(request, 500, "Something went wrong on our side. It has been logged.", False)
+
+
+def _error_response(request: Request, status: int, message: str, not_found: bool) -> Response:
+    if not_found or status == 404:
+        # One body for "does not exist" and "not yours": nothing in it depends on what was asked for.
+        if _is_api(request):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return render(request, "error.jinja", 404, title=NOT_FOUND_TEXT, message=NOT_FOUND_DETAIL)
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    title = {403: "You cannot do that", 413: "Too large", 429: "Too many attempts"}.get(status, "There is a problem")
+    return render(request, "error.jinja", status, title=title, message=message)

@@ -1,0 +1,292 @@
+"""The signed-in pages: the ICB dashboard and its sub-pages, the practice page, the national page.
+
+Each route takes the signed-in user's principal from one dependency (`require`), calls the same service
+functions as the CLI with it, and renders what they return. Scope is the services' to check: another ICB's
+or practice's page answers exactly as a missing one.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from gpaccess.access.principal import Principal
+from gpaccess.access.roles import Permission
+from gpaccess.errors import InputFileError, UserError
+from gpaccess.services import audit as audit_service
+from gpaccess.services import cohort as cohort_service
+from gpaccess.services import local as local_service
+from gpaccess.services import measures as measure_service
+from gpaccess.services import national as national_service
+from gpaccess.web.app import render
+from gpaccess.web.charts import svg_response
+from gpaccess.web.deps import check_csrf, get_app, require
+
+router = APIRouter(include_in_schema=False)
+Named = Depends(require(Permission.READ_NAMED))
+Aggregates = Depends(require(Permission.READ_AGGREGATES))
+PRACTICE_MEASURES = ("f2f_gp", "f2f_all", "appts_per_1000", "dna_rate", "same_day_share", "gp_share")
+SPC_MEASURES = ("f2f_gp", "appts_per_1000", "dna_rate")
+UPLOAD_SUFFIXES = (".csv", ".xlsx")
+
+
+def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    if columns is not None:
+        frame = frame.reindex(columns=columns)
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+# -- the ICB dashboard ---------------------------------------------------------------------------------------
+@router.get("/icb/{icb_code}")
+def icb_dashboard(request: Request, icb_code: str, principal: Principal = Named) -> Response:
+    app = get_app(request)
+    stored = cohort_service.stored_cohort(app, principal=principal, icb_code=icb_code)
+    measures = measure_service.icb_measures(app, principal=principal, icb_code=stored.icb_code)
+    names = dict(zip(measures.table.practice_code, measures.table.practice_name, strict=True))
+    run = stored.run
+    members = [] if run is None else [m.model_dump() | {"name": names.get(m.practice_code)} for m in run.members]
+    return render(
+        request,
+        "icb_dashboard.jinja",
+        title=f"{measures.icb_name} ({stored.icb_code})",
+        icb=stored.icb_code,
+        icb_name=measures.icb_name,
+        practices=len(measures.table),
+        window=measures.label,
+        definition=measures.definition,
+        run=run,
+        selected=[m for m in members if m["selected"]],
+        capped_out=[m for m in members if m["near_miss"] and not m["selected"]],
+        excluded=[m for m in members if m["excluded"]],
+        overrides=stored.overrides,
+        names=names,
+        can_override=principal.can(Permission.OVERRIDE),
+        can_run=principal.can(Permission.RUN_COHORT),
+        saved=request.query_params.get("saved"),
+    )
+
+
+@router.post("/icb/{icb_code}/cohort", dependencies=[Depends(check_csrf)])
+def icb_run_cohort(
+    request: Request,
+    icb_code: str,
+    principal: Principal = Depends(require(Permission.RUN_COHORT)),  # noqa: B008
+) -> Response:
+    result = cohort_service.run_cohort(get_app(request), principal=principal, icb_code=icb_code)
+    return RedirectResponse(f"/icb/{result.cohort.icb_code}?saved=run-{result.run_id}", status_code=303)
+
+
+@router.post("/icb/{icb_code}/overrides", dependencies=[Depends(check_csrf)])
+def icb_add_override(
+    request: Request,
+    icb_code: str,
+    practice_code: str = Form(""),
+    action: str = Form("add"),
+    reason: str = Form(""),
+    principal: Principal = Depends(require(Permission.OVERRIDE)),  # noqa: B008
+) -> Response:
+    app = get_app(request)
+    if not reason.strip():
+        raise UserError("an override needs its reason: say why the practice is added or removed")
+    oid, _ = cohort_service.add_override(
+        app, principal=principal, icb_code=icb_code, practice_code=practice_code, action=action, reason=reason
+    )
+    return RedirectResponse(f"/icb/{icb_code.upper()}?saved=override-{oid}", status_code=303)
+
+
+@router.post("/icb/{icb_code}/overrides/{override_id}/revoke", dependencies=[Depends(check_csrf)])
+def icb_revoke_override(
+    request: Request,
+    icb_code: str,
+    override_id: int,
+    reason: str = Form(""),
+    principal: Principal = Depends(require(Permission.OVERRIDE)),  # noqa: B008
+) -> Response:
+    cohort_service.revoke_override(
+        get_app(request), principal=principal, icb_code=icb_code, override_id=override_id, reason=reason or None
+    )
+    return RedirectResponse(f"/icb/{icb_code.upper()}?saved=revoked-{override_id}", status_code=303)
+
+
+@router.get("/icb/{icb_code}/funnel")
+def icb_funnel(request: Request, icb_code: str, q: str = "", principal: Principal = Named) -> Response:
+    app = get_app(request)
+    figure = measure_service.funnel(app, principal=principal, icb_code=icb_code)
+    data = figure.data
+    search = q.strip().lower()
+    if search:
+        hit = data.practice_code.str.lower().str.contains(search, regex=False) | data.practice_name.fillna(
+            ""
+        ).str.lower().str.contains(search, regex=False)
+        data = data[hit]
+    return render(
+        request,
+        "funnel.jinja",
+        title="Fair comparison of GP face-to-face share",
+        icb=icb_code.upper(),
+        q=q,
+        rows=_records(data),
+        columns=list(data.columns),
+        total=len(figure.data),
+        back=f"/icb/{icb_code.upper()}",
+    )
+
+
+@router.get("/icb/{icb_code}/funnel.svg")
+def icb_funnel_svg(request: Request, icb_code: str, principal: Principal = Named) -> Response:
+    return svg_response(measure_service.funnel(get_app(request), principal=principal, icb_code=icb_code).chart)
+
+
+@router.get("/icb/{icb_code}/local")
+def icb_local(request: Request, icb_code: str, principal: Principal = Named) -> Response:
+    view = local_service.view(get_app(request), principal=principal, icb_code=icb_code)
+    columns = ["practice_code", "practice_name", *view.national, *view.local]
+    return render(
+        request,
+        "local.jinja",
+        title="Local data beside GPAD",
+        icb=view.icb_code,
+        view=view,
+        columns=columns,
+        rows=_records(view.table, columns),
+        flags=_records(view.flags),
+        can_upload=principal.can(Permission.UPLOAD_LOCAL),
+        back=f"/icb/{view.icb_code}",
+    )
+
+
+@router.get("/icb/{icb_code}/local/upload")
+def icb_upload_page(
+    request: Request,
+    icb_code: str,
+    principal: Principal = Depends(require(Permission.UPLOAD_LOCAL)),  # noqa: B008
+) -> Response:
+    code = principal.require_icb(icb_code)
+    return render(request, "upload.jinja", title="Upload local data", icb=code, problems=None, result=None)
+
+
+@router.post("/icb/{icb_code}/local/upload", dependencies=[Depends(check_csrf)])
+async def icb_upload(
+    request: Request,
+    icb_code: str,
+    file: UploadFile | None = File(None),  # noqa: B008 - optional so that scope is checked before the form
+    period: str = Form(""),
+    principal: Principal = Depends(require(Permission.UPLOAD_LOCAL)),  # noqa: B008
+) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    code = principal.require_icb(icb_code)
+    name = Path(file.filename or "").name if file is not None else ""
+    if file is None or not name.lower().endswith(UPLOAD_SUFFIXES):
+        return render(
+            request, "upload.jinja", 422, title="Upload local data", icb=code, result=None,
+            problems=[f"{name or 'no file chosen'}: expected a .csv or .xlsx file"],
+            summary="The file was not uploaded",
+        )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="gpaccess-upload-") as tmp:
+        path = Path(tmp) / name  # read as data only: never executed, never kept after the check
+        path.write_bytes(await file.read())
+        try:
+            result = await run_in_threadpool(
+                local_service.upload, get_app(request), principal=principal, icb_code=code, path=path,
+                period=period.strip() or None,
+            )  # fmt: skip
+        except InputFileError as exc:
+            return render(
+                request, "upload.jinja", 422, title="Upload local data", icb=code, result=None,
+                problems=[str(p) for p in exc.problems], summary=exc.summary,
+            )  # fmt: skip
+    return render(request, "upload.jinja", title="Upload local data", icb=code, problems=None, result=result)
+
+
+@router.get("/icb/{icb_code}/runs")
+def icb_runs(request: Request, icb_code: str, principal: Principal = Named) -> Response:
+    stored = cohort_service.stored_cohort(get_app(request), principal=principal, icb_code=icb_code)
+    return render(
+        request,
+        "runs.jinja",
+        title="Cohort runs",
+        icb=stored.icb_code,
+        runs=stored.runs,
+        back=f"/icb/{stored.icb_code}",
+    )
+
+
+@router.get("/icb/{icb_code}/audit")
+def icb_audit(
+    request: Request,
+    icb_code: str,
+    principal: Principal = Depends(require(Permission.READ_AUDIT)),  # noqa: B008
+) -> Response:
+    events = audit_service.audit_log(get_app(request), principal=principal, icb_code=icb_code)
+    return render(
+        request, "audit.jinja", title="Audit log", icb=icb_code.upper(), events=events, back=f"/icb/{icb_code.upper()}"
+    )
+
+
+@router.get("/icb/{icb_code}/measures.{fmt}")
+def icb_measures_export(request: Request, icb_code: str, fmt: str, principal: Principal = Named) -> Response:
+    from gpaccess.web.exports import table_download
+
+    found = measure_service.icb_measures(get_app(request), principal=principal, icb_code=icb_code)
+    return table_download(found.table, f"measures_{found.icb_code}", fmt)
+
+
+# -- the practice page ---------------------------------------------------------------------------------------
+@router.get("/practice/{practice_code}")
+def practice_page(request: Request, practice_code: str, principal: Principal = Named) -> Response:
+    app = get_app(request)
+    session = measure_service.measure_session(app)  # one snapshot for the page's measures and charts
+    found = measure_service.practice_measures(app, principal=principal, practice_code=practice_code, session=session)
+    row = found.row
+    icb = row.get("icb_code") if isinstance(row.get("icb_code"), str) else None
+    local = local_service.practice_local(app, principal=principal, practice_code=found.practice_code, icb_code=icb)
+    measures = [{"name": n, "value": row.get(n), **found.measures[n]} for n in PRACTICE_MEASURES if n in found.measures]
+    spc_tables = {}
+    for name in SPC_MEASURES:
+        fig = measure_service.spc(
+            app, principal=principal, practice_code=found.practice_code, measure=name, session=session, chart=False
+        )
+        spc_tables[name] = {
+            "title": found.measures[name]["title"],
+            "kind": found.measures[name]["kind"],
+            "rows": _records(fig.data, ["month", "value", "mean", "lower", "upper", "special_cause"]),
+        }
+    return render(
+        request,
+        "practice.jinja",
+        title=f"{row.get('practice_name') or found.practice_code} ({found.practice_code})",
+        code=found.practice_code,
+        name=row.get("practice_name"),
+        icb=icb,
+        window=found.label,
+        definition=found.definition,
+        measures=measures,
+        spc=spc_tables,
+        context=found.context,
+        coverage=found.coverage,
+        local=_records(local),
+        back=f"/icb/{icb}" if principal.role.scope == "icb" and icb else None,
+    )
+
+
+@router.get("/practice/{practice_code}/spc/{measure}.svg")
+def practice_spc_svg(request: Request, practice_code: str, measure: str, principal: Principal = Named) -> Response:
+    if measure not in SPC_MEASURES:
+        from gpaccess.errors import NotFoundError
+
+        raise NotFoundError("no such chart")
+    fig = measure_service.spc(get_app(request), principal=principal, practice_code=practice_code, measure=measure)
+    return svg_response(fig.chart)
+
+
+# -- national -------------------------------------------------------------------------------------------------
+@router.get("/national")
+def national_page(request: Request, principal: Principal = Aggregates) -> Response:
+    summary = national_service.national_summary(get_app(request), principal=principal)
+    return render(request, "national.jinja", title="National overview", summary=summary)
