@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gpaccess.publication.guard import check_outward, league_word_in_text
-from gpaccess.publication.guard import visible_text
+from gpaccess.publication.guard import check_outward, league_word_in_text, visible_text
 
 
 def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

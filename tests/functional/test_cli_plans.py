@@ -13,8 +13,7 @@ import sys
 import pytest
 from test_cli_measures_cohort import first_icb, gpaccess
 
-from gpaccess.publication.guard import league_word_in_text
-from gpaccess.publication.guard import visible_text
+from gpaccess.publication.guard import league_word_in_text, visible_text
 
 
 @pytest.mark.slow
