@@ -7,7 +7,6 @@ import io
 import re
 
 import pytest
-
 from fastapi.testclient import TestClient
 from web_helpers import PASSWORD, csrf_of, sign_in
 
