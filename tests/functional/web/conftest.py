@@ -16,7 +16,7 @@ from web_helpers import PASSWORD, sign_in
 
 from gpaccess.access.principal import cli_principal
 from gpaccess.config import Settings
-from gpaccess.services import accounts, cohort
+from gpaccess.services import accounts, cohort, progress
 from gpaccess.services import plans as plan_service
 from gpaccess.services.app import App
 from gpaccess.services.measures import measure_session
@@ -59,6 +59,7 @@ def web_world(synthetic_store, tmp_path_factory) -> WebWorld:
             app, principal=admin, icb_code=code, practice=found, cycle=cycle,
             extra=() if found.suggestions else ("care_navigation",),
         )  # fmt: skip
+    progress.recompute(app, principal=admin)  # the plans' verdicts, as after an ingest
     users = {
         "nat": ("national", None, None),
         "reg": ("regional", None, None),

@@ -211,6 +211,7 @@ def test_practice_page_lists_its_plan_and_actions(web_world, clients):
     assert page.status_code == 200
     assert f'href="/practice/{web_world.practice}/plan?cycle=' in page.text
     assert "The plan store holds no support plan" not in page.text
+    assert "Progress: " in page.text and "No progress recorded yet" not in page.text  # its verdicts
     other = clients["analyst"].get(f"/practice/{web_world.sibling}")
     assert "The plan store holds no support plan for this practice." in other.text
 

@@ -422,7 +422,7 @@ def icb_evaluation(request: Request, icb_code: str, principal: Principal = Named
         try:
             return action_type(key).title
         except UserError:
-            return key
+            return key.capitalize()  # "any support": no catalogue entry
 
     return render(
         request,
