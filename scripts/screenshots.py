@@ -52,6 +52,7 @@ def main() -> int:
         ("icb_analyst", f"/practice/{practice}", "practice"),
         ("icb_analyst", f"/icb/{icb}/local", "local-data"),
         ("icb_analyst", f"/icb/{icb}/local/upload", "upload"),
+        ("icb_analyst", f"/icb/{icb}/evaluation", "what-worked"),
         ("icb_admin", f"/icb/{icb}/audit", "audit-log"),
         ("national", "/national", "national"),
         (None, "/login", "login"),

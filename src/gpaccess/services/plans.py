@@ -378,6 +378,20 @@ def show_plan(app: App, *, principal: Principal, plan_id: int) -> PlanView:
     return PlanView(plan, cycle, history, progress)
 
 
+def practice_plans(app: App, *, principal: Principal, practice_code: str) -> list[PlanView]:
+    """A practice's plans, earliest cycle first, each with its versions and latest progress; none for a practice
+    out of scope (so the caller answers as for a practice without plans)."""
+    code = practice_code.strip().upper()
+    principal.require(Permission.READ_NAMED)
+    with app.plan_session() as db:
+        found = queries.plans(db, icb_codes=None, practice_codes=[code])
+    return [
+        show_plan(app, principal=principal, plan_id=p.id)
+        for p in found
+        if principal.sees_practice(p.practice_code, p.icb_code)
+    ]
+
+
 def list_plans(
     app: App, *, principal: Principal, icb_code: str, cycle: str | None = None, open_only: bool = False
 ) -> list[PlanOut]:

@@ -135,3 +135,50 @@ def test_public_page_logged_out_and_national_page(server, browser):
     assert page.url.endswith("/national")
     assert _axe(page) == []
     page.close()
+
+
+def test_edit_an_action_and_see_a_conflict_from_two_tabs(server, browser, web_world):
+    """Edit an action on the plan page; then two tabs of one browser open the plan, the first saves, and the
+    second's save is refused with the plan's current values."""
+    context = browser.new_context()
+    first = context.new_page()
+    _sign_in(first, server, "analyst")
+    plan_url = f"{server}/practice/{web_world.practice}/plan"
+    first.goto(f"{server}/practice/{web_world.practice}")
+    with first.expect_navigation():
+        first.click("a:has-text('Open the')")
+    first.wait_for_load_state("load")
+    assert first.locator("h1").inner_text().startswith("Support plan")
+    assert _axe(first) == []
+
+    card = first.locator(".nhsuk-card").first
+    card.locator("summary").click()
+    card.locator("select[name=status]").select_option("in_progress")
+    card.locator("input[name=owner]").fill("Practice manager (browser)")
+    with first.expect_navigation():
+        card.locator("button[type=submit]").click()
+    first.wait_for_load_state("load")
+    assert "Saved: the plan is now version" in first.locator("main").inner_text()
+    assert first.locator(".nhsuk-card").first.locator("[data-field=owner]").inner_text() == "Practice manager (browser)"
+    assert _axe(first) == []
+
+    second = context.new_page()  # a second tab on the same version
+    second.goto(plan_url)
+    first.goto(plan_url)
+    for page, owner in ((first, "Saved in tab one"), (second, "Saved in tab two")):
+        card = page.locator(".nhsuk-card").first
+        card.locator("summary").click()
+        card.locator("input[name=owner]").fill(owner)
+        with page.expect_navigation():
+            card.locator("button[type=submit]").click()
+        page.wait_for_load_state("load")
+    summary = second.locator(".nhsuk-error-summary").inner_text()
+    assert "Someone else saved this plan since you opened it" in summary
+    assert "Nothing of yours was saved" in summary
+    assert second.locator(".nhsuk-card").first.locator("[data-field=owner]").inner_text() == "Saved in tab one"
+    assert _axe(second) == []
+
+    second.goto(f"{server}/icb/{web_world.icb}/evaluation")
+    assert second.locator("h1").inner_text() == "What worked"
+    assert _axe(second) == []
+    context.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
+import pytest
 from fastapi.testclient import TestClient
 from web_helpers import PASSWORD, csrf_of, sign_in
 
@@ -186,3 +188,100 @@ def test_session_key_is_made_under_home_readable_by_its_owner_only(web_app, web_
     assert key.is_file()
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert len(key.read_bytes()) == 32
+
+
+# -- support plans ---------------------------------------------------------------------------------------------
+
+
+def _plan_form(html: str) -> dict[str, str]:
+    """The first action's edit form on the plan page, as the browser would send it unchanged."""
+    form = re.search(r'<form method="post" action="/practice/\w+/plan".*?</form>', html, re.S)
+    assert form, "the plan page has no edit form"
+    text = form.group(0)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', text))
+    fields["owner"] = re.search(r'name="owner" type="text" value="([^"]*)"', text).group(1)
+    fields["status"] = re.search(r'<option value="(\w+)" selected', text).group(1)
+    fields["due"] = re.search(r'name="due" type="text" value="([^"]*)"', text).group(1)
+    fields["notes"] = ""
+    return fields
+
+
+def test_practice_page_lists_its_plan_and_actions(web_world, clients):
+    page = clients["analyst"].get(f"/practice/{web_world.practice}")
+    assert page.status_code == 200
+    assert f'href="/practice/{web_world.practice}/plan?cycle=' in page.text
+    assert "The plan store holds no support plan" not in page.text
+    assert "Progress: " in page.text and "No progress recorded yet" not in page.text  # its verdicts
+    other = clients["analyst"].get(f"/practice/{web_world.sibling}")
+    assert "The plan store holds no support plan for this practice." in other.text
+
+
+def test_edit_an_action_saves_a_new_version(web_world, clients):
+    analyst = clients["analyst"]
+    url = f"/practice/{web_world.practice}/plan"
+    page = analyst.get(url)
+    assert page.status_code == 200
+    form = _plan_form(page.text)
+    version = int(form["version"])
+    form |= {"status": "in_progress", "owner": "Practice manager and ICB lead", "notes": "Rota agreed"}
+    saved = analyst.post(url, data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text[:500]
+    assert saved.headers["location"].endswith(f"saved={version + 1}")
+    after = analyst.get(saved.headers["location"])
+    assert f"the plan is now version {version + 1}" in after.text
+    assert "Practice manager and ICB lead" in after.text and "Rota agreed" in after.text
+    assert 'data-field="status">in progress<' in after.text
+
+
+def test_a_stale_version_is_refused_with_the_current_values(web_world, clients):
+    analyst = clients["analyst"]
+    url = f"/practice/{web_world.practice}/plan"
+    first = _plan_form(analyst.get(url).text)  # tab one opens the plan
+    second = dict(first)  # tab two opens the same version
+    assert analyst.post(url, data=first | {"owner": "Saved first"}, follow_redirects=False).status_code == 303
+    clash = analyst.post(url, data=second | {"owner": "Saved second"}, follow_redirects=False)
+    assert clash.status_code == 409
+    assert "Someone else saved this plan since you opened it" in clash.text
+    assert "Nothing of yours was saved" in clash.text
+    assert 'data-field="owner">Saved first<' in clash.text and "Saved second" not in clash.text
+
+
+def test_practice_user_sees_its_plan_but_cannot_edit_it(web_world, clients):
+    pm = clients["pm"]
+    page = pm.get(f"/practice/{web_world.practice}/plan")
+    assert page.status_code == 200
+    assert 'action="/practice/' not in page.text  # no edit form
+    form = _plan_form(clients["analyst"].get(f"/practice/{web_world.practice}/plan").text)
+    form["csrf_token"] = csrf_of(pm.get("/logout").text)
+    assert pm.post(f"/practice/{web_world.practice}/plan", data=form).status_code == 403
+    assert pm.get(f"/practice/{web_world.other_practice}/plan").status_code == 404
+
+
+def test_plan_downloads_come_from_the_service(web_world, clients):
+    analyst = clients["analyst"]
+    base = f"/practice/{web_world.practice}/plan"
+    html = analyst.get(base + ".html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert web_world.practice in html.text
+    csv = analyst.get(base + ".csv")
+    assert csv.status_code == 200 and csv.text.startswith("plan_id,")
+    assert analyst.get(base + ".xlsx").status_code == 404
+
+
+@pytest.mark.slow
+def test_plan_pdf_download(web_world, clients):
+    pdf = clients["analyst"].get(f"/practice/{web_world.practice}/plan.pdf")
+    assert pdf.status_code == 200, pdf.text[:300]
+    assert pdf.content.startswith(b"%PDF")
+    assert "attachment" in pdf.headers["content-disposition"]
+
+
+def test_what_worked_page_for_the_icb(web_world, clients):
+    from gpaccess.publication.guard import league_word_in_html
+
+    page = clients["analyst"].get(f"/icb/{web_world.icb}/evaluation")
+    assert page.status_code == 200, page.text[:500]
+    assert "What worked" in page.text
+    assert league_word_in_html(page.text) is None
+    assert clients["analyst"].get(f"/icb/{web_world.other_icb}/evaluation").status_code == 404
+    assert clients["pm"].get(f"/icb/{web_world.icb}/evaluation").status_code in (403, 404)

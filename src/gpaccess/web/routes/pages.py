@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -23,6 +24,7 @@ from gpaccess.services import cohort as cohort_service
 from gpaccess.services import local as local_service
 from gpaccess.services import measures as measure_service
 from gpaccess.services import national as national_service
+from gpaccess.services import plans as plan_service
 from gpaccess.web.app import render
 from gpaccess.web.charts import svg_response
 from gpaccess.web.deps import check_csrf, get_app, require
@@ -271,6 +273,7 @@ def practice_page(request: Request, practice_code: str, principal: Principal = N
         context=found.context,
         coverage=found.coverage,
         local=_records(local),
+        plans=plan_service.practice_plans(app, principal=principal, practice_code=found.practice_code),
         back=f"/icb/{icb}" if principal.role.scope == "icb" and icb else None,
     )
 
@@ -283,6 +286,154 @@ def practice_spc_svg(request: Request, practice_code: str, measure: str, princip
         raise NotFoundError("no such chart")
     fig = measure_service.spc(get_app(request), principal=principal, practice_code=practice_code, measure=measure)
     return svg_response(fig.chart)
+
+
+# -- the practice's support plan -------------------------------------------------------------------------------
+PLAN_CHANGES = "edited in the web application"
+PACK_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+def _plan_of(request: Request, principal: Principal, practice_code: str, cycle: str | None):
+    """The practice's plan for `cycle` (default: its latest); a practice out of scope, or one without a plan,
+    answers as a missing page."""
+    from gpaccess.errors import NotFoundError
+
+    found = plan_service.practice_plans(get_app(request), principal=principal, practice_code=practice_code)
+    chosen = [v for v in found if cycle is None or v.plan.cycle_name == cycle]
+    if not chosen:
+        raise NotFoundError("no plan")
+    return chosen[-1]
+
+
+def _plan_page(request: Request, principal: Principal, view, status: int = 200, **extra: Any) -> Response:
+    from gpaccess.plans.catalogue import action_type
+    from gpaccess.plans.schemas import ActionStatus
+
+    plan = view.plan
+    return render(
+        request,
+        "plan.jinja",
+        status,
+        title=f"Support plan for {plan.practice_code}, {plan.cycle_name}",
+        plan=plan,
+        cycle=view.cycle,
+        progress=view.progress,
+        titles={a.id: action_type(a.action_type).title for a in plan.actions},
+        statuses=[s.value for s in ActionStatus],
+        can_edit=principal.can(Permission.EDIT_PLANS) and plan.is_open,
+        back=f"/practice/{plan.practice_code}",
+        **extra,
+    )
+
+
+@router.get("/practice/{practice_code}/plan")
+def practice_plan(request: Request, practice_code: str, cycle: str | None = None, principal: Principal = Named):
+    view = _plan_of(request, principal, practice_code, cycle)
+    return _plan_page(request, principal, view, saved=request.query_params.get("saved"))
+
+
+@router.post("/practice/{practice_code}/plan", dependencies=[Depends(check_csrf)])
+def practice_plan_edit(
+    request: Request,
+    practice_code: str,
+    cycle: str = Form(""),
+    version: str = Form(""),
+    action_id: str = Form(""),
+    status: str = Form(""),
+    owner: str = Form(""),
+    due: str = Form(""),
+    notes: str = Form(""),
+    principal: Principal = Named,
+) -> Response:
+    from gpaccess.plans.commands import PlanConflictError
+
+    view = _plan_of(request, principal, practice_code, cycle or None)  # scope first: out of scope is missing
+    principal.require(Permission.EDIT_PLANS)
+    plan = view.plan
+    try:
+        expected, action = int(version), int(action_id)
+    except ValueError:
+        raise UserError("the form lost the plan's version or the action: reload the plan and try again") from None
+    if action not in {a.id for a in plan.actions}:
+        raise UserError(f"the plan has no action {action}: reload the plan and try again")
+    fields = {"owner": owner.strip(), "due": due.strip(), "notes": notes.strip()}
+    app = get_app(request)
+    try:
+        saved = plan_service.update_plan(
+            app, principal=principal, plan_id=plan.id, expected_version=expected, reason=PLAN_CHANGES,
+            action_status={action: status} if status else None,
+            action_fields={action: {k: v for k, v in fields.items() if v or k == "notes"}},
+        )  # fmt: skip
+    except PlanConflictError as exc:
+        current = _plan_of(request, principal, practice_code, plan.cycle_name)
+        return _plan_page(request, principal, current, 409, conflict=str(exc), attempted=expected)
+    except UserError as exc:
+        if exc.http_status in (403, 404):
+            raise
+        current = _plan_of(request, principal, practice_code, plan.cycle_name)
+        return _plan_page(request, principal, current, 422, problem=str(exc), problem_action=action)
+    return RedirectResponse(
+        f"/practice/{plan.practice_code}/plan?cycle={quote(plan.cycle_name)}&saved={saved}", status_code=303
+    )
+
+
+@router.get("/practice/{practice_code}/plan.{fmt}")
+def practice_plan_download(
+    request: Request, practice_code: str, fmt: str, cycle: str | None = None, principal: Principal = Named
+) -> Response:
+    """The support pack (HTML or PDF) or the plan's actions (CSV), made by the service as the CLI makes them."""
+    from gpaccess.errors import NotFoundError
+
+    view = _plan_of(request, principal, practice_code, cycle)
+    if fmt not in PACK_TYPES:
+        raise NotFoundError("no such download")
+    with tempfile.TemporaryDirectory(prefix="gpaccess-pack-") as tmp:
+        files = plan_service.export_plan(
+            get_app(request), principal=principal, plan_id=view.plan.id, folder=Path(tmp), pdf=fmt == "pdf"
+        )
+        path = {"html": files.html, "pdf": files.pdf, "csv": files.csv}[fmt]
+        assert path is not None
+        body = path.read_bytes()
+        name = path.name
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(
+        body, media_type=PACK_TYPES[fmt], headers={"Content-Disposition": f'{disposition}; filename="{name}"'}
+    )
+
+
+# -- what worked -----------------------------------------------------------------------------------------------
+@router.get("/icb/{icb_code}/evaluation")
+def icb_evaluation(request: Request, icb_code: str, principal: Principal = Named) -> Response:
+    from gpaccess.errors import ForbiddenError, NotFoundError
+    from gpaccess.plans.catalogue import action_type
+    from gpaccess.services import evaluation as evaluation_service
+
+    code = icb_code.strip().upper()
+    try:
+        run = evaluation_service.evaluate(get_app(request), principal=principal, icb_code=code)
+    except (NotFoundError, ForbiddenError):
+        raise
+    except UserError as exc:  # no support on record yet
+        return render(
+            request, "evaluation.jinja", title="What worked", icb=code, run=None, reason=str(exc), back=f"/icb/{code}"
+        )
+
+    def title(key: str) -> str:
+        try:
+            return action_type(key).title
+        except UserError:
+            return key.capitalize()  # "any support": no catalogue entry
+
+    return render(
+        request,
+        "evaluation.jinja",
+        title="What worked",
+        icb=code,
+        run=run,
+        ev=run.evaluation,
+        titles={e.action: title(e.action) for e in run.evaluation.estimates},
+        back=f"/icb/{code}",
+    )
 
 
 # -- national -------------------------------------------------------------------------------------------------
