@@ -13,6 +13,7 @@ import pytest
 
 from gpaccess.publication.guard import check_outward, league_word_in_text
 from gpaccess.publication.support_pack import visible_text
+from gpaccess.services.main_job import DEMO_EFFECT
 
 
 def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -66,6 +67,35 @@ def test_main_job_writes_every_output_and_a_guarded_return(tmp_path):
             cells = [v for row in csv.DictReader(fh) for v in row.values()]
         assert cells and all(league_word_in_text(v) is None for v in cells), code
 
+    # later months simulated with a known effect for the planned practices: what worked, per ICB and nationally
+    worked = folder / "what_worked"
+    assert str(worked / "what_worked.html") in done.stdout
+    with open(worked / "what_worked.csv", newline="") as fh:
+        table = {r["action"]: r for r in csv.DictReader(fh)}
+    anyone = table["any support"]
+    assert anyone["status"] == "estimated"  # every cohort practice has a plan: at least 20 supported
+    assert float(anyone["lower"]) <= 100 * DEMO_EFFECT <= float(anyone["upper"]) and float(anyone["lower"]) > 0
+    returned_ev = worked / f"evaluation_return_{icb}.csv"
+    check_outward(
+        returned_ev,
+        kind="aggregate",
+        known_codes={m["practice_code"] for m in members},
+        known_names={m["practice_name"] for m in members},
+    )
+    national = outputs / "what_worked_national"
+    assert str(national / "national_what_worked.html") in done.stdout
+    for html in (worked / "what_worked.html", national / "national_what_worked.html"):
+        assert league_word_in_text(visible_text(html.read_text())) is None, html
+    national_csv = (national / "national_what_worked.csv").read_text()
+    assert "any support" in national_csv and not any(m["practice_code"] in national_csv for m in members)
+    # next winter carries the evaluation's lessons, stored with the cycle and shown
+    nxt = gpaccess(
+        tmp_path / "demo", "cycle", "new", "winter 2026/27", "--start", "2026-11", "--end", "2027-04",
+        "--from", "winter 2025/26",
+    )  # fmt: skip
+    assert "Lessons carried forward" in nxt.stdout and "any support" in nxt.stdout
+    listed = gpaccess(tmp_path / "demo", "cycle", "list").stdout
+    assert "winter 2026/27" in listed
     again = gpaccess(tmp_path, "demo", "--icbs", "1")  # same data: every file already ingested
     assert "already ingested" in again.stdout
     status = json.loads(gpaccess(tmp_path / "demo", "status", "--format", "json").stdout)
