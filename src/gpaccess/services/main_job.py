@@ -111,10 +111,12 @@ def run_main_job(
     result.ingests.append(ingest_service.ingest(app, principal=principal, paths=republished))
 
     outputs = result.outputs
-    session = measure_session(app)
+    # The window ends before the plans start, on every run: the later months simulated below are never in it.
+    session = measure_session(app, months=demo_months()[-app.measure_settings().window_months :])
     result.summary = icb_summary(session)
     write_csv(result.summary, outputs / "icb_summary.csv")
     codes = [str(i) for i in result.summary.icb_code.dropna()]
+    latest = measure_session(app)  # what an upload is checked against: on a re-run, the later months' practices
     for icb in codes:
         folder = outputs / icb
         write_csv(session.icb_table(icb), folder / "measures.csv")
@@ -122,7 +124,8 @@ def run_main_job(
         save_chart(fig.chart, folder / "funnel_f2f_gp.html")
         save_chart(fig.chart, folder / "funnel_f2f_gp.png")
         write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
-        path = write_synthetic_local(session, icb, home / "synthetic" / "local")
+        known = set(latest.icb_practices(icb).practice_code)
+        path = write_synthetic_local(session, icb, home / "synthetic" / "local", known)
         local_service.upload(app, principal=principal, icb_code=icb, path=path)
     # The cohorts read one snapshot taken after every ICB's local data is in: one set of measures for all.
     session = measure_session(app, months=[f"{m:%Y-%m}" for m in session.months])
@@ -298,13 +301,16 @@ def what_worked(
     return out, national.report_html
 
 
-def write_synthetic_local(session: MeasureSession, icb: str, folder: Path) -> Path:
+def write_synthetic_local(session: MeasureSession, icb: str, folder: Path, known: set[str] | None = None) -> Path:
     """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), written as the ICB
     would upload its own: one long-form CSV for its practices.
 
     Plausible, not random: in-hours 111 use is higher where the practice offers fewer appointments per head,
-    A&E attendance rises with deprivation, and satisfaction varies. Seeded by the ICB code."""
+    A&E attendance rises with deprivation, and satisfaction varies. Seeded by the ICB code. With `known`, only
+    those practices (the ones an upload is checked against; a practice closed since the window is left out)."""
     table = session.icb_table(icb)
+    if known is not None:
+        table = table[table.practice_code.isin(known)].reset_index(drop=True)
     rng = np.random.default_rng(sum(map(ord, icb)))
     n = len(table)
     rate = table.appts_per_1000.astype(float)

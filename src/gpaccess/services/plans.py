@@ -77,11 +77,12 @@ def evaluation_lessons(app: App, *, principal: Principal, cycle: str) -> list[di
             run = evaluation_service.evaluate(app, principal=principal, icb_code=icb, support=support)
         except NotFoundError:  # no outcome data for the ICB in the store
             continue
-        returns.append(run.evaluation.return_rows())
-    frame = pd.concat([f for f in returns if not f.empty], ignore_index=True) if returns else pd.DataFrame()
-    if frame.empty:
+        rows_returned = run.evaluation.return_rows()
+        if not rows_returned.empty:
+            returns.append(rows_returned)
+    if not returns:
         return []
-    pooled = pool_returns(frame)
+    pooled = pool_returns(pd.concat(returns, ignore_index=True))
     return [
         {
             "action_type": str(r.action),
