@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gpaccess.publication.guard import check_outward, league_word_in_text, visible_text
+from gpaccess.services.main_job import DEMO_EFFECT
 
 
 def gpaccess(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -65,12 +66,62 @@ def test_main_job_writes_every_output_and_a_guarded_return(tmp_path):
             cells = [v for row in csv.DictReader(fh) for v in row.values()]
         assert cells and all(league_word_in_text(v) is None for v in cells), code
 
+    # later months simulated with a known effect for the planned practices: what worked, per ICB and nationally
+    worked = folder / "what_worked"
+    assert str(worked / "what_worked.html") in done.stdout
+    with open(worked / "what_worked.csv", newline="") as fh:
+        table = {r["action"]: r for r in csv.DictReader(fh)}
+    anyone = table["any support"]
+    # one ICB's 5 cohort practices: fewer than 20, so no estimate is shown for it, and none is written as 0
+    assert anyone["status"] == "too few in this ICB" and anyone["effect"] == "" and int(anyone["practices"]) >= 1
+    returned_ev = worked / f"evaluation_return_{icb}.csv"
+    check_outward(
+        returned_ev,
+        kind="aggregate",
+        known_codes={m["practice_code"] for m in members},
+        known_names={m["practice_name"] for m in members},
+    )
+    national = outputs / "what_worked_national"
+    assert str(national / "national_what_worked.html") in done.stdout
+    for html in (worked / "what_worked.html", national / "national_what_worked.html"):
+        assert league_word_in_text(visible_text(html.read_text())) is None, html
+    national_csv = (national / "national_what_worked.csv").read_text()
+    assert not any(m["practice_code"] in national_csv for m in members)
+    # next winter: too little to estimate from one small ICB, and the new cycle says so
+    nxt = gpaccess(
+        tmp_path / "demo", "cycle", "new", "winter 2026/27", "--start", "2026-11", "--end", "2027-04",
+        "--from", "winter 2025/26",
+    )  # fmt: skip
+    assert "0 lesson(s)" in nxt.stdout and "no lessons: too little to estimate" in nxt.stdout
     again = gpaccess(tmp_path, "demo", "--icbs", "1")  # same data: every file already ingested
     assert "already ingested" in again.stdout
     status = json.loads(gpaccess(tmp_path / "demo", "status", "--format", "json").stdout)
     appointments = next(p for p in status["publications"] if p["name"] == "gpad_appointments")
     october = next(p for p in appointments["periods"] if p["period"] == "2025-10")
     assert october["history"] == 1  # the republished October replaced the first release's rows
+
+
+@pytest.mark.slow
+def test_main_job_recovers_the_injected_effect_and_next_winter_carries_it(tmp_path):
+    """Three ICBs: the planned practices' appointments rise by DEMO_EFFECT in the later months; the national
+    what worked finds it, and `cycle new --from` stores it as a lesson and shows it."""
+    gpaccess(tmp_path, "demo", "--icbs", "3")
+    outputs = tmp_path / "demo" / "outputs"
+    with open(outputs / "what_worked_national" / "national_what_worked.csv", newline="") as fh:
+        national = {r["action"]: r for r in csv.DictReader(fh)}
+    anyone = national["any support"]
+    assert anyone["status"] == "estimated"
+    assert 0 < float(anyone["lower"]) <= 100 * DEMO_EFFECT <= float(anyone["upper"])
+    nxt = gpaccess(
+        tmp_path / "demo", "cycle", "new", "winter 2026/27", "--start", "2026-11", "--end", "2027-04",
+        "--from", "winter 2025/26",
+    )  # fmt: skip
+    assert "Lessons carried forward" in nxt.stdout
+    [line] = [x for x in nxt.stdout.splitlines() if "any support" in x]
+    assert "estimated" in line and "yes" in line and f"{float(anyone['effect']):+.1f}" in line
+    listed = gpaccess(tmp_path / "demo", "cycle", "list").stdout
+    [row] = [x for x in listed.splitlines() if "winter 2026/27" in x]
+    assert "winter 2025/26" in row  # carried from
 
 
 def test_ingest_status_and_rollback_from_the_command_line(tmp_path, gpad_fixtures):

@@ -100,7 +100,8 @@ def test_reads_and_writes_are_audited_with_the_principal(app):
     assert ("plan.read", "ann") in events and ("plan.updated", "ann") in events
 
 
-def test_next_cycle_carries_open_actions_and_the_lessons_interface_is_empty_until_evaluation(app):
+def test_next_cycle_carries_open_actions_and_no_lessons_without_outcome_data(app):
+    # a supported action on record but no GPAD month in the store: too little to estimate, so no lesson
     assert service.evaluation_lessons(app, principal=ANALYST, cycle="winter 2025/26") == []
     started = service.new_cycle(
         app, principal=ANALYST, name="winter 2026/27", start="2026-11", end="2027-04", from_cycle="winter 2025/26"

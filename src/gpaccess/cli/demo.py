@@ -26,7 +26,7 @@ def demo(
 ) -> None:
     """Run the main job on synthetic data: generate, ingest, measure, compare; print where the outputs are."""
     from gpaccess.cli.store import print_result
-    from gpaccess.services.main_job import run_main_job
+    from gpaccess.services.main_job import DEMO_EFFECT, LATER_MONTHS, run_main_job
 
     c = commands.get(ctx)
     home = c.settings.home / "demo"
@@ -60,6 +60,17 @@ def demo(
         f"  {outputs}/<ICB>/support_packs/<practice>_support_pack.html|pdf  each cohort practice's support pack "
         f"(plans drawn up from the suggestions; {result.pack_seconds:.0f} s)"
     )
+    out.print(
+        f"  {outputs}/<ICB>/what_worked/what_worked.html|csv, evaluation_return_<ICB>.csv  what worked: planned "
+        f"practices against matched comparison practices, on {len(LATER_MONTHS)} later months simulated with "
+        f"+{DEMO_EFFECT:.0%} appointments from each plan's start"
+    )
+    for r in result.icbs:
+        if r.what_worked is not None:
+            out.print(f"    {r.what_worked}")
+    if result.national_what_worked is not None:
+        out.print(f"  {result.national_what_worked}  national what worked, pooled from the ICBs' returns")
+    out.print(f"  (later months and evaluation: {result.later_cpu_seconds:.0f} CPU s)")
     out.print(f"  store: {home / 'store'}  (see it with: GPACCESS_HOME={home} gpaccess status)")
 
 

@@ -5,7 +5,7 @@ month by month and carried into the next cycle. Thin: each command parses, calls
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -279,6 +279,32 @@ def cycle_new(
     made = "created" if r.created else "filled (it existed without plans)"
     carried = f"; from {from_cycle}: {r.plans} plan(s), {r.actions} open action(s), {r.lessons} lesson(s)"
     out.print(f"cycle {r.name!r} {made}{carried if from_cycle else ''}")
+    if from_cycle:  # the lessons as stored with the new cycle
+        stored = next(cyc for cyc, _n in service.list_cycles(c.app, principal=c.principal) if cyc.name == r.name)
+        _print_lessons(stored.lessons or [])
+
+
+def _print_lessons(lessons: list[dict[str, Any]]) -> None:
+    from gpaccess.services.plans import LESSONS_NONE
+
+    if not lessons:
+        out.print(LESSONS_NONE)
+        return
+    t = Table("action type", "estimate", "95% interval", "unit", "practices", "ICBs", "status", "showed an effect",
+              title="Lessons carried forward from the evaluation (action-type order)")  # fmt: skip
+    for x in lessons:
+        shown = x["estimate"] is not None and x["status"] == "estimated"
+        t.add_row(
+            x["action_type"],
+            f"{x['estimate']:+.1f}" if shown else "not shown",
+            f"{x['low']:+.1f} to {x['high']:+.1f}" if shown else "—",
+            x["unit"],
+            str(x["practices"]),
+            str(x["icbs"]),
+            x["status"],
+            ("yes" if x["showed_effect"] else "no") if shown else "not assessed",
+        )
+    out.print(t)
 
 
 @cycle_app.command("list")

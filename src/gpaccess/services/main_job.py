@@ -3,12 +3,16 @@
 synthetic data (with its companion context files: IMD, ODS, coverage, workforce, telephony, online
 consultations) → ingest (and a republished month, to show releases) → per-ICB summary, measures tables and
 funnel plots → each ICB's local data uploaded → one snapshot → every ICB's cohort, report and pseudonymised
-return. It writes under `<home>/demo`, never into a real store; the CLI only prints what it reports.
+return → plans from the suggestions → later months simulated with a known effect for the planned practices and
+ingested → support packs (with months since the plans started) → each ICB's "what worked" report and aggregate
+return, and the national version pooled from them. It writes under `<home>/demo`, never into a real store; the
+CLI only prints what it reports.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -26,6 +30,10 @@ from gpaccess.services.app import App
 BASELINE = ["2019-08", "2019-09", "2019-10"]
 RECENT_FROM, RECENT_TO = (2024, 10), (2025, 10)  # 13 months: SPC baselines need 12 points
 REPUBLISHED = "2025-10"
+# The months after the plans start (the cohort's cycle, winter 2025/26, starts in November 2025), simulated with
+# every planned practice's appointments rising by DEMO_EFFECT from its actions' first start month.
+LATER_MONTHS = ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04"]
+DEMO_EFFECT = 0.08
 
 Say = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -51,6 +59,7 @@ class IcbOutcome:
     nhse_return: Path
     plans: int = 0
     packs: Path | None = None  # the folder of the ICB's practice support packs (HTML and PDF)
+    what_worked: Path | None = None  # the ICB's "what worked" report (HTML; CSV and aggregate return beside it)
 
 
 @dataclass
@@ -62,6 +71,8 @@ class MainJobResult:
     icbs: list[IcbOutcome] = field(default_factory=list)
     seconds: float = 0.0
     pack_seconds: float = 0.0
+    national_what_worked: Path | None = None
+    later_cpu_seconds: float = 0.0  # CPU (this process and its children) of the later months and evaluation
 
 
 def run_main_job(
@@ -100,10 +111,12 @@ def run_main_job(
     result.ingests.append(ingest_service.ingest(app, principal=principal, paths=republished))
 
     outputs = result.outputs
-    session = measure_session(app)
+    # The window ends before the plans start, on every run: the later months simulated below are never in it.
+    session = measure_session(app, months=demo_months()[-app.measure_settings().window_months :])
     result.summary = icb_summary(session)
     write_csv(result.summary, outputs / "icb_summary.csv")
     codes = [str(i) for i in result.summary.icb_code.dropna()]
+    latest = measure_session(app)  # what an upload is checked against: on a re-run, the later months' practices
     for icb in codes:
         folder = outputs / icb
         write_csv(session.icb_table(icb), folder / "measures.csv")
@@ -111,7 +124,8 @@ def run_main_job(
         save_chart(fig.chart, folder / "funnel_f2f_gp.html")
         save_chart(fig.chart, folder / "funnel_f2f_gp.png")
         write_chart_data(fig.data, folder / "funnel_f2f_gp.csv")
-        path = write_synthetic_local(session, icb, home / "synthetic" / "local")
+        known = set(latest.icb_practices(icb).practice_code)
+        path = write_synthetic_local(session, icb, home / "synthetic" / "local", known)
         local_service.upload(app, principal=principal, icb_code=icb, path=path)
     # The cohorts read one snapshot taken after every ICB's local data is in: one set of measures for all.
     session = measure_session(app, months=[f"{m:%Y-%m}" for m in session.months])
@@ -138,9 +152,18 @@ def run_main_job(
                 packs=outputs / icb / "support_packs",
             )
         )
+    cpu_started = _cpu_seconds()
+    later = later_data(app, home / "synthetic" / "later", icbs, seed)
+    tell(f"Ingesting {len(LATER_MONTHS)} later months (planned practices' appointments +{DEMO_EFFECT:.0%})")
+    result.ingests.append(ingest_service.ingest(app, principal=principal, paths=later))
+    result.later_cpu_seconds = _cpu_seconds() - cpu_started
     packs_started = time.monotonic()
+    session = measure_session(app)  # the latest months, the later ones included: months since each plan started
     write_support_packs(app, principal=principal, session=session, outputs=outputs, say=tell)
     result.pack_seconds = time.monotonic() - packs_started
+    cpu_started = _cpu_seconds()
+    result.icbs, result.national_what_worked = what_worked(app, principal=principal, icbs=result.icbs, say=tell)
+    result.later_cpu_seconds += _cpu_seconds() - cpu_started
     result.seconds = time.monotonic() - started
     return result
 
@@ -193,8 +216,6 @@ def plans_for_cohort(app: App, *, principal: Principal, run) -> list[int]:
 def write_support_packs(app: App, *, principal: Principal, session: MeasureSession, outputs: Path, say: Say) -> int:
     """Recompute every open plan's progress from the session's snapshot, then write each plan's support pack
     (HTML, then every PDF on two processes) and CSV under `<outputs>/<ICB>/support_packs/`."""
-    import os
-
     from gpaccess.publication.support_pack import write_pdfs
     from gpaccess.services import plans as plan_service
     from gpaccess.services import progress as progress_service
@@ -217,13 +238,79 @@ def write_support_packs(app: App, *, principal: Principal, session: MeasureSessi
     return len(progress)
 
 
-def write_synthetic_local(session: MeasureSession, icb: str, folder: Path) -> Path:
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def later_data(app: App, folder: Path, icbs: int, seed: int) -> list[Path]:
+    """`LATER_MONTHS` of the same synthetic practices, with every practice planned in the store receiving
+    `DEMO_EFFECT` from its first action's start month (`synth.effects`; the record is `support.csv`).
+    Generated once per set of options and planned practices."""
+    from gpaccess.plans import queries
+    from gpaccess.synth import generate
+    from gpaccess.synth.effects import SUPPORT_FILE, InjectedSupport, support_adjuster, support_csv
+
+    with app.plan_session() as db:
+        actions = queries.supported_actions(db)
+    first: dict[str, InjectedSupport] = {}
+    for a in actions:
+        if a.practice_code not in first or a.start_month < first[a.practice_code].start_month:
+            first[a.practice_code] = InjectedSupport(
+                a.practice_code, a.icb_code, a.action_type, a.start_month, DEMO_EFFECT
+            )
+    supports = sorted(first.values(), key=lambda r: r.practice_code)
+    stamp = folder / "synth.json"
+    wanted = {
+        "icbs": icbs,
+        "seed": seed,
+        "months": LATER_MONTHS,
+        "supports": [list(vars(r).values()) for r in supports],
+    }
+    if not (stamp.exists() and json.loads(stamp.read_text()) == wanted):
+        shutil.rmtree(folder, ignore_errors=True)
+        generate(folder, LATER_MONTHS, seed=seed, icbs=icbs, companions=False, adjust=support_adjuster(supports, seed))
+        (folder / SUPPORT_FILE).write_bytes(support_csv(supports))
+        stamp.write_text(json.dumps(wanted))
+    return sorted(folder.glob("gpad/*.zip")) + sorted(folder.glob("registered_patients/*.csv"))
+
+
+def what_worked(
+    app: App, *, principal: Principal, icbs: list[IcbOutcome], say: Say
+) -> tuple[list[IcbOutcome], Path | None]:
+    """Each ICB's "what worked" (report, CSV, guarded aggregate return) from the plan store's supported
+    actions, and the national version pooled from the ICBs' returns, under `<outputs>/what_worked_national`."""
+    from dataclasses import replace
+
+    from gpaccess.services import evaluation as evaluation_service
+
+    say(f"Evaluating what worked in {len(icbs)} ICB(s), and nationally from their returns")
+    out, returns = [], []
+    for r in icbs:
+        run = evaluation_service.evaluate(
+            app, principal=principal, icb_code=r.icb_code, folder=r.report.parent / "what_worked"
+        )
+        out.append(replace(r, what_worked=run.report_html))
+        if run.aggregate_return is not None:
+            returns.append(run.aggregate_return)
+    if not returns:
+        return out, None
+    national = evaluation_service.pool_national(
+        app, principal=principal, returns=returns, folder=icbs[0].report.parent.parent / "what_worked_national"
+    )
+    return out, national.report_html
+
+
+def write_synthetic_local(session: MeasureSession, icb: str, folder: Path, known: set[str] | None = None) -> Path:
     """Synthetic local data an ICB would hold (in-hours NHS 111, A&E, patient experience), written as the ICB
     would upload its own: one long-form CSV for its practices.
 
     Plausible, not random: in-hours 111 use is higher where the practice offers fewer appointments per head,
-    A&E attendance rises with deprivation, and satisfaction varies. Seeded by the ICB code."""
+    A&E attendance rises with deprivation, and satisfaction varies. Seeded by the ICB code. With `known`, only
+    those practices (the ones an upload is checked against; a practice closed since the window is left out)."""
     table = session.icb_table(icb)
+    if known is not None:
+        table = table[table.practice_code.isin(known)].reset_index(drop=True)
     rng = np.random.default_rng(sum(map(ord, icb)))
     n = len(table)
     rate = table.appts_per_1000.astype(float)

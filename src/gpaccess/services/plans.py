@@ -59,11 +59,51 @@ DEFAULT_OWNER = "ICB primary care team"
 
 
 def evaluation_lessons(app: App, *, principal: Principal, cycle: str) -> list[dict[str, Any]]:
-    """What the evaluation learned from `cycle`: which action types showed effects, with their intervals, as
-    [{action_type, estimate, low, high, practices, ...}]. Empty until the evaluation (`gpaccess.evaluation`)
-    provides them; `cycle new --from` carries whatever this returns into the new cycle."""
+    """What the evaluation learned from `cycle`: for each action type its plans gave, the estimate pooled over
+    the ICBs in the principal's scope (each ICB's aggregate return, `services.evaluation`, pooled by inverse
+    variance) as [{action_type, estimate, low, high, unit, practices, icbs, status, showed_effect}];
+    `showed_effect` is true where the 95% interval excludes no change. Empty where the cycle has no supported
+    action or too little to estimate (`LESSONS_NONE` says so); `cycle new --from` stores what this returns."""
+    from gpaccess.evaluation.pooling import pool_returns
+    from gpaccess.services import evaluation as evaluation_service
+
     principal.require(Permission.READ_AGGREGATES)
-    return []
+    with app.plan_session() as db:
+        rows = [r for r in queries.supported_actions(db, cycle=cycle) if principal.sees_icb(r.icb_code)]
+    support = evaluation_service.records_from_plans(rows)
+    returns = []
+    for icb in sorted({r.icb_code for r in rows}):
+        try:
+            run = evaluation_service.evaluate(app, principal=principal, icb_code=icb, support=support)
+        except NotFoundError:  # no outcome data for the ICB in the store
+            continue
+        rows_returned = run.evaluation.return_rows()
+        if not rows_returned.empty:
+            returns.append(rows_returned)
+    if not returns:
+        return []
+    pooled = pool_returns(pd.concat(returns, ignore_index=True))
+    return [
+        {
+            "action_type": str(r.action),
+            "estimate": _number(r.effect),
+            "low": _number(r.lower),
+            "high": _number(r.upper),
+            "unit": str(r.unit),
+            "practices": int(r.practices),
+            "icbs": int(r.icbs),
+            "status": str(r.status),
+            "showed_effect": bool(r.lower > 0 or r.upper < 0),
+            "from_cycle": cycle,
+        }
+        for r in pooled.itertuples()
+    ]
+
+
+LESSONS_NONE = (
+    "no lessons: too little to estimate (fewer than 5 practices with an action type and outcome months "
+    "after its start in the store; see `gpaccess evaluate`)"
+)
 
 
 # -- profiles and suggestions -----------------------------------------------------------------------------------
