@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from gpaccess.cohort.criteria import TITLES
+from gpaccess.cohort.criteria import LABELS, TITLES
 from gpaccess.cohort.select import Cohort
 from gpaccess.measures.service import AGGREGATE, APPOINTMENTS, MeasureSession
 from gpaccess.publication.assessment import CriterionStatus, statuses
@@ -101,9 +101,8 @@ class RunBasis:
         }
 
 
-def _why_not(reasons: pd.Series, title: str) -> str | None:
-    texts = [r[len(title) + 2 :] if r.startswith(title + ": ") else r for r in reasons]
-    texts = [t.removeprefix("not assessed: ") for t in texts]
+def _why_not(reasons: pd.Series) -> str | None:
+    texts = [str(t).removeprefix("not assessed: ") for t in reasons]
     return Counter(texts).most_common(1)[0][0] if texts else None
 
 
@@ -115,8 +114,11 @@ def criteria_basis(cohort: Cohort) -> list[CriterionBasis]:
         title = TITLES.get(name, name)
         status = statuses(eligible, name)
         unjudged = eligible[status == str(CriterionStatus.NOT_ASSESSED)]
+        # A reason starts with the criterion's title when met and its label otherwise (cohort.select).
+        prefixes = tuple(f"{t}: " for t in (title, LABELS.get(name, title)))
         reasons = pd.Series(
-            [next((r for r in rs if r.startswith(title + ": ")), "") for rs in unjudged.reasons], dtype=object
+            [next((r.split(": ", 1)[1] for r in rs if r.startswith(prefixes)), "") for rs in unjudged.reasons],
+            dtype=object,
         )
         out.append(
             CriterionBasis(
@@ -125,7 +127,7 @@ def criteria_basis(cohort: Cohort) -> list[CriterionBasis]:
                 assessed=int((status != str(CriterionStatus.NOT_ASSESSED)).sum()),
                 met=int((status == str(CriterionStatus.MET)).sum()),
                 not_assessed=len(unjudged),
-                why_not=_why_not(reasons[reasons != ""], title),
+                why_not=_why_not(reasons[reasons != ""]),
             )
         )
     return out
