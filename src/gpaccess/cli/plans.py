@@ -45,10 +45,10 @@ def suggest(
 ) -> None:
     """Suggest actions for each practice of the ICB's cohort (or the practices named), each with its reason.
     Nothing is applied: `gpaccess plan create` takes the ones you accept."""
-    from gpaccess.services import plans as service
+    from gpaccess.services import profiles
 
     c = commands.get(ctx)
-    found = service.suggest_for_icb(c.app, principal=c.principal, icb_code=icb, cycle=cycle, practice_codes=practice)
+    found = profiles.suggest_for_icb(c.app, principal=c.principal, icb_code=icb, cycle=cycle, practice_codes=practice)
     for p in found:
         t = Table("action type", "suggested", "why", title=f"{p.practice_code} {p.practice_name}", title_justify="left")
         for s in p.suggestions:
@@ -85,12 +85,13 @@ def create(
     """Draw up a practice's plan from its suggestions: every suggestion accepted, edited or rejected (with a
     reason)."""
     from gpaccess.services import plans as service
+    from gpaccess.services import profiles
 
     c = commands.get(ctx)
     if not accept and not reject and not edit:
         raise UserError("say which suggestions to take up: --accept TYPE (or --accept all) and --reject TYPE=REASON")
     cycle_name = _cycle_name(c, cycle)
-    (found,) = service.suggest_for_icb(
+    (found,) = profiles.suggest_for_icb(
         c.app, principal=c.principal, icb_code=icb, cycle=cycle_name, practice_codes=[practice]
     )
     edits = _pairs(edit, "--edit")

@@ -34,7 +34,7 @@ AE = "ae_attendances_per_1000"
 
 @dataclass(frozen=True)
 class PracticeProfile:
-    """What the rules read about one practice (built by `services.plans.practice_profile`)."""
+    """What the rules read about one practice (built by `services.profiles.practice_profiles`)."""
 
     practice_code: str
     icb_code: str

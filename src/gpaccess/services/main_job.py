@@ -177,13 +177,14 @@ def plans_for_cohort(app: App, *, principal: Principal, run) -> list[int]:
     every suggestion accepted but `DEMO_REJECTIONS`, each kept with its reason). An existing plan is kept."""
     from gpaccess.errors import ConflictError
     from gpaccess.services import plans as plan_service
+    from gpaccess.services import profiles
 
     members = run.cohort.members
     selected = list(run.cohort.selected.practice_code)
     if not selected:
         return []
     met = {str(r.practice_code): list(r.criteria_met) for r in members.itertuples()}
-    found = plan_service.suggest_for_icb(
+    found = profiles.suggest_for_icb(
         app,
         principal=principal,
         icb_code=run.cohort.icb_code,

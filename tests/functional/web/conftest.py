@@ -16,7 +16,7 @@ from web_helpers import PASSWORD, sign_in
 
 from gpaccess.access.principal import cli_principal
 from gpaccess.config import Settings
-from gpaccess.services import accounts, cohort, progress
+from gpaccess.services import accounts, cohort, profiles, progress
 from gpaccess.services import plans as plan_service
 from gpaccess.services.app import App
 from gpaccess.services.measures import measure_session
@@ -52,7 +52,7 @@ def web_world(synthetic_store, tmp_path_factory) -> WebWorld:
         cohort.run_cohort(app, principal=admin, icb_code=code)
     cycle = plan_service.list_cycles(app, principal=admin)[0][0].name
     for code, practice in ((icb, mine[0]), (other, theirs[0])):  # a plan for the practice user's practice and one
-        (found,) = plan_service.suggest_for_icb(  # in the other ICB, so the scope matrix reaches plan pages
+        (found,) = profiles.suggest_for_icb(  # in the other ICB, so the scope matrix reaches plan pages
             app, principal=admin, icb_code=code, cycle=cycle, practice_codes=[practice]
         )
         plan_service.create_plan(
