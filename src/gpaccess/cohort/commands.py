@@ -11,9 +11,8 @@ a savepoint and leaves the commit to the caller (`gpaccess.storage.db.atomic`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import JsonValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,8 +22,7 @@ from gpaccess.cohort.schemas import MemberIn, OverrideAction, OverrideIn, RunIn,
 from gpaccess.errors import ConflictError, NotFoundError, UserError
 from gpaccess.plans.records import Cycle
 from gpaccess.storage.db import atomic, utcnow
-
-Schema = TypeVar("Schema", bound=BaseModel)
+from gpaccess.storage.inputs import acting_user, validated
 
 
 class CohortInputError(UserError):
@@ -35,21 +33,6 @@ class CohortInputError(UserError):
 
 class OverrideReasonRequiredError(CohortInputError):
     """An override without a reason: every decision to add or remove a practice says why."""
-
-
-def _validated(schema: type[Schema], **data: Any) -> Schema:
-    try:
-        return schema(**data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
-        raise CohortInputError(f"{schema.__name__} refused: {problems}") from exc
-
-
-def _actor(user: str) -> str:
-    actor = (user or "").strip()
-    if not actor:
-        raise CohortInputError("every change names the user making it; none was given")
-    return actor
 
 
 def _cycle(session: Session, name: str) -> Cycle:
@@ -84,8 +67,9 @@ def record_run(
     twice, or more practices are selected by the criteria than `cap` allows (overrides may add beyond it, each
     with its reason).
     """
-    actor = _actor(user)
-    run = _validated(
+    actor = acting_user(CohortInputError, user)
+    run = validated(
+        CohortInputError,
         RunIn,
         icb_code=icb_code,
         cycle=cycle,
@@ -156,13 +140,19 @@ def add_override(
     A missing or blank reason is refused (`OverrideReasonRequiredError`), and so is a second active override
     for the same practice (revoke the first).
     """
-    actor = _actor(user)
+    actor = acting_user(CohortInputError, user)
     if reason is None or not str(reason).strip():
         raise OverrideReasonRequiredError(
             f"an override of {practice_code} needs a reason: say why the practice is added or removed"
         )
-    data = _validated(
-        OverrideIn, icb_code=icb_code, cycle=cycle, practice_code=practice_code, action=action, reason=reason
+    data = validated(
+        CohortInputError,
+        OverrideIn,
+        icb_code=icb_code,
+        cycle=cycle,
+        practice_code=practice_code,
+        action=action,
+        reason=reason,
     )
     with atomic(session):
         cycle_row = _cycle(session, data.cycle)
@@ -209,7 +199,7 @@ def add_override(
 
 def revoke_override(session: Session, *, icb_code: str, override_id: int, reason: str | None = None, user: str) -> None:
     """Revoke an active override of the ICB's (kept, marked revoked; never deleted)."""
-    actor = _actor(user)
+    actor = acting_user(CohortInputError, user)
     icb = icb_code.strip().upper()
     with atomic(session):
         row = session.get(CohortOverride, override_id)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -39,8 +39,7 @@ from gpaccess.plans.schemas import (
     SuggestionDecisionIn,
 )
 from gpaccess.storage.db import atomic, utcnow
-
-Schema = TypeVar("Schema", bound=BaseModel)
+from gpaccess.storage.inputs import acting_user, validated
 
 
 class PlanInputError(UserError):
@@ -51,21 +50,6 @@ class PlanInputError(UserError):
 
 class PlanConflictError(ConflictError):
     """The plan was saved by someone else since it was read: show it again and reapply the change."""
-
-
-def _validated(schema: type[Schema], **data: Any) -> Schema:
-    try:
-        return schema(**data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
-        raise PlanInputError(f"{schema.__name__} refused: {problems}") from exc
-
-
-def _actor(user: str) -> str:
-    actor = (user or "").strip()
-    if not actor:
-        raise PlanInputError("every change names the user making it; none was given")
-    return actor
 
 
 def _reason(reason: str | None, what: str) -> str:
@@ -91,8 +75,8 @@ def _month_start(d: date) -> date:
 
 def create_cycle(session: Session, *, name: str, starts: date, ends: date, user: str) -> int:
     """Create a support cycle such as "winter 2021/22"; returns its id."""
-    actor = _actor(user)
-    data = _validated(CycleIn, name=name, starts=starts, ends=ends)
+    actor = acting_user(PlanInputError, user)
+    data = validated(PlanInputError, CycleIn, name=name, starts=starts, ends=ends)
     with atomic(session):
         if session.scalar(select(Cycle.id).where(Cycle.name == data.name)) is not None:
             raise ConflictError(f"a cycle named {data.name!r} already exists")
@@ -132,8 +116,8 @@ def start_cycle(
 ) -> CycleStarted:
     """Start cycle `name` (or fill one that exists and has no plans yet), carrying forward from `from_cycle`
     every open action (planned or in progress) into a draft plan per practice, and the evaluation's lessons."""
-    actor = _actor(user)
-    data = _validated(CycleIn, name=name, starts=starts, ends=ends)
+    actor = acting_user(PlanInputError, user)
+    data = validated(PlanInputError, CycleIn, name=name, starts=starts, ends=ends)
     with atomic(session):
         old = _cycle(session, from_cycle) if from_cycle else None
         if old is not None and old.name == data.name:
@@ -300,11 +284,11 @@ def create_plan(
 ) -> int:
     """Draw up a practice's plan for a cycle (version 1): its agreed actions and the analyst's decision on each
     suggestion (a rejected one is kept with its reason). One plan per practice per cycle."""
-    actor = _actor(user)
+    actor = acting_user(PlanInputError, user)
     why = _reason(reason, "a plan")
     icb, practice = icb_code.strip().upper(), practice_code.strip().upper()
-    checked = [_checked_action(_validated(ActionIn, **a.model_dump())) for a in actions]
-    decided = [_validated(SuggestionDecisionIn, **d.model_dump()) for d in decisions]
+    checked = [_checked_action(validated(PlanInputError, ActionIn, **a.model_dump())) for a in actions]
+    decided = [validated(PlanInputError, SuggestionDecisionIn, **d.model_dump()) for d in decisions]
     if not summary or not summary.strip():
         raise PlanInputError("a plan states, in a sentence, what it aims to change for patients (summary)")
     with atomic(session):
@@ -366,13 +350,13 @@ def update_plan(
     """Save a change to a plan made from version `expected_version`; returns the new version.
 
     Refused with `PlanConflictError` (nothing stored) if the plan was saved by anyone since that version."""
-    actor = _actor(user)
+    actor = acting_user(PlanInputError, user)
     why = _reason(reason, "a change to a plan")
     icb = icb_code.strip().upper()
-    new_status = None if status is None else _validated(_StatusIn, status=status).status
-    added = [_checked_action(_validated(ActionIn, **a.model_dump())) for a in add_actions]
-    changed = [_validated(ActionChange, **c.model_dump(exclude_unset=True)) for c in changes]
-    noted = None if note is None else _validated(NoteIn, **note.model_dump())
+    new_status = None if status is None else validated(PlanInputError, _StatusIn, status=status).status
+    added = [_checked_action(validated(PlanInputError, ActionIn, **a.model_dump())) for a in add_actions]
+    changed = [validated(PlanInputError, ActionChange, **c.model_dump(exclude_unset=True)) for c in changes]
+    noted = None if note is None else validated(PlanInputError, NoteIn, **note.model_dump())
     if summary is not None and not summary.strip():
         raise PlanInputError("a plan's summary cannot be blank")
     if new_status is None and summary is None and not added and not changed and noted is None:
@@ -472,8 +456,8 @@ def record_progress(
     user: str,
 ) -> int:
     """Store a plan's outcome verdicts computed from one snapshot (not a plan version: nobody edited the plan)."""
-    actor = _actor(user)
-    checked = [_validated(ProgressIn, **r.model_dump()) for r in results]
+    actor = acting_user(PlanInputError, user)
+    checked = [validated(PlanInputError, ProgressIn, **r.model_dump()) for r in results]
     with atomic(session):
         plan = session.get(Plan, plan_id)
         if plan is None or plan.icb_code != icb_code.strip().upper():
