@@ -6,8 +6,12 @@ the practice-month aggregate, and only practice-level rows come back into Python
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -19,7 +23,7 @@ from gpaccess.measures.fair import Comparison, baseline_comparison, compare
 from gpaccess.measures.practices import open_status, practice_directory, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
-from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month
+from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month, require_month
 from gpaccess.storage.snapshot import Snapshot
 
 APPOINTMENTS = "gpad_appointments"
@@ -41,6 +45,32 @@ class MeasureSettings:
     quality: ExclusionSettings = field(default_factory=ExclusionSettings)
 
 
+T = TypeVar("T")
+MEMO_ENTRIES = 6_000  # e.g. the three SPC charts of a practice page for 2,000 practices (about 100 MB)
+
+
+class Memo:
+    """A bounded, thread-safe map of computed values: the least recently used beyond `size` are dropped. Two
+    threads asking for one missing key may both compute it (the values are equal); neither waits on the other."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 @dataclass
 class MeasureSession:
     """One window's measures for every practice in one snapshot, computed once and reused by every caller."""
@@ -56,8 +86,9 @@ class MeasureSession:
     _open: pd.DataFrame | None = None
     _unrecorded: pd.DataFrame | None = None
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
-    _series: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    _series: dict[tuple[str, str], pd.DataFrame | None] = field(default_factory=dict)  # None: no appointments
     _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
+    _memo: Memo = field(default_factory=lambda: Memo(MEMO_ENTRIES))
 
     def __post_init__(self) -> None:
         stored = self.snapshot.periods(APPOINTMENTS)
@@ -230,8 +261,67 @@ class MeasureSession:
             )
         return self._baselines[key]
 
+    def warm(self, series: tuple[str, ...] = ()) -> None:
+        """Compute what a server's requests read, once per store generation: the directory, every practice's
+        window measures and data-quality flags (with ODS open status), the practices placed in an ICB without
+        appointments, and the monthly series of `series` for every practice (one query per measure)."""
+        directory = self.directory()
+        self.quality()
+        if self._unrecorded is None:
+            self._unrecorded = unrecorded_practices(self.snapshot, self.months, directory)
+        for name in series:
+            self.prefetch_series(list(directory.practice_code), name)
+
+    def sharing(self, other: MeasureSession) -> MeasureSession:
+        """This session reading `other`'s computed frames, and adding to the same caches: sessions of one store
+        generation on different threads (each with its own engine connection) compute each thing once between
+        them. Only plain data frames and fitted comparisons are shared, never an engine expression."""
+        if (other.snapshot.generation, other.months, other.settings) != (
+            self.snapshot.generation,
+            self.months,
+            self.settings,
+        ):
+            raise ValueError("sessions share computed measures only over the same snapshot, window and settings")
+        self._directory, self._values = other._directory, other._values
+        self._open, self._unrecorded = other._open, other._unrecorded
+        self._comparisons, self._baselines, self._quality = other._comparisons, other._baselines, other._quality
+        self._series, self._some_values, self._memo = other._series, other._some_values, other._memo
+        return self
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per session and the sessions sharing it (the least recently used of many are
+        forgotten): derived per-practice results such as an SPC chart's points, which a page and then its chart
+        image both read."""
+        return self._memo.get(key, compute)
+
+    def practice_entry(self, practice_code: str) -> pd.DataFrame:
+        """The practice's directory row (no rows when the window has no appointments for it), by a lookup
+        rather than a scan of every practice."""
+        directory = self.directory()
+        where = self.memo(
+            ("directory-index", id(directory)),
+            lambda: dict(zip(directory.practice_code, range(len(directory)), strict=True)),
+        )
+        i = where.get(practice_code)
+        return directory.iloc[0:0] if i is None else directory.iloc[i : i + 1]
+
+    def practice_row(self, practice_code: str) -> pd.DataFrame:
+        """The practice's directory row with its window measures (no rows when it has no appointments)."""
+        known = self.practice_entry(practice_code)
+        if not len(known):
+            return known
+        if self._values is None:
+            return known.merge(self.values_for([practice_code]), on="practice_code")
+        values = self._values
+        where = self.memo(
+            ("values-index", id(values)), lambda: dict(zip(values.practice_code, range(len(values)), strict=True))
+        )
+        i = where.get(practice_code)
+        return known.merge(values.iloc[0:0] if i is None else values.iloc[i : i + 1], on="practice_code")
+
     def prefetch_series(self, practice_codes: list[str], name: str) -> None:
-        """Read many practices' monthly series of one measure in one batched query (a report's SPC charts)."""
+        """Read many practices' monthly series of one measure in one batched query (a report's SPC charts, or a
+        server's every practice), each laid on every stored month (gaps as missing) once, here."""
         wanted = [c for c in dict.fromkeys(practice_codes) if (c, name) not in self._series]
         if not wanted:
             return
@@ -240,10 +330,16 @@ class MeasureSession:
         agg = agg.filter(agg.practice_code.isin(wanted))
         counts = with_list_size(practice_month_counts(agg, [m]), self._registrations())
         frame = monthly_series(counts, m).to_pandas()
-        groups = dict(tuple(frame.groupby("practice_code")))
-        empty = frame.iloc[0:0]
-        for code in wanted:
-            self._series[(code, name)] = groups.get(code, empty).drop(columns="practice_code")
+        frame["month"] = pd.to_datetime(frame["month"])
+        months = pd.to_datetime(sorted(require_month(p) for p in self.snapshot.periods(AGGREGATE)))
+        present = set(frame.practice_code)
+        grid = pd.MultiIndex.from_product([wanted, months], names=["practice_code", "month"])
+        full = frame.set_index(["practice_code", "month"]).reindex(grid).reset_index()
+        body = full[["month", "numerator", "denominator", "value"]]
+        n = len(months)
+        for i, code in enumerate(wanted):  # slices of one frame: no copy per practice
+            rows = body.iloc[i * n : (i + 1) * n].reset_index(drop=True)
+            self._series[(code, name)] = rows if code in present else None
 
     def monthly_table(self, practice_codes: list[str], names: list[str]) -> pd.DataFrame:
         """Some practices' monthly values of several measures over the window, long (one row per practice,
@@ -267,13 +363,10 @@ class MeasureSession:
         """Monthly values of a measure for one practice over every stored month (for SPC); months the practice
         is missing from are gaps, not zeros."""
         self.prefetch_series([practice_code], name)
-        out = self._series[(practice_code, name)].copy()
-        if out.empty:
+        out = self._series[(practice_code, name)]
+        if out is None:
             raise NotFoundError(f"practice {practice_code!r} has no GPAD appointments in the store")
-        all_months = [parse_month(p) for p in self.snapshot.periods(AGGREGATE)]
-        frame = pd.DataFrame({"month": pd.to_datetime(all_months)})
-        out["month"] = pd.to_datetime(out["month"])
-        return frame.merge(out, on="month", how="left").reset_index(drop=True)
+        return out.copy()
 
 
 def icb_summary(session: MeasureSession) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from gpaccess.measures.service import MeasureSession
@@ -97,6 +98,14 @@ def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *
     return Figure(spc_chart(points, meta), data)
 
 
+def spc_svg_figure(session: MeasureSession, practice_code: str, measure_name: str) -> tuple[str, pd.DataFrame]:
+    """The same chart drawn straight to SVG (`charts/spc_svg.py`: the web's, a millisecond to draw), and its data."""
+    from gpaccess.publication.charts.spc_svg import spc_svg
+
+    points, meta, data = spc_points(session, practice_code, measure_name)
+    return spc_svg(points, meta), data
+
+
 def spc_table(session: MeasureSession, practice_code: str, measure_name: str) -> pd.DataFrame:
     """The chart's data alone (a page that shows the table and draws the chart in another request)."""
     return spc_points(session, practice_code, measure_name)[2]
@@ -105,25 +114,36 @@ def spc_table(session: MeasureSession, practice_code: str, measure_name: str) ->
 def spc_points(
     session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False
 ) -> tuple[pd.DataFrame, SpcMeta, pd.DataFrame]:
+    """The chart's points with their limits and signals, its meta and its data (once per session: a web page
+    shows the table and its image request draws the chart from the same points). Callers never modify them."""
+    key = ("spc", practice_code, measure_name, plain)
+    return session.memo(key, lambda: _spc_points(session, practice_code, measure_name, plain=plain))
+
+
+def _spc_points(
+    session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool
+) -> tuple[pd.DataFrame, SpcMeta, pd.DataFrame]:
     m = session.measure(measure_name)
     series = latest_consecutive(session.series(practice_code, measure_name).dropna(subset=["value"]))
     result = xmr(series["value"].to_numpy(), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
     p = result.points
     rules = _rules(result)
-    points = series.assign(
-        mean=p.mean,
-        lower=p.lower_limit,
-        upper=p.upper_limit,
-        lower_2s=p.lower_two_sigma,
-        upper_2s=p.upper_two_sigma,
-        segment=p.segment,
-        trial=p.trial_limits,
-        # The point type, not the rule label: it says improvement or concern for a measure with a direction.
-        special_cause=[_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)],
-        rule=rules,
+    points = pd.DataFrame(  # one constructor, not a copy per added column: a server draws these per request
+        {
+            **{c: series[c].to_numpy() for c in series.columns},
+            "mean": p.mean,
+            "lower": p.lower_limit,
+            "upper": p.upper_limit,
+            "lower_2s": p.lower_two_sigma,
+            "upper_2s": p.upper_two_sigma,
+            "segment": p.segment,
+            "trial": p.trial_limits,
+            # The point type, not the rule label: it says improvement or concern for a measure with a direction.
+            "special_cause": [_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)],
+            "rule": rules,
+        }
     )
-    directory = session.directory()
-    name_row = directory[directory.practice_code == practice_code]
+    name_row = session.practice_entry(practice_code)
     meta = SpcMeta(
         title=f"{m.title}, month by month",
         practice_code=practice_code,
@@ -142,10 +162,12 @@ def spc_points(
 def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:
     """The latest run of consecutive months: an XmR chart joins points as neighbours, so a gap (e.g. 2019
     baseline months stored beside recent ones) must not be drawn as if the months followed each other."""
-    months = pd.to_datetime(series["month"]).dt.to_period("M")
-    step = months.diff().map(lambda d: getattr(d, "n", 1))
-    breaks = (step != 1).cumsum()
-    return series[breaks == breaks.iloc[-1]].reset_index(drop=True) if len(series) else series
+    if not len(series):
+        return series
+    months = pd.to_datetime(series["month"]).to_numpy().astype("datetime64[M]").astype("int64")
+    breaks = np.flatnonzero(np.diff(months) != 1)  # the last row before each gap
+    start = int(breaks[-1]) + 1 if len(breaks) else 0
+    return series.iloc[start:].reset_index(drop=True)
 
 
 def _cause(kind: str, special: bool) -> str:

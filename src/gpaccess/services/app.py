@@ -9,6 +9,7 @@ upgrade is a deliberate step (and on PostgreSQL one a DBA can schedule).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # imported when first used: a command that refuses a file ear
     from gpaccess.storage.warehouse import Warehouse
 
 PLAN_STORE_FILENAME = "plans.sqlite3"
+log = logging.getLogger("gpaccess.services")
 
 
 class PlanStoreOutOfDateError(UserError):
@@ -55,6 +57,7 @@ class App:
     shared_series: tuple[str, ...] = ()  # measures whose monthly series (SPC) are read for every practice too
     _shared: Any = field(default=None, repr=False)
     _computing: bool = field(default=False, repr=False)
+    _failed_generation: int | None = field(default=None, repr=False)  # not retried in the background
     _lock: Any = field(default_factory=threading.Condition, repr=False)
 
     @classmethod
@@ -83,38 +86,44 @@ class App:
         )
 
     def reused_session(self, build: Any) -> Any:
-        """A measure session for this request over the shared measures of the store's latest generation
-        (`build(snapshot)` makes a session; one request computes a new generation's measures, the others keep
-        the previous ones meanwhile, or wait if there are none yet)."""
+        """A measure session for this request sharing the computed measures of the store's latest generation
+        (`build(snapshot)` makes a session). The first generation is computed by the first request, the others
+        waiting for it; a later generation (after an ingest) is computed by a background thread while every
+        request keeps reading the previous one, so no request waits for it."""
         snapshot = self.warehouse.snapshot()
-        compute = False
         with self._lock:
-            while True:
-                shared = self._shared
-                if shared is not None and shared[0].generation == snapshot.generation:
-                    break
-                if not self._computing:
-                    self._computing = compute = True
-                    break
-                if shared is not None:
-                    break  # another request is computing the new generation: read the previous one meanwhile
+            shared = self._shared
+            stale = shared is None or shared.snapshot.generation != snapshot.generation
+            retry = snapshot.generation != self._failed_generation
+            if stale and shared is not None and not self._computing and retry:
+                self._computing = True
+                threading.Thread(target=self._refresh, args=(build, snapshot), daemon=True).start()
+            while shared is None and self._computing:
                 self._lock.wait()
-        if compute:
-            try:
-                first = build(snapshot)
-                codes = list(first.directory().practice_code)
-                for name in self.shared_series:
-                    first.prefetch_series(codes, name)
-                shared = (snapshot, first.directory(), first.values(), first._series)
-                with self._lock:
-                    self._shared = shared
-            finally:
-                with self._lock:
-                    self._computing = False
-                    self._lock.notify_all()
-        session = build(shared[0])
-        session._directory, session._values, session._series = shared[1], shared[2], dict(shared[3])
-        return session
+                shared = self._shared
+            if shared is None:
+                self._computing = True
+        if shared is None:
+            self._refresh(build, snapshot)
+            shared = self._shared
+        return build(shared.snapshot).sharing(shared)
+
+    def _refresh(self, build: Any, snapshot: Any) -> None:
+        try:
+            session = build(snapshot)
+            session.warm(self.shared_series)
+            with self._lock:
+                self._shared = session
+        except Exception:
+            log.exception("computing the measures of store generation %s failed", snapshot.generation)
+            self._failed_generation = snapshot.generation
+            if self._shared is not None:
+                return  # the previous generation's measures keep serving; the next request retries
+            raise
+        finally:
+            with self._lock:
+                self._computing = False
+                self._lock.notify_all()
 
     # -- settings for each layer (the one mapping) ------------------------------------------------------
     def measure_settings(self):

@@ -105,9 +105,7 @@ def practice_measures(
 
     s = session or measure_session(app, months=months)
     code = practice_code.strip().upper()
-    directory = s.directory()
-    known = directory[directory.practice_code == code]
-    found = known.merge(s.values_for([code]), on="practice_code") if len(known) else known
+    found = s.practice_row(code)
     icb = None if found.empty else found.icb_code.iloc[0]
     code = principal.require_practice(code, None if pd.isna(icb) else str(icb))
     if found.empty:
@@ -157,18 +155,24 @@ def spc(
     practice_code: str,
     measure: str = "f2f_gp",
     session: MeasureSession | None = None,
-    chart: bool = True,
-):  # chart=False: a `Figure`-like pair with only `.data` filled (the chart is drawn by another request)
+    chart: bool | str = True,
+):
     """A Making Data Count XmR chart of one practice's measure over every stored month (pass `session` to draw
-    several charts from one snapshot)."""
-    from gpaccess.publication.figures import Figure, spc_figure, spc_table
+    several charts from one snapshot). `chart`: True, the Altair chart (reports, `gpaccess spc`); "svg", the SVG
+    text drawn directly (the web); False, only `.data` filled (a page that shows the table)."""
+    from gpaccess.publication.figures import Figure, spc_figure, spc_svg_figure, spc_table
 
     s = session or measure_session(app)
     code = practice_code.strip().upper()
-    match = s.directory()[s.directory().practice_code == code]
+    match = s.practice_entry(code)
     icb = str(match.icb_code.iloc[0]) if len(match) and pd.notna(match.icb_code.iloc[0]) else None
     code = principal.require_practice(code, icb)
-    figure = spc_figure(s, code, measure) if chart else Figure(None, spc_table(s, code, measure))  # type: ignore[arg-type]
+    if chart == "svg":
+        figure = Figure(*spc_svg_figure(s, code, measure))  # type: ignore[arg-type]
+    elif chart:
+        figure = spc_figure(s, code, measure)
+    else:
+        figure = Figure(None, spc_table(s, code, measure))  # type: ignore[arg-type]
     audit_read(
         app,
         principal=principal,

@@ -12,6 +12,7 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-a
 
 
 def svg_response(chart) -> Response:
-    response = Response(chart_svg(chart), media_type="image/svg+xml")
+    """An image response: `chart` is an Altair chart (drawn here by vl-convert) or SVG text already drawn."""
+    response = Response(chart if isinstance(chart, str) else chart_svg(chart), media_type="image/svg+xml")
     response.headers["X-Chart-CSP"] = SVG_CSP
     return response

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -38,17 +39,23 @@ UPLOAD_SUFFIXES = (".csv", ".xlsx")
 
 
 def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    if columns is not None:
-        frame = frame.reindex(columns=columns)
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+    """Rows as dicts for a template, missing values as None (column by column: a page builds several)."""
+    names = list(frame.columns) if columns is None else columns
+    cells = [
+        frame[c].to_numpy(dtype=object) if c in frame.columns else np.full(len(frame), None, dtype=object)
+        for c in names
+    ]
+    rows = zip(*cells, strict=True)
+    return [{c: (None if pd.isna(v) else v) for c, v in zip(names, row, strict=True)} for row in rows]
 
 
 # -- the ICB dashboard ---------------------------------------------------------------------------------------
 @router.get("/icb/{icb_code}")
 def icb_dashboard(request: Request, icb_code: str, principal: Principal = Named) -> Response:
     app = get_app(request)
-    stored = cohort_service.stored_cohort(app, principal=principal, icb_code=icb_code)
-    measures = measure_service.icb_measures(app, principal=principal, icb_code=stored.icb_code)
+    with audit_service.audit_together(app):
+        stored = cohort_service.stored_cohort(app, principal=principal, icb_code=icb_code)
+        measures = measure_service.icb_measures(app, principal=principal, icb_code=stored.icb_code)
     names = dict(zip(measures.table.practice_code, measures.table.practice_name, strict=True))
     run = stored.run
     members = [] if run is None else [m.model_dump() | {"name": names.get(m.practice_code)} for m in run.members]
@@ -243,22 +250,26 @@ def icb_measures_export(request: Request, icb_code: str, fmt: str, principal: Pr
 @router.get("/practice/{practice_code}")
 def practice_page(request: Request, practice_code: str, principal: Principal = Named) -> Response:
     app = get_app(request)
-    session = measure_service.measure_session(app)  # one snapshot for the page's measures and charts
-    found = measure_service.practice_measures(app, principal=principal, practice_code=practice_code, session=session)
-    row = found.row
-    icb = row.get("icb_code") if isinstance(row.get("icb_code"), str) else None
-    local = local_service.practice_local(app, principal=principal, practice_code=found.practice_code, icb_code=icb)
-    measures = [{"name": n, "value": row.get(n), **found.measures[n]} for n in PRACTICE_MEASURES if n in found.measures]
-    spc_tables = {}
-    for name in SPC_MEASURES:
-        fig = measure_service.spc(
-            app, principal=principal, practice_code=found.practice_code, measure=name, session=session, chart=False
+    with audit_service.audit_together(app):  # the page's reads: one audit transaction, an event for each
+        session = measure_service.measure_session(app)  # one snapshot for the page's measures and charts
+        found = measure_service.practice_measures(
+            app, principal=principal, practice_code=practice_code, session=session
         )
-        spc_tables[name] = {
-            "title": found.measures[name]["title"],
-            "kind": found.measures[name]["kind"],
-            "rows": _records(fig.data, ["month", "value", "mean", "lower", "upper", "special_cause"]),
-        }
+        row = found.row
+        icb = row.get("icb_code") if isinstance(row.get("icb_code"), str) else None
+        local = local_service.practice_local(app, principal=principal, practice_code=found.practice_code, icb_code=icb)
+        spc_tables = {}
+        for name in SPC_MEASURES:
+            fig = measure_service.spc(
+                app, principal=principal, practice_code=found.practice_code, measure=name, session=session, chart=False
+            )
+            spc_tables[name] = {
+                "title": found.measures[name]["title"],
+                "kind": found.measures[name]["kind"],
+                "rows": _records(fig.data, ["month", "value", "mean", "lower", "upper", "special_cause"]),
+            }
+        plans = plan_service.practice_plans(app, principal=principal, practice_code=found.practice_code)
+    measures = [{"name": n, "value": row.get(n), **found.measures[n]} for n in PRACTICE_MEASURES if n in found.measures]
     return render(
         request,
         "practice.jinja",
@@ -273,7 +284,7 @@ def practice_page(request: Request, practice_code: str, principal: Principal = N
         context=found.context,
         coverage=found.coverage,
         local=_records(local),
-        plans=plan_service.practice_plans(app, principal=principal, practice_code=found.practice_code),
+        plans=plans,
         back=f"/icb/{icb}" if principal.role.scope == "icb" and icb else None,
     )
 
@@ -284,7 +295,9 @@ def practice_spc_svg(request: Request, practice_code: str, measure: str, princip
         from gpaccess.errors import NotFoundError
 
         raise NotFoundError("no such chart")
-    fig = measure_service.spc(get_app(request), principal=principal, practice_code=practice_code, measure=measure)
+    fig = measure_service.spc(
+        get_app(request), principal=principal, practice_code=practice_code, measure=measure, chart="svg"
+    )
     return svg_response(fig.chart)
 
 

@@ -1,0 +1,123 @@
+"""A server's shared measures: the first generation computed by the first request, a later one in the background
+while requests keep reading the previous one, a failed one never blocking anyone."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+
+from gpaccess.config import Settings
+from gpaccess.measures.service import Memo
+from gpaccess.services.app import App
+
+
+@dataclass(frozen=True)
+class Snap:
+    generation: int
+
+
+@dataclass
+class Store:
+    generation: int = 1
+
+    def snapshot(self) -> Snap:
+        return Snap(self.generation)
+
+
+@dataclass
+class FakeSession:
+    snapshot: Snap
+    warmed: bool = False
+    shared_with: FakeSession | None = None
+
+    def warm(self, series) -> None:
+        self.warmed = True
+
+    def sharing(self, other: FakeSession) -> FakeSession:
+        self.shared_with = other
+        return self
+
+
+@dataclass
+class Builder:
+    gate: dict[int, threading.Event] = field(default_factory=dict)
+    fail: set[int] = field(default_factory=set)
+    built: list[int] = field(default_factory=list)
+
+    def __call__(self, snapshot: Snap) -> FakeSession:
+        self.built.append(snapshot.generation)
+        if snapshot.generation in self.gate:
+            self.gate[snapshot.generation].wait(10)
+        if snapshot.generation in self.fail:
+            raise RuntimeError("the engine failed")
+        return FakeSession(snapshot)
+
+
+@pytest.fixture
+def app(tmp_path):
+    made = App.from_settings(Settings(home=tmp_path))
+    made.__dict__["warehouse"] = Store()
+    return made
+
+
+def _wait_until_idle(app: App) -> None:
+    with app._lock:
+        while app._computing:
+            app._lock.wait(10)
+
+
+def test_first_request_computes_later_ones_share(app):
+    build = Builder()
+    first = app.reused_session(build)
+    assert first.shared_with is not None and first.shared_with.warmed
+    second = app.reused_session(build)
+    assert second.shared_with is first.shared_with  # computed once, shared by every later request
+    assert build.built == [1, 1, 1]  # the shared session, then one light session per request
+
+
+def test_a_new_generation_is_computed_in_the_background_meanwhile_the_old_one_serves(app):
+    build = Builder(gate={2: threading.Event()})
+    app.reused_session(build)
+    app.warehouse.generation = 2  # an ingest landed
+    during = app.reused_session(build)
+    assert during.snapshot.generation == 1  # not kept waiting for generation 2
+    assert app._computing
+    build.gate[2].set()
+    _wait_until_idle(app)
+    after = app.reused_session(build)
+    assert after.snapshot.generation == 2 and after.shared_with.warmed
+
+
+def test_a_failed_generation_keeps_the_previous_one_and_is_not_retried(app, caplog):
+    build = Builder(fail={2})
+    app.reused_session(build)
+    app.warehouse.generation = 2
+    app.reused_session(build)
+    _wait_until_idle(app)
+    assert "generation 2 failed" in caplog.text
+    again = app.reused_session(build)
+    assert again.snapshot.generation == 1
+    assert build.built.count(2) == 1  # tried once, not on every request
+
+
+def test_with_nothing_to_serve_a_failure_is_the_requests_error(app):
+    with pytest.raises(RuntimeError, match="engine failed"):
+        app.reused_session(Builder(fail={1}))
+
+
+def test_memo_keeps_the_most_recently_used():
+    memo = Memo(2)
+    calls: list[str] = []
+
+    def make(key: str):
+        return lambda: calls.append(key) or key.upper()
+
+    assert memo.get("a", make("a")) == "A"
+    memo.get("b", make("b"))
+    memo.get("a", make("a"))  # a used again: b is now the least recently used
+    memo.get("c", make("c"))  # over the size: b goes
+    memo.get("a", make("a"))
+    memo.get("b", make("b"))
+    assert calls == ["a", "b", "c", "b"]
