@@ -280,7 +280,8 @@ def update_plan(
     owner: str = DEFAULT_OWNER,
 ) -> int:
     """Save a change to a plan made from the version the user read; refused (`PlanConflictError`) if someone
-    saved it since. A practice user may only add notes (comment) on their own practice's plan."""
+    saved it since. A practice user may only add notes (comment) on their own practice's plan. Returns the new
+    version, or `expected_version` itself when the change leaves the plan as it was (nothing is saved)."""
     plan, cycle = _visible_plan(app, principal, plan_id)
     add = list(add)
     edits = status is not None or bool(action_status) or bool(action_fields) or bool(add)
@@ -343,7 +344,9 @@ def _changes(statuses: Mapping[int, str], fields: Mapping[int, Mapping[str, str]
         try:
             out.append(ActionChange(action_id=action_id, **data))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                (f"{'.'.join(str(x) for x in e['loc'])}: " if e["loc"] else "") + e["msg"] for e in exc.errors()
+            )
             raise UserError(f"action {action_id}: {problems}") from exc
     return out
 
