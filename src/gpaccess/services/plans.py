@@ -254,6 +254,25 @@ def practice_plans(app: App, *, principal: Principal, practice_code: str) -> lis
     ]
 
 
+def visible_practice(app: App, *, principal: Principal, practice_code: str) -> str:
+    """The practice's code if the store knows it and the principal may see it; otherwise the same
+    `NotFoundError` for a missing practice and one outside scope."""
+    from gpaccess.services.measures import measure_session
+
+    code = practice_code.strip().upper()
+    directory = measure_session(app).directory()
+    known = directory[directory.practice_code == code]
+    icb = None if known.empty or pd.isna(known.icb_code.iloc[0]) else str(known.icb_code.iloc[0])
+    return principal.require_practice(code, icb)
+
+
+def known_practice_plans(app: App, *, principal: Principal, practice_code: str) -> list[PlanView]:
+    """`practice_plans` for a practice the store knows and the principal may see (none is an empty list);
+    a practice not in the store or outside scope is the same `NotFoundError` (the API's answer for both)."""
+    code = visible_practice(app, principal=principal, practice_code=practice_code)
+    return practice_plans(app, principal=principal, practice_code=code)
+
+
 def list_plans(
     app: App, *, principal: Principal, icb_code: str, cycle: str | None = None, open_only: bool = False
 ) -> list[PlanOut]:
