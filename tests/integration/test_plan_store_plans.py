@@ -217,6 +217,49 @@ def test_updates_make_versions_with_user_time_and_reason(db_sessions, plan_id):
         assert history[0].at <= history[1].at <= history[2].at
 
 
+def test_a_change_that_leaves_the_plan_as_it_was_stores_nothing(db_sessions, plan_id):
+    with db_sessions() as session:
+        action = queries.plan_by_id(session, plan_id).actions[0]
+        events = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    with db_sessions() as session:
+        same = commands.update_plan(
+            session,
+            plan_id=plan_id,
+            icb_code="QWE",
+            expected_version=1,
+            reason="saved again",
+            status=PlanStatus.DRAFT,
+            changes=[ActionChange(action_id=action.id, owner=action.owner, notes=action.notes)],
+            user="a",
+        )
+    assert same == 1
+    with db_sessions() as session:
+        assert queries.plan_by_id(session, plan_id).version == 1
+        assert session.scalar(select(func.count()).select_from(PlanVersion)) == 1
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == events
+        with pytest.raises(PlanInputError, match="owner cannot be blank"):
+            commands.update_plan(
+                session,
+                plan_id=plan_id,
+                icb_code="QWE",
+                expected_version=1,
+                reason="no owner",
+                changes=[ActionChange.model_construct(action_id=action.id, owner=None)],
+                user="a",
+            )
+        changed = commands.update_plan(
+            session,
+            plan_id=plan_id,
+            icb_code="QWE",
+            expected_version=1,
+            reason="a real change",
+            changes=[ActionChange(action_id=action.id, owner="Someone else")],
+            user="a",
+        )
+        session.commit()
+    assert changed == 2
+
+
 def test_a_second_writer_from_the_same_version_is_told_of_the_conflict(db_sessions, plan_id):
     """Two people read version 1; the first saves; the second's save is refused and stores nothing."""
     with db_sessions() as reader_a, db_sessions() as reader_b:

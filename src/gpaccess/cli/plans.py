@@ -221,7 +221,10 @@ def update(
         action_fields=fields,
         add=add or [],
     )
-    out.print(f"plan {plan_id} saved as version {new} by {c.user}")
+    if new == version:
+        out.print(f"nothing changed: plan {plan_id} is still version {version} (nothing was saved)")
+    else:
+        out.print(f"plan {plan_id} saved as version {new} by {c.user}")
 
 
 @plan_app.command()

@@ -349,7 +349,9 @@ def update_plan(
 ) -> int:
     """Save a change to a plan made from version `expected_version`; returns the new version.
 
-    Refused with `PlanConflictError` (nothing stored) if the plan was saved by anyone since that version."""
+    Refused with `PlanConflictError` (nothing stored) if the plan was saved by anyone since that version. A
+    change that leaves the plan as it was (the same values saved again, no note) stores nothing, makes no
+    version and no audit event, and returns `expected_version` itself."""
     actor = acting_user(PlanInputError, user)
     why = _reason(reason, "a change to a plan")
     icb = icb_code.strip().upper()
@@ -374,6 +376,7 @@ def update_plan(
                 _refuse_stale(session, plan_id, icb, expected_version)
             plan = session.get(Plan, plan_id, populate_existing=True)
             assert plan is not None
+            before = plan_state(plan)
             version = expected_version + 1
             if new_status is not None:
                 plan.status = new_status
@@ -393,6 +396,8 @@ def update_plan(
             for i, data in enumerate(added, start=1):
                 plan.actions.append(PlanAction(position=position + i, **data.model_dump()))
             session.flush()
+            if noted is None and plan_state(plan) == before:
+                raise _UnchangedError  # undoes the version bump: nothing is stored
             if noted is not None:
                 if noted.action_id is not None and noted.action_id not in {a.id for a in plan.actions}:
                     raise NotFoundError(f"plan {plan_id} has no action {noted.action_id}")
@@ -420,12 +425,18 @@ def update_plan(
                 },
             )
             return version
+    except _UnchangedError:
+        return expected_version
     except OperationalError as exc:  # SQLite: another writer kept the lock past the busy timeout
         if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
             raise PlanConflictError(
                 f"plan {plan_id} is being saved by someone else right now: show it again and reapply the change"
             ) from exc
         raise
+
+
+class _UnchangedError(Exception):
+    """Raised inside the transaction to roll back a save that changes nothing."""
 
 
 class _StatusIn(BaseModel):

@@ -110,6 +110,17 @@ class ActionChange(_In):
     expected_change: Change | None = None
     notes: str | None = None
 
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> Self:
+        """A field every action has may be changed, never emptied (the others may be cleared with None)."""
+        cleared = sorted(f for f in REQUIRED_ACTION_FIELDS & self.model_fields_set if getattr(self, f) is None)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be blank: every action has one")
+        return self
+
+
+REQUIRED_ACTION_FIELDS = frozenset({"description", "owner", "start", "status", "outcome_measure"})
+
 
 class SuggestionDecisionIn(_In):
     """What the analyst decided about one suggestion: accepted or edited (it became an action) or rejected

@@ -78,6 +78,14 @@ def _title(action: str, titles: Mapping[str, str]) -> str:
     return titles.get(action, action.replace("_", " "))
 
 
+def _outcome_title(name: str) -> str:
+    """The measure's title for an outcome named by its key (the returns carry keys)."""
+    from gpaccess.measures.definitions import load_measures
+
+    found = load_measures().get(name)
+    return found.title if found is not None else name
+
+
 def _row(ev: IcbEvaluation, e: Estimate) -> dict[str, object]:
     shown = e.status == ESTIMATED
     return {
@@ -176,6 +184,7 @@ def write_national_what_worked(
         {
             **r,
             "title": _title(str(r["action"]), titles),
+            "outcome_title": _outcome_title(str(r["outcome"])),
             "reading": reading(r["effect"], r["lower"], r["upper"], str(r["unit"]))
             if r["status"] == ESTIMATED
             else r["status"],

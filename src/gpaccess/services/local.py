@@ -22,7 +22,8 @@ def upload(
     period: str | None = None,
 ):
     """Check every row of a local-indicator file against the ICB's practices and store it as one release, or
-    refuse it whole with every problem located."""
+    refuse it whole with every problem located. Both are audited (`local.uploaded`, `local.refused`)."""
+    from gpaccess.errors import InputFileError
     from gpaccess.ingest.local import upload as store_upload
 
     code = principal.require_icb(icb_code)
@@ -31,17 +32,34 @@ def upload(
     practices = set(s.icb_practices(code).practice_code)
     directory = s.directory().dropna(subset=["icb_code"])
     criteria = app.selection_settings().criteria
-    return store_upload(
-        app.warehouse,
-        path,
+    try:
+        result = store_upload(
+            app.warehouse,
+            path,
+            icb_code=code,
+            icb_practices=practices,
+            user=principal.actor,
+            practice_icbs=dict(zip(directory.practice_code, directory.icb_code, strict=True)),
+            sheet=sheet,
+            period=period,
+            rate_indicators=(criteria.local_111_indicator, criteria.local_ae_indicator),
+        )
+    except InputFileError as exc:
+        audit_read(
+            app, principal=principal, action="local.refused", icb_code=code, object_type="local_upload",
+            object_id=path.name, detail={"problems": len(exc.problems)},
+        )  # fmt: skip
+        raise
+    audit_read(
+        app,
+        principal=principal,
+        action="local.uploaded",
         icb_code=code,
-        icb_practices=practices,
-        user=principal.actor,
-        practice_icbs=dict(zip(directory.practice_code, directory.icb_code, strict=True)),
-        sheet=sheet,
-        period=period,
-        rate_indicators=(criteria.local_111_indicator, criteria.local_ae_indicator),
+        object_type="local_upload",
+        object_id=result.release,
+        detail={"file": result.file, "sha256": result.sha256, "status": result.status, "rows": result.rows},
     )
+    return result
 
 
 def view(app: App, *, principal: Principal, icb_code: str):

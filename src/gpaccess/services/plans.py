@@ -254,6 +254,25 @@ def practice_plans(app: App, *, principal: Principal, practice_code: str) -> lis
     ]
 
 
+def visible_practice(app: App, *, principal: Principal, practice_code: str) -> str:
+    """The practice's code if the store knows it and the principal may see it; otherwise the same
+    `NotFoundError` for a missing practice and one outside scope."""
+    from gpaccess.services.measures import measure_session
+
+    code = practice_code.strip().upper()
+    directory = measure_session(app).directory()
+    known = directory[directory.practice_code == code]
+    icb = None if known.empty or pd.isna(known.icb_code.iloc[0]) else str(known.icb_code.iloc[0])
+    return principal.require_practice(code, icb)
+
+
+def known_practice_plans(app: App, *, principal: Principal, practice_code: str) -> list[PlanView]:
+    """`practice_plans` for a practice the store knows and the principal may see (none is an empty list);
+    a practice not in the store or outside scope is the same `NotFoundError` (the API's answer for both)."""
+    code = visible_practice(app, principal=principal, practice_code=practice_code)
+    return practice_plans(app, principal=principal, practice_code=code)
+
+
 def list_plans(
     app: App, *, principal: Principal, icb_code: str, cycle: str | None = None, open_only: bool = False
 ) -> list[PlanOut]:
@@ -280,7 +299,8 @@ def update_plan(
     owner: str = DEFAULT_OWNER,
 ) -> int:
     """Save a change to a plan made from the version the user read; refused (`PlanConflictError`) if someone
-    saved it since. A practice user may only add notes (comment) on their own practice's plan."""
+    saved it since. A practice user may only add notes (comment) on their own practice's plan. Returns the new
+    version, or `expected_version` itself when the change leaves the plan as it was (nothing is saved)."""
     plan, cycle = _visible_plan(app, principal, plan_id)
     add = list(add)
     edits = status is not None or bool(action_status) or bool(action_fields) or bool(add)
@@ -343,7 +363,9 @@ def _changes(statuses: Mapping[int, str], fields: Mapping[int, Mapping[str, str]
         try:
             out.append(ActionChange(action_id=action_id, **data))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                (f"{'.'.join(str(x) for x in e['loc'])}: " if e["loc"] else "") + e["msg"] for e in exc.errors()
+            )
             raise UserError(f"action {action_id}: {problems}") from exc
     return out
 

@@ -48,6 +48,7 @@ def templates() -> Environment:
     )
     env.filters["pct"] = _pct
     env.filters["num"] = _num
+    env.filters["measure_title"] = measure_title
     env.globals["version"] = __version__
     return env
 
@@ -58,6 +59,14 @@ def _pct(value: Any, digits: int = 1) -> str:
     except (TypeError, ValueError):
         return "not available"
     return "not available" if f != f else f"{f:.{digits}%}"
+
+
+def measure_title(name: Any) -> str:
+    """A measure's title (`appts_per_1000` -> "Appointments per 1,000 …"); anything else as given."""
+    from gpaccess.measures.definitions import load_measures
+
+    found = load_measures().get(str(name))
+    return found.title if found is not None else str(name)
 
 
 def _num(value: Any, digits: int = 0) -> str:

@@ -7,7 +7,7 @@
 - CSRF: every form carries `csrf_token`, an HMAC (the installation's session key under GPACCESS_HOME) of the
   browser's session secret, or before sign-in of a random `gpaccess_csrf` cookie: a page from another site
   can neither read nor make it. POSTs without the right token are refused (403).
-- Bodies over the limit are refused (413) before they are read whole.
+- Bodies over the limit are refused (413) before they are read whole (as JSON `{"detail": ...}` under `/api/`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ class SecurityHeaders:
         nonce = new_nonce()
         scope.setdefault("state", {})["csp_nonce"] = nonce
         length = dict(scope.get("headers") or []).get(b"content-length")
+        api = str(scope.get("path", "")).startswith("/api/")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _too_large(send, self.max_body, nonce)
+            await _too_large(send, self.max_body, nonce, api=api)
             return
         received = 0
 
@@ -83,7 +84,7 @@ class SecurityHeaders:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLargeError:
-            await _too_large(send, self.max_body, nonce)
+            await _too_large(send, self.max_body, nonce, api=api)
 
 
 class BodyTooLargeError(Exception):
@@ -106,10 +107,13 @@ def _add_headers(headers: MutableHeaders, nonce: str) -> None:
     headers.setdefault("Cache-Control", "no-store")
 
 
-async def _too_large(send: Send, limit: int, nonce: str) -> None:
-    body = f"The upload is too large: at most {limit // (1024 * 1024)} MB.".encode()
+async def _too_large(send: Send, limit: int, nonce: str, *, api: bool = False) -> None:
+    import json
+
+    text = f"The upload is too large: at most {limit // (1024 * 1024)} MB."
+    body = json.dumps({"detail": text}).encode() if api else text.encode()
     headers = MutableHeaders(raw=[])
-    headers["content-type"] = "text/plain; charset=utf-8"
+    headers["content-type"] = "application/json" if api else "text/plain; charset=utf-8"
     headers["content-length"] = str(len(body))
     _add_headers(headers, nonce)
     await send({"type": "http.response.start", "status": 413, "headers": headers.raw})

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the web tests need the web extra: pip install -e '.[web,dev]'")
 
 from fastapi.testclient import TestClient
-from web_helpers import PASSWORD, sign_in
+from web_helpers import PASSWORD, api_tokens, copy_world, sign_in
 
 from gpaccess.access.principal import cli_principal
 from gpaccess.config import Settings
@@ -92,3 +92,23 @@ def clients(web_app, web_world) -> dict[str, TestClient]:
         assert sign_in(c, name).status_code == 303
         out[name] = c
     return out
+
+
+@dataclass(frozen=True)
+class ApiWorld:
+    world: WebWorld
+    app: object  # the FastAPI application over the world's copy
+    tokens: dict[str, str]  # user name -> bearer token
+
+    def client(self, user: str | None = None) -> TestClient:
+        c = TestClient(self.app)  # type: ignore[arg-type]
+        if user is not None:
+            c.headers["Authorization"] = f"Bearer {self.tokens[user]}"
+        return c
+
+
+@pytest.fixture(scope="module")
+def api_world(web_world, tmp_path_factory) -> ApiWorld:
+    """A copy of the web world for one module's API writes (cohort runs, overrides, uploads, plan changes)."""
+    world = copy_world(web_world, tmp_path_factory.mktemp("api") / "home")
+    return ApiWorld(world, create_app(world.settings, secure_cookies=False), api_tokens(world))

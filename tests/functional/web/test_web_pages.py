@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -202,8 +203,8 @@ def _plan_form(html: str) -> dict[str, str]:
     fields["owner"] = re.search(r'name="owner" type="text" value="([^"]*)"', text).group(1)
     fields["status"] = re.search(r'<option value="(\w+)" selected', text).group(1)
     fields["due"] = re.search(r'name="due" type="text" value="([^"]*)"', text).group(1)
-    fields["notes"] = ""
-    return fields
+    fields["notes"] = unescape(re.search(r'name="notes" rows="3">(.*?)</textarea>', text, re.S).group(1))
+    return {k: unescape(v) for k, v in fields.items()}
 
 
 def test_practice_page_lists_its_plan_and_actions(web_world, clients):
@@ -246,6 +247,51 @@ def test_a_stale_version_is_refused_with_the_current_values(web_world, clients):
     assert 'data-field="owner">Saved first<' in clash.text and "Saved second" not in clash.text
 
 
+def test_an_unchanged_save_says_so_and_keeps_the_version(web_world, clients):
+    analyst = clients["analyst"]
+    url = f"/practice/{web_world.practice}/plan"
+    form = _plan_form(analyst.get(url).text) | {"owner": "Owner before an unchanged save"}
+    first = analyst.post(url, data=form, follow_redirects=False)
+    assert first.status_code == 303 and "saved=" in first.headers["location"]
+    again = _plan_form(analyst.get(url).text)  # the form as saved, sent back as it is
+    assert again["owner"] == "Owner before an unchanged save"
+    same = analyst.post(url, data=again, follow_redirects=False)
+    assert same.status_code == 303
+    assert same.headers["location"].endswith(f"unchanged={again['version']}")
+    page = analyst.get(same.headers["location"])
+    assert f"Nothing changed: the values were already so, and the plan is still version {again['version']}" in page.text
+    assert _plan_form(page.text)["version"] == again["version"]
+
+
+def test_notes_can_be_cleared_from_the_form(web_world, clients):
+    analyst = clients["analyst"]
+    url = f"/practice/{web_world.practice}/plan"
+    form = _plan_form(analyst.get(url).text)
+    noted = analyst.post(url, data=form | {"notes": "A note to clear"}, follow_redirects=True)
+    assert 'data-field="notes">A note to clear<' in noted.text
+    form = _plan_form(noted.text)
+    assert form["notes"] == "A note to clear"
+    cleared = analyst.post(url, data=form | {"notes": ""}, follow_redirects=False)
+    assert cleared.status_code == 303 and "saved=" in cleared.headers["location"]
+    page = analyst.get(cleared.headers["location"])
+    assert 'data-field="notes">none<' in page.text and "A note to clear" not in page.text
+
+
+def test_progress_shows_measure_titles_not_keys(web_world, clients):
+    from gpaccess.measures.definitions import load_measures
+
+    measures = load_measures()
+    plan = clients["analyst"].get(f"/practice/{web_world.practice}/plan").text
+    cells = re.findall(r'<td class="nhsuk-table__cell">([^<]*)</td>', plan.split("<h2>Progress</h2>")[1])
+    shown = [c for c in cells if c in measures or c in {m.title for m in measures.values()}]
+    assert shown, "the plan page shows no progress rows"
+    assert not [c for c in shown if c in measures], f"measure keys shown: {shown}"
+    practice = clients["analyst"].get(f"/practice/{web_world.practice}").text
+    progress = re.search(r"<p>Progress: (.*?)</p>", practice).group(1)
+    assert not [k for k in measures if f"{k}:" in progress], progress
+    assert any(unescape(m.title) in unescape(progress) for m in measures.values())
+
+
 def test_practice_user_sees_its_plan_but_cannot_edit_it(web_world, clients):
     pm = clients["pm"]
     page = pm.get(f"/practice/{web_world.practice}/plan")
@@ -283,5 +329,9 @@ def test_what_worked_page_for_the_icb(web_world, clients):
     assert page.status_code == 200, page.text[:500]
     assert "What worked" in page.text
     assert league_word_in_html(page.text) is None
+    from gpaccess.measures.definitions import load_measures
+
+    visible = re.sub(r"<[^>]+>", " ", page.text.split("<main", 1)[1])
+    assert not [k for k in load_measures() if re.search(rf"\b{k}\b", visible)], "a measure key is shown"
     assert clients["analyst"].get(f"/icb/{web_world.other_icb}/evaluation").status_code == 404
     assert clients["pm"].get(f"/icb/{web_world.icb}/evaluation").status_code in (403, 404)

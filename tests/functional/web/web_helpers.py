@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import shutil
+from pathlib import Path
 
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -21,3 +24,26 @@ def sign_in(client, username: str, password: str = PASSWORD):
         data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": ""},
         follow_redirects=False,
     )
+
+
+def copy_world(world, folder: Path):
+    """The world's whole home (store, plan store, keys) copied, for tests that write: the session's world
+    stays as the other web tests expect it."""
+    from gpaccess.config import Settings
+
+    shutil.copytree(world.home, folder, ignore=shutil.ignore_patterns("write.lock", "tmp"))
+    return dataclasses.replace(world, home=folder, settings=Settings(home=folder))
+
+
+def api_tokens(world) -> dict[str, str]:
+    """A bearer token for each of the world's users."""
+    from gpaccess.access.principal import cli_principal
+    from gpaccess.services import accounts
+    from gpaccess.services.app import App
+
+    app = App.from_settings(world.settings)
+    try:
+        admin = cli_principal("web-test-setup")
+        return {u: accounts.create_api_token(app, principal=admin, username=u, label="tests") for u in world.users}
+    finally:
+        app.close()

@@ -81,6 +81,14 @@ def test_national_version_hides_types_with_too_few_practices_pooled(tmp_path):
     assert table.loc["extra_sessions_locums", "effect"] == pytest.approx(6.18, abs=0.01)
 
 
+def test_national_version_names_the_outcome_by_its_title(tmp_path):
+    files = write_national_what_worked(pool_returns(_evaluation().return_rows()), tmp_path, icbs=["QAA"])
+    text = visible_text(files.html.read_text())
+    assert f"{OUTCOME.title} (% change)" in text
+    assert OUTCOME.name not in text
+    assert set(pd.read_csv(files.csv).outcome) == {OUTCOME.name}  # the aggregate file keeps the key
+
+
 def test_aggregate_guard_refuses_codes_and_unrounded_counts():
     frame = _evaluation().return_rows()
     frame.loc[0, "practices"] = 43

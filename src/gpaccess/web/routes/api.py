@@ -1,29 +1,56 @@
 """The JSON API, `/api/v1/...`: the pages' operations under the same scopes, for scripts and other systems.
 
-Authenticate with `Authorization: Bearer <token>` (`gpaccess users token USER`) or a browser session. Every
-response code an operation can give is in the OpenAPI schema (`/openapi.json`); another ICB's or practice's
-data answers 404 with the same body as data that does not exist.
+Reads take `Authorization: Bearer <token>` (`gpaccess users token USER`) or a browser session. Writes (running
+the cohort, overrides, uploads, plan changes) take a bearer token only: a browser session is refused (401), so
+a page on another site can never make a signed-in browser write through the API, and the API needs no CSRF
+token. Each operation calls the same service function as its page, with the token user's principal; the
+services check scope and audit. Every response code an operation can give is in the OpenAPI schema
+(`/openapi.json`); another ICB's or practice's data answers 404 with the same body as data that does not exist.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
+from gpaccess.errors import InputFileError, NotFoundError, UserError
+from gpaccess.plans.schemas import ActionStatus
 from gpaccess.services import cohort as cohort_service
+from gpaccess.services import local as local_service
 from gpaccess.services import measures as measure_service
 from gpaccess.services import national as national_service
+from gpaccess.services import plans as plan_service
 from gpaccess.services import publish
-from gpaccess.web.deps import Viewer, get_app, require, viewer
+from gpaccess.web.deps import Viewer, get_app, require, signed_in, viewer
 
 
 class Problem(BaseModel):
     detail: Any
+
+
+class FileProblem(BaseModel):
+    file: str
+    line: int | None
+    column: str | None
+    expected: str
+    found: str | None
+
+
+class UploadRefused(BaseModel):
+    detail: str
+    problems: list[FileProblem]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -33,6 +60,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "The request is not valid"},
 }
 PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {422: ERRORS[422]}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No bearer token (API writes take a bearer token, never a browser session)"},
+    400: {"model": Problem, "description": "The change cannot be made as asked: the message says why"},
+    409: {"model": Problem, "description": "The change clashes with what is stored, or the store is busy"},
+}
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 Code = Field(min_length=1, max_length=16)
 
@@ -90,6 +122,16 @@ class Member(BaseModel):
     override_reason: str | None
 
 
+class OverrideOut(BaseModel):
+    id: int
+    cycle: str
+    practice_code: str
+    action: str
+    reason: str
+    created_at: str
+    created_by: str
+
+
 class StoredRun(BaseModel):
     run_id: int | None
     cycle: str | None
@@ -97,6 +139,7 @@ class StoredRun(BaseModel):
     eligible: int | None
     cap: int | None
     members: list[Member]
+    overrides: list[OverrideOut] = Field(default_factory=list, description="Overrides in force for the run's cycle")
 
 
 class PracticeOut(BaseModel):
@@ -186,19 +229,33 @@ def icb_cohort(
         created_at=run.created_at.isoformat(),
         eligible=run.eligible,
         cap=run.cap,
-        members=[
-            Member(
-                practice_code=m.practice_code,
-                selected=m.selected,
-                reasons=m.reasons,
-                excluded=m.excluded,
-                exclusion_reasons=m.exclusion_reasons,
-                capped_out=m.near_miss and not m.selected,
-                overridden=str(m.overridden.value),
-                override_reason=m.override_reason,
+        members=[_member(m) for m in run.members],
+        overrides=[
+            OverrideOut(
+                id=o.id,
+                cycle=o.cycle,
+                practice_code=o.practice_code,
+                action=o.action.value,
+                reason=o.reason,
+                created_at=o.created_at.isoformat(),
+                created_by=o.created_by,
             )
-            for m in run.members
+            for o in stored.overrides
         ],
+    )
+
+
+def _member(m: Any) -> Member:
+    """A stored member (`MemberOut`) or a new run's (`MemberIn`): the same fields."""
+    return Member(
+        practice_code=m.practice_code,
+        selected=m.selected,
+        reasons=m.reasons,
+        excluded=m.excluded,
+        exclusion_reasons=m.exclusion_reasons,
+        capped_out=m.near_miss and not m.selected,
+        overridden=str(m.overridden.value),
+        override_reason=m.override_reason,
     )
 
 
@@ -230,3 +287,478 @@ def public(request: Request, v: Viewer = Depends(viewer)) -> PublicOut:  # noqa:
     found = publish.public_table(get_app(request), principal=v.principal)
     rows = [{k: _clean(val) for k, val in r.items()} for r in found.table.to_dict("records")]
     return PublicOut(window=found.window, definitions=found.definitions, practices=rows)
+
+
+# -- writes: bearer tokens only ----------------------------------------------------------------------------------
+class TokenRequiredError(UserError):
+    """An API write without a bearer token (a browser session cannot write through the API)."""
+
+    exit_code = 12
+    http_status = 401
+
+
+def writer(permission: Permission) -> Callable[..., Principal]:
+    """The bearer token's user, refused (403) without `permission`. A browser session is refused (401): API
+    writes carry no CSRF token, so they must not be reachable with a cookie another site's page could send."""
+
+    def dependency(v: Viewer = Depends(viewer)) -> Principal:  # noqa: B008
+        if not (v.via_token and v.signed_in):
+            raise TokenRequiredError(
+                "API writes take Authorization: Bearer <token> (`gpaccess users token USER`); "
+                "a browser session cannot write through the API"
+            )
+        return require(permission)(signed_in(v))
+
+    return dependency
+
+
+def icb_writer(permission: Permission) -> Callable[..., Principal]:
+    """`writer(permission)` with the path's ICB checked before the body is read: another ICB's or a missing
+    one's write answers 404 whatever the body holds."""
+
+    def dependency(icb_code: str, principal: Principal = Depends(writer(permission))) -> Principal:  # noqa: B008
+        principal.require_icb(icb_code)
+        return principal
+
+    return dependency
+
+
+def practice_writer(permission: Permission) -> Callable[..., Principal]:
+    """`writer(permission)` with the path's practice checked before the body is read (as `icb_writer`)."""
+
+    def dependency(
+        request: Request,
+        practice_code: str,
+        principal: Principal = Depends(writer(permission)),  # noqa: B008
+    ) -> Principal:
+        plan_service.visible_practice(get_app(request), principal=principal, practice_code=practice_code)
+        return principal
+
+    return dependency
+
+
+class RunCreated(BaseModel):
+    run_id: int
+    icb_code: str
+    cycle: str
+    window: str
+    eligible: int
+    cap: int
+    notes: list[str]
+    members: list[Member]
+
+
+class RunSummary(BaseModel):
+    run_id: int
+    cycle: str
+    created_at: str
+    created_by: str
+    status: str
+    data_months: list[str]
+    eligible: int
+    cap: int
+    selected: int
+
+
+@router.post(
+    "/icb/{icb_code}/cohort/runs",
+    status_code=201,
+    response_model=RunCreated,
+    responses=WRITE_ERRORS,
+    summary="Run and store the ICB's cohort",
+)
+def run_cohort(
+    request: Request,
+    icb_code: str,
+    principal: Principal = Depends(writer(Permission.RUN_COHORT)),  # noqa: B008
+) -> RunCreated:
+    from gpaccess.cohort.run import member_rows
+
+    result = cohort_service.run_cohort(get_app(request), principal=principal, icb_code=icb_code)
+    c = result.cohort
+    assert result.run_id is not None  # saved
+    return RunCreated(
+        run_id=result.run_id,
+        icb_code=c.icb_code,
+        cycle=result.cycle,
+        window=c.window,
+        eligible=c.eligible,
+        cap=c.cap,
+        notes=list(c.notes),
+        members=[_member(m) for m in member_rows(c)],
+    )
+
+
+@router.get("/icb/{icb_code}/cohort/runs", response_model=list[RunSummary], summary="The ICB's stored cohort runs")
+def cohort_runs(
+    request: Request,
+    icb_code: str,
+    principal: Principal = Depends(require(Permission.READ_NAMED)),  # noqa: B008
+) -> list[RunSummary]:
+    stored = cohort_service.stored_cohort(get_app(request), principal=principal, icb_code=icb_code)
+    return [
+        RunSummary(
+            run_id=r.id,
+            cycle=r.cycle,
+            created_at=r.created_at.isoformat(),
+            created_by=r.created_by,
+            status=r.status.value,
+            data_months=r.data_months,
+            eligible=r.eligible,
+            cap=r.cap,
+            selected=len(r.selected),
+        )
+        for r in stored.runs
+    ]
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    practice_code: str = Field(min_length=1, max_length=16)
+    action: Literal["add", "remove"]
+    reason: str = Field(min_length=1, max_length=2000, description="Why the practice is added or removed (kept)")
+    cycle: str | None = Field(default=None, min_length=1, max_length=64, description="Default: the current cycle")
+
+
+class OverrideCreated(BaseModel):
+    id: int
+    cycle: str
+    practice_code: str
+    action: str
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Revoked(BaseModel):
+    id: int
+    revoked: bool
+
+
+@router.post(
+    "/icb/{icb_code}/overrides",
+    status_code=201,
+    response_model=OverrideCreated,
+    responses=WRITE_ERRORS,
+    summary="Add a practice to the cohort, or remove it, with a reason",
+)
+def add_override(
+    request: Request,
+    icb_code: str,
+    body: OverrideIn,
+    principal: Principal = Depends(icb_writer(Permission.OVERRIDE)),  # noqa: B008
+) -> OverrideCreated:
+    oid, cycle = cohort_service.add_override(
+        get_app(request), principal=principal, icb_code=icb_code, practice_code=body.practice_code,
+        action=body.action, reason=body.reason, cycle=body.cycle,
+    )  # fmt: skip
+    return OverrideCreated(id=oid, cycle=cycle, practice_code=body.practice_code.upper(), action=body.action)
+
+
+@router.post(
+    "/icb/{icb_code}/overrides/{override_id}/revoke",
+    response_model=Revoked,
+    responses=WRITE_ERRORS,
+    summary="Revoke an override (kept, marked revoked)",
+)
+def revoke_override(
+    request: Request,
+    icb_code: str,
+    override_id: int = PathParam(ge=1, le=2**31 - 1),
+    body: RevokeIn | None = None,
+    principal: Principal = Depends(icb_writer(Permission.OVERRIDE)),  # noqa: B008
+) -> Revoked:
+    reason = body.reason if body is not None else None
+    cohort_service.revoke_override(
+        get_app(request), principal=principal, icb_code=icb_code, override_id=override_id, reason=reason or None
+    )
+    return Revoked(id=override_id, revoked=True)
+
+
+# -- local data --------------------------------------------------------------------------------------------------
+class LocalOut(BaseModel):
+    icb_code: str
+    window: str
+    national: list[str]
+    local: list[str]
+    local_periods: dict[str, str]
+    practices: list[dict[str, Any]]
+    correlations: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+
+
+class UploadOut(BaseModel):
+    file: str
+    sha256: str
+    status: str
+    release: str | None
+    icb_code: str
+    rows: int
+    practices: int
+    indicators: list[str]
+    periods: list[str]
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+@router.get("/icb/{icb_code}/local", response_model=LocalOut, summary="Local data beside the national measures")
+def icb_local(
+    request: Request,
+    icb_code: str,
+    principal: Principal = Depends(require(Permission.READ_NAMED)),  # noqa: B008
+) -> LocalOut:
+    view = local_service.view(get_app(request), principal=principal, icb_code=icb_code)
+    columns = ["practice_code", "practice_name", *view.national, *view.local]
+    return LocalOut(
+        icb_code=view.icb_code,
+        window=view.window,
+        national=list(view.national),
+        local=list(view.local),
+        local_periods=dict(view.local_periods),
+        practices=_rows(view.table.reindex(columns=columns)),
+        correlations=_rows(view.correlations),
+        flags=_rows(view.flags),
+    )
+
+
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    **WRITE_ERRORS,
+    413: {"model": Problem, "description": "The upload is over the size limit (10 MB, as the pages)"},
+    422: {"model": UploadRefused | Problem, "description": "The file was refused (every problem located): no change"},
+}
+
+
+@router.post(
+    "/icb/{icb_code}/local",
+    response_model=UploadOut,
+    responses=UPLOAD_ERRORS,
+    summary="Upload local data (CSV or XLSX): stored whole, or refused whole with every problem",
+)
+async def icb_upload(
+    request: Request,
+    icb_code: str,
+    file: UploadFile = File(description="A .csv or .xlsx of practice_code, indicator, period, value"),  # noqa: B008
+    period: str | None = Form(None, max_length=32, description="The period, when the file has no period column"),
+    principal: Principal = Depends(icb_writer(Permission.UPLOAD_LOCAL)),  # noqa: B008
+) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    from gpaccess.web.routes.pages import UPLOAD_SUFFIXES
+
+    name = Path(file.filename or "").name
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        return _refused(
+            "The file was not uploaded", [FileProblem(file=name or "(no name)", line=None, column=None,
+                                                      expected="a .csv or .xlsx file", found=None)]
+        )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="gpaccess-upload-") as tmp:
+        path = Path(tmp) / name  # read as data only: never executed, never kept after the check
+        path.write_bytes(await file.read())
+        try:
+            result = await run_in_threadpool(
+                local_service.upload, get_app(request), principal=principal, icb_code=icb_code, path=path,
+                period=(period or "").strip() or None,
+            )  # fmt: skip
+        except InputFileError as exc:
+            return _refused(
+                exc.summary,
+                [FileProblem(file=p.file, line=p.line, column=p.column, expected=p.expected, found=p.found)
+                 for p in exc.problems],
+            )  # fmt: skip
+    return UploadOut(
+        file=result.file,
+        sha256=result.sha256,
+        status=result.status,
+        release=result.release,
+        icb_code=result.icb_code,
+        rows=result.rows,
+        practices=result.practices,
+        indicators=list(result.indicators),
+        periods=list(result.periods),
+    )
+
+
+def _refused(summary: str, problems: list[FileProblem]) -> JSONResponse:
+    return JSONResponse(UploadRefused(detail=summary, problems=problems).model_dump(), status_code=422)
+
+
+# -- support plans -----------------------------------------------------------------------------------------------
+class ActionOut(BaseModel):
+    id: int
+    action_type: str
+    title: str
+    description: str
+    owner: str
+    start: date
+    due: date | None
+    status: ActionStatus
+    outcome_measure: str
+    outcome_title: str
+    notes: str | None
+
+
+class NoteOut(BaseModel):
+    at: str
+    by: str
+    text: str
+    action_id: int | None
+
+
+class ProgressOut(BaseModel):
+    measure: str
+    title: str
+    verdict: str
+    pre_months: int
+    post_months: int
+
+
+class PlanOut(BaseModel):
+    id: int
+    icb_code: str
+    practice_code: str
+    cycle: str
+    status: str
+    version: int = Field(description="Send it back as `expected_version` when you change the plan")
+    starts: date
+    summary: str
+    updated_at: str
+    updated_by: str
+    actions: list[ActionOut]
+    notes: list[NoteOut]
+    progress: list[ProgressOut]
+
+
+class ActionPatch(BaseModel):
+    """The fields to change (leave a field out to keep it); `due` and `notes` may be null to clear them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    expected_version: int = Field(ge=1, le=2**31 - 1, description="The plan version you read")
+    status: ActionStatus = Field(default=None)  # type: ignore[assignment]  # leave out to keep; never null
+    owner: str = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
+    due: date | None = None
+    notes: str | None = Field(default=None, max_length=5000)
+    reason: str | None = Field(default=None, min_length=1, max_length=500, description="Kept with the version")
+
+
+class PlanSaved(BaseModel):
+    changed: bool = Field(description="False: the values were already so; nothing saved, no new version")
+    version: int
+    plan: PlanOut
+
+
+class PlanConflict(BaseModel):
+    detail: str
+    current_version: int
+    plan: PlanOut
+
+
+API_CHANGES = "edited through the JSON API"
+
+
+def _plan_out(view: plan_service.PlanView) -> PlanOut:
+    from gpaccess.plans.catalogue import action_type
+    from gpaccess.web.app import measure_title as title
+
+    p = view.plan
+    return PlanOut(
+        id=p.id,
+        icb_code=p.icb_code,
+        practice_code=p.practice_code,
+        cycle=p.cycle_name,
+        status=p.status.value,
+        version=p.version,
+        starts=p.starts,
+        summary=p.summary,
+        updated_at=p.updated_at.isoformat(),
+        updated_by=p.updated_by,
+        actions=[
+            ActionOut(
+                id=a.id,
+                action_type=a.action_type,
+                title=action_type(a.action_type).title,
+                description=a.description,
+                owner=a.owner,
+                start=a.start,
+                due=a.due,
+                status=a.status,
+                outcome_measure=a.outcome_measure,
+                outcome_title=title(a.outcome_measure),
+                notes=a.notes,
+            )
+            for a in p.actions
+        ],
+        notes=[NoteOut(at=n.at.isoformat(), by=n.by, text=n.text, action_id=n.action_id) for n in p.notes],
+        progress=[
+            ProgressOut(
+                measure=g.measure,
+                title=title(g.measure),
+                verdict=g.verdict,
+                pre_months=g.pre_months,
+                post_months=g.post_months,
+            )
+            for g in view.progress
+        ],
+    )
+
+
+@router.get("/practice/{practice_code}/plans", response_model=list[PlanOut], summary="The practice's support plans")
+def practice_plans(
+    request: Request,
+    practice_code: str,
+    principal: Principal = Depends(require(Permission.READ_NAMED)),  # noqa: B008
+) -> list[PlanOut]:
+    views = plan_service.known_practice_plans(get_app(request), principal=principal, practice_code=practice_code)
+    return [_plan_out(v) for v in views]
+
+
+@router.patch(
+    "/practice/{practice_code}/plans/{plan_id}/actions/{action_id}",
+    response_model=PlanSaved,
+    responses={**WRITE_ERRORS, 409: {"model": PlanConflict | Problem, "description": "Someone saved the plan "
+               "since the version you read (the body has the current version and plan); nothing stored"}},
+    summary="Change an action of a plan (status, owner, due date, notes), from the version you read",
+)  # fmt: skip
+def update_plan_action(
+    request: Request,
+    practice_code: str,
+    body: ActionPatch,
+    plan_id: int = PathParam(ge=1, le=2**31 - 1),
+    action_id: int = PathParam(ge=1, le=2**31 - 1),
+    principal: Principal = Depends(practice_writer(Permission.EDIT_PLANS)),  # noqa: B008
+) -> Any:
+    from gpaccess.plans.commands import PlanConflictError
+
+    app = get_app(request)
+    view = _plan_view(app, principal, practice_code, plan_id)
+    if action_id not in {a.id for a in view.plan.actions}:
+        raise NotFoundError(f"plan {plan_id} has no action {action_id}")
+    given = body.model_dump(include={"owner", "due", "notes"}, exclude_unset=True)
+    fields = {k: "" if v is None else (v.isoformat() if isinstance(v, date) else str(v)) for k, v in given.items()}
+    status = body.status.value if body.status is not None else None
+    try:
+        version = plan_service.update_plan(
+            app, principal=principal, plan_id=plan_id, expected_version=body.expected_version,
+            reason=body.reason or API_CHANGES, action_status={action_id: status} if status else None,
+            action_fields={action_id: fields} if fields else None,
+        )  # fmt: skip
+    except PlanConflictError as exc:
+        current = _plan_view(app, principal, practice_code, plan_id)
+        conflict = PlanConflict(detail=str(exc), current_version=current.plan.version, plan=_plan_out(current))
+        return JSONResponse(conflict.model_dump(mode="json"), status_code=409)
+    saved = _plan_view(app, principal, practice_code, plan_id)
+    return PlanSaved(changed=version != body.expected_version, version=version, plan=_plan_out(saved))
+
+
+def _plan_view(app: Any, principal: Principal, practice_code: str, plan_id: int) -> plan_service.PlanView:
+    """The practice's plan `plan_id`; a missing or out-of-scope practice, or a plan of another practice, is 404."""
+    for v in plan_service.known_practice_plans(app, principal=principal, practice_code=practice_code):
+        if v.plan.id == plan_id:
+            return v
+    raise NotFoundError(f"no plan {plan_id} for practice {practice_code.strip().upper()}")

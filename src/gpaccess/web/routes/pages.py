@@ -342,7 +342,8 @@ def _plan_page(request: Request, principal: Principal, view, status: int = 200, 
 @router.get("/practice/{practice_code}/plan")
 def practice_plan(request: Request, practice_code: str, cycle: str | None = None, principal: Principal = Named):
     view = _plan_of(request, principal, practice_code, cycle)
-    return _plan_page(request, principal, view, saved=request.query_params.get("saved"))
+    q = request.query_params
+    return _plan_page(request, principal, view, saved=q.get("saved"), unchanged=q.get("unchanged"))
 
 
 @router.post("/practice/{practice_code}/plan", dependencies=[Depends(check_csrf)])
@@ -385,8 +386,9 @@ def practice_plan_edit(
             raise
         current = _plan_of(request, principal, practice_code, plan.cycle_name)
         return _plan_page(request, principal, current, 422, problem=str(exc), problem_action=action)
+    outcome = f"unchanged={expected}" if saved == expected else f"saved={saved}"  # the same values: no version
     return RedirectResponse(
-        f"/practice/{plan.practice_code}/plan?cycle={quote(plan.cycle_name)}&saved={saved}", status_code=303
+        f"/practice/{plan.practice_code}/plan?cycle={quote(plan.cycle_name)}&{outcome}", status_code=303
     )
 
 
