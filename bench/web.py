@@ -149,7 +149,8 @@ def main() -> None:
         p.add_argument("--clients", type=int, default=20)
         p.add_argument("--duration", type=float, default=60.0)
         p.add_argument("--icbs", type=int, default=6, help="ICBs the analysts belong to")
-        p.add_argument("--threads", type=int, default=8, help="requests the server serves at once")
+        p.add_argument("--threads", type=int, default=8, help="requests each server process serves at once")
+        p.add_argument("--workers", type=int, default=0, help="server processes (default: gpaccess serve's own)")
         p.add_argument("--no-ingest", action="store_true", help="no ingest during the run")
         p.add_argument("--json", type=Path, help="write the figures here too")
 
@@ -165,8 +166,9 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
+    serve = ["serve", "--port", str(port), "--threads", str(args.threads), "--workers", str(args.workers)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gpaccess", "serve", "--port", str(port), "--threads", str(args.threads)],
+        [sys.executable, "-m", "gpaccess", *serve],
         env={**os.environ, "GPACCESS_HOME": str(home)},
         stdout=subprocess.DEVNULL,
     )

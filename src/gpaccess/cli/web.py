@@ -25,14 +25,22 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Serve the demo store (`gpaccess demo`) with one demo user per role.")
     ] = False,
-    workers_threads: Annotated[int, typer.Option("--threads", help="Requests served at once.")] = 8,
+    workers_threads: Annotated[int, typer.Option("--threads", help="Requests each process serves at once.")] = 8,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (default: one per CPU, up to 4). Each computes and keeps its own copy of the "
+            "store's measures, so memory grows with them; one process uses one CPU for Python."
+        ),
+    ] = 0,
 ) -> None:
     """Serve the web application and JSON API. Behind TLS in production; on loopback the cookies are sent over
     plain http too (nothing leaves the machine)."""
-    import anyio.to_thread
+    import os
+
     import uvicorn
 
-    from gpaccess.web.app import create_app
+    from gpaccess.web import app as web_app
 
     c = commands.get(ctx)
     home = c.settings.home / "demo" if demo else None
@@ -47,14 +55,19 @@ def serve(
         out.print("Demo users (passwords are new each start):")
         for u in users:
             out.print(f"  {u.username:<16} {u.password}  {u.role} ({u.scope})")
-    api = create_app(c.settings, home=home, secure_cookies=host not in LOOPBACK)
-
-    @api.on_event("startup")
-    async def _limit_threads() -> None:  # each thread keeps its own DuckDB connection
-        anyio.to_thread.current_default_thread_limiter().total_tokens = workers_threads
-
-    out.print(f"Serving on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
+    processes = workers or min(4, os.cpu_count() or 1)
+    options = web_app.ServeOptions(home=home, secure_cookies=host not in LOOPBACK, threads=workers_threads)
+    out.print(f"Serving on http://{host}:{port}/ with {processes} process(es) (Ctrl-C stops)")
+    if processes == 1:
+        uvicorn.run(web_app.create_served_app(c.settings, options), host=host, port=port, log_level="warning",
+                    access_log=False)  # fmt: skip
+        return
+    web_app.prepare_for_processes(c.settings, options)  # the plan store and session key, made once, here
+    os.environ.update(options.to_environment())
+    uvicorn.run(
+        "gpaccess.web.app:app_from_environment", factory=True, workers=processes, host=host, port=port,
+        log_level="warning", access_log=False,
+    )  # fmt: skip
 
 
 def publish(

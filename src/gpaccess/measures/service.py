@@ -86,7 +86,8 @@ class MeasureSession:
     _open: pd.DataFrame | None = None
     _unrecorded: pd.DataFrame | None = None
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
-    _series: dict[tuple[str, str], pd.DataFrame | None] = field(default_factory=dict)  # None: no appointments
+    # (practice, measure) -> where its series lies in a batch's frame (rows start:stop); None: no appointments
+    _series: dict[tuple[str, str], tuple[pd.DataFrame, int, int] | None] = field(default_factory=dict)
     _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
     _memo: Memo = field(default_factory=lambda: Memo(MEMO_ENTRIES))
 
@@ -270,7 +271,7 @@ class MeasureSession:
         if self._unrecorded is None:
             self._unrecorded = unrecorded_practices(self.snapshot, self.months, directory)
         for name in series:
-            self.prefetch_series(list(directory.practice_code), name)
+            self.prefetch_series(None, name)
 
     def sharing(self, other: MeasureSession) -> MeasureSession:
         """This session reading `other`'s computed frames, and adding to the same caches: sessions of one store
@@ -319,27 +320,30 @@ class MeasureSession:
         i = where.get(practice_code)
         return known.merge(values.iloc[0:0] if i is None else values.iloc[i : i + 1], on="practice_code")
 
-    def prefetch_series(self, practice_codes: list[str], name: str) -> None:
-        """Read many practices' monthly series of one measure in one batched query (a report's SPC charts, or a
-        server's every practice), each laid on every stored month (gaps as missing) once, here."""
-        wanted = [c for c in dict.fromkeys(practice_codes) if (c, name) not in self._series]
+    def prefetch_series(self, practice_codes: list[str] | None, name: str) -> None:
+        """Read many practices' monthly series of one measure in one batched query (a report's SPC charts), or
+        (`None`) every practice's in one scan with no list of codes to compile (a server), each laid on every
+        stored month (gaps as missing) once, here."""
+        every = practice_codes is None
+        codes = list(self.directory().practice_code) if practice_codes is None else practice_codes
+        wanted = [c for c in dict.fromkeys(codes) if (c, name) not in self._series]
         if not wanted:
             return
         m = self.measure(name)
         agg = self.snapshot.table(AGGREGATE)
-        agg = agg.filter(agg.practice_code.isin(wanted))
+        if not every:
+            agg = agg.filter(agg.practice_code.isin(wanted))
         counts = with_list_size(practice_month_counts(agg, [m]), self._registrations())
         frame = monthly_series(counts, m).to_pandas()
         frame["month"] = pd.to_datetime(frame["month"])
         months = pd.to_datetime(sorted(require_month(p) for p in self.snapshot.periods(AGGREGATE)))
-        present = set(frame.practice_code)
+        present = set(frame.practice_code.unique().tolist())
         grid = pd.MultiIndex.from_product([wanted, months], names=["practice_code", "month"])
         full = frame.set_index(["practice_code", "month"]).reindex(grid).reset_index()
         body = full[["month", "numerator", "denominator", "value"]]
         n = len(months)
-        for i, code in enumerate(wanted):  # slices of one frame: no copy per practice
-            rows = body.iloc[i * n : (i + 1) * n].reset_index(drop=True)
-            self._series[(code, name)] = rows if code in present else None
+        for i, code in enumerate(wanted):  # where in one frame: sliced when asked for (`series`)
+            self._series[(code, name)] = (body, i * n, (i + 1) * n) if code in present else None
 
     def monthly_table(self, practice_codes: list[str], names: list[str]) -> pd.DataFrame:
         """Some practices' monthly values of several measures over the window, long (one row per practice,
@@ -363,10 +367,11 @@ class MeasureSession:
         """Monthly values of a measure for one practice over every stored month (for SPC); months the practice
         is missing from are gaps, not zeros."""
         self.prefetch_series([practice_code], name)
-        out = self._series[(practice_code, name)]
-        if out is None:
+        found = self._series[(practice_code, name)]
+        if found is None:
             raise NotFoundError(f"practice {practice_code!r} has no GPAD appointments in the store")
-        return out.copy()
+        body, start, stop = found
+        return body.iloc[start:stop].reset_index(drop=True)  # its own frame, indexed from 0
 
 
 def icb_summary(session: MeasureSession) -> pd.DataFrame:

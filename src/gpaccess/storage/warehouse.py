@@ -68,6 +68,7 @@ class Warehouse:
         self.manifest_path = self.root / "manifest.json"
         self._local = threading.local()  # a DuckDB connection is not shared between threads (web workers)
         self._connections: list[Any] = []
+        self._manifest_cache: tuple[tuple[int, int, int], mf.Manifest] | None = None
 
     # -- engine ---------------------------------------------------------------------------------------
     @property
@@ -107,10 +108,26 @@ class Warehouse:
     # -- reading --------------------------------------------------------------------------------------
     def snapshot(self, *, as_of: mf.Versions | None = None) -> Snapshot:
         """The store as it is now (the manifest read once), or as a recorded run saw it (`as_of` its versions)."""
-        manifest = mf.load(self.manifest_path)
+        manifest = self._current_manifest()
         if as_of is not None:
             return Snapshot(self, as_of_manifest(manifest, as_of), as_of=True)
         return Snapshot(self, manifest)
+
+    def _current_manifest(self) -> mf.Manifest:
+        """The manifest as the file holds it now, parsed once per version of the file: a writer replaces it by
+        an atomic rename (a new inode), so an unchanged (inode, size, mtime) is the same manifest. Snapshots only
+        read it; writers load their own copy under the write lock."""
+        try:
+            st = self.manifest_path.stat()
+        except FileNotFoundError:
+            return mf.load(self.manifest_path)
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        cached = self._manifest_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        manifest = mf.load(self.manifest_path)
+        self._manifest_cache = (key, manifest)
+        return manifest
 
     def lake_table(self, source: str) -> Any:
         """Rows a platform already holds, outside the store, as an Ibis table on the read engine: on Spark a

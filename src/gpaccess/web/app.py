@@ -12,6 +12,9 @@ else is a 500 with no stack trace.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +130,73 @@ def create_app(
     _errors(api)
     api.add_middleware(SecurityHeaders, max_body=MAX_UPLOAD_BYTES, secure_cookies=secure_cookies)
     return api
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `gpaccess serve` adds to the settings: another home (the demo's), secure cookies (off only on
+    loopback) and requests served at once per process. Passed to worker processes through the environment."""
+
+    home: Path | None = None
+    secure_cookies: bool = True
+    threads: int = 8
+
+    def to_environment(self) -> dict[str, str]:
+        out = {"GPACCESS_SERVE_SECURE_COOKIES": "1" if self.secure_cookies else "0",
+               "GPACCESS_SERVE_THREADS": str(self.threads)}  # fmt: skip
+        if self.home is not None:
+            out["GPACCESS_SERVE_HOME"] = str(self.home)
+        return out
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> ServeOptions:
+        home = env.get("GPACCESS_SERVE_HOME")
+        return cls(
+            home=Path(home) if home else None,
+            secure_cookies=env.get("GPACCESS_SERVE_SECURE_COOKIES", "1") != "0",
+            threads=int(env.get("GPACCESS_SERVE_THREADS", "8")),
+        )
+
+
+def create_served_app(settings: Settings, options: ServeOptions) -> FastAPI:
+    """The application as `gpaccess serve` runs it: `options` applied, at most `threads` requests at once (each
+    thread keeps its own DuckDB connection)."""
+    api = create_app(settings, home=options.home, secure_cookies=options.secure_cookies)
+
+    @api.on_event("startup")
+    async def _start() -> None:
+        import threading
+
+        import anyio.to_thread
+
+        from gpaccess.services.measures import measure_session
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = options.threads
+        # Compute the store's measures now, not in the first signed-in request (each process has its own).
+        threading.Thread(target=_warm, args=(api.state.gp_app, measure_session), daemon=True).start()
+
+    return api
+
+
+def _warm(gp_app: App, measure_session: Any) -> None:
+    try:
+        measure_session(gp_app)
+    except UserError as exc:  # e.g. an empty store: the pages say so when asked
+        log.warning("measures not computed at start: %s", exc)
+
+
+def prepare_for_processes(settings: Settings, options: ServeOptions) -> None:
+    """Create what every worker process would otherwise race to create: the plan store and the session key."""
+    gp_app = App.from_settings(settings, home=options.home)
+    gp_app.ensure_plan_store()
+    load_or_create_session_key(gp_app.home)
+    gp_app.close()
+
+
+def app_from_environment() -> FastAPI:
+    """The application in one of several `gpaccess serve --workers N` processes: the settings and serve options
+    from the environment the parent process set (uvicorn starts each worker by this factory's import path)."""
+    return create_served_app(Settings.from_env(), ServeOptions.from_environment(os.environ))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
