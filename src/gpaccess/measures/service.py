@@ -46,6 +46,16 @@ class MeasureSettings:
 
 
 T = TypeVar("T")
+# Publications no measure reads (an ICB's uploaded local indicators): storing one leaves every shared measure as
+# it was, so a server keeps its computed measures and reads the upload at once (a user sees their own write).
+NOT_MEASURE_INPUTS = frozenset({"local_indicators"})
+
+
+def measure_inputs(snapshot: Snapshot) -> dict[str, dict[str, str]]:
+    """What a session's measures depend on: the visible release of every (publication, period) they may read."""
+    return {name: periods for name, periods in snapshot.versions().items() if name not in NOT_MEASURE_INPUTS}
+
+
 MEMO_ENTRIES = 6_000  # e.g. the three SPC charts of a practice page for 2,000 practices (about 100 MB)
 
 
@@ -277,12 +287,11 @@ class MeasureSession:
         """This session reading `other`'s computed frames, and adding to the same caches: sessions of one store
         generation on different threads (each with its own engine connection) compute each thing once between
         them. Only plain data frames and fitted comparisons are shared, never an engine expression."""
-        if (other.snapshot.generation, other.months, other.settings) != (
-            self.snapshot.generation,
-            self.months,
-            self.settings,
-        ):
-            raise ValueError("sessions share computed measures only over the same snapshot, window and settings")
+        same_inputs = other.snapshot.generation == self.snapshot.generation or measure_inputs(
+            other.snapshot
+        ) == measure_inputs(self.snapshot)
+        if not same_inputs or (other.months, other.settings) != (self.months, self.settings):
+            raise ValueError("sessions share computed measures only over the same inputs, window and settings")
         self._directory, self._values = other._directory, other._values
         self._open, self._unrecorded = other._open, other._unrecorded
         self._comparisons, self._baselines, self._quality = other._comparisons, other._baselines, other._quality

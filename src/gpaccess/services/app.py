@@ -88,12 +88,18 @@ class App:
     def reused_session(self, build: Any) -> Any:
         """A measure session for this request sharing the computed measures of the store's latest generation
         (`build(snapshot)` makes a session). The first generation is computed by the first request, the others
-        waiting for it; a later generation (after an ingest) is computed by a background thread while every
-        request keeps reading the previous one, so no request waits for it."""
+        waiting for it; a later generation whose measure inputs changed (an ingest) is computed by a background
+        thread while every request keeps reading the previous one, so no request waits for it; one that changed
+        nothing measures read (a local upload) reuses the measures over the new snapshot at once."""
+        from gpaccess.measures.service import measure_inputs
+
         snapshot = self.warehouse.snapshot()
         with self._lock:
             shared = self._shared
-            stale = shared is None or shared.snapshot.generation != snapshot.generation
+            stale = shared is None or (
+                shared.snapshot.generation != snapshot.generation
+                and measure_inputs(shared.snapshot) != measure_inputs(snapshot)
+            )
             retry = snapshot.generation != self._failed_generation
             if stale and shared is not None and not self._computing and retry:
                 self._computing = True
@@ -106,7 +112,9 @@ class App:
         if shared is None:
             self._refresh(build, snapshot)
             shared = self._shared
-        return build(shared.snapshot).sharing(shared)
+        # The request's own snapshot where the shared measures still hold for it (e.g. after a local upload, so
+        # the uploader sees it at once), else the shared measures' snapshot while the new ones are computed.
+        return build(shared.snapshot if stale else snapshot).sharing(shared)
 
     def _refresh(self, build: Any, snapshot: Any) -> None:
         try:

@@ -48,6 +48,7 @@ def templates() -> Environment:
         undefined=ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: compiled once, never re-checked on disk per page
     )
     env.filters["pct"] = _pct
     env.filters["num"] = _num

@@ -33,6 +33,7 @@ class WebWorld:
     sibling: str  # another practice of `icb`
     other_practice: str  # a practice of `other_icb`
     users: dict[str, str]  # user name -> role
+    pristine: Path | None = None  # the home as built, before any test wrote in it
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +76,11 @@ def web_world(synthetic_store, tmp_path_factory) -> WebWorld:
             icb_code=code, practice_code=practice,
         )  # fmt: skip
     app.close()
-    return WebWorld(own, settings, icb, other, mine[0], mine[1], theirs[0], {k: v[0] for k, v in users.items()})
+    pristine = own.parent / "pristine"  # as built, before any test writes: what `copy_world` copies
+    shutil.copytree(own, pristine, ignore=shutil.ignore_patterns("write.lock", "tmp"))
+    return WebWorld(
+        own, settings, icb, other, mine[0], mine[1], theirs[0], {k: v[0] for k, v in users.items()}, pristine
+    )
 
 
 @pytest.fixture(scope="session")

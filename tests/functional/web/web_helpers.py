@@ -27,11 +27,13 @@ def sign_in(client, username: str, password: str = PASSWORD):
 
 
 def copy_world(world, folder: Path):
-    """The world's whole home (store, plan store, keys) copied, for tests that write: the session's world
-    stays as the other web tests expect it."""
+    """The world's whole home (store, plan store, keys) as it was built, copied, for tests that write: the
+    session's world stays as the other web tests expect it, and the copy never holds what other test files
+    wrote in the session's world before (their order differs when the tests run on several CPUs)."""
     from gpaccess.config import Settings
 
-    shutil.copytree(world.home, folder, ignore=shutil.ignore_patterns("write.lock", "tmp"))
+    source = world.pristine or world.home
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("write.lock", "tmp"))
     return dataclasses.replace(world, home=folder, settings=Settings(home=folder))
 
 

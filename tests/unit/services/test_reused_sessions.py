@@ -16,14 +16,27 @@ from gpaccess.services.app import App
 @dataclass(frozen=True)
 class Snap:
     generation: int
+    gpad: int  # the release of the GPAD aggregate the measures read
+    local: int = 0  # the release of the ICB's local indicators (no measure reads them)
+
+    def versions(self) -> dict[str, dict[str, str]]:
+        return {"gpad_aggregate": {"2025-10": f"r{self.gpad}"}, "local_indicators": {"QAA": f"r{self.local}"}}
 
 
 @dataclass
 class Store:
     generation: int = 1
+    local: int = 0
 
     def snapshot(self) -> Snap:
-        return Snap(self.generation)
+        return Snap(self.generation, self.generation - self.local, self.local)
+
+    def ingest(self) -> None:
+        self.generation += 1
+
+    def upload_local(self) -> None:
+        self.generation += 1
+        self.local += 1
 
 
 @dataclass
@@ -80,7 +93,7 @@ def test_first_request_computes_later_ones_share(app):
 def test_a_new_generation_is_computed_in_the_background_meanwhile_the_old_one_serves(app):
     build = Builder(gate={2: threading.Event()})
     app.reused_session(build)
-    app.warehouse.generation = 2  # an ingest landed
+    app.warehouse.ingest()  # an ingest landed: generation 2
     during = app.reused_session(build)
     assert during.snapshot.generation == 1  # not kept waiting for generation 2
     assert app._computing
@@ -93,13 +106,23 @@ def test_a_new_generation_is_computed_in_the_background_meanwhile_the_old_one_se
 def test_a_failed_generation_keeps_the_previous_one_and_is_not_retried(app, caplog):
     build = Builder(fail={2})
     app.reused_session(build)
-    app.warehouse.generation = 2
+    app.warehouse.ingest()
     app.reused_session(build)
     _wait_until_idle(app)
     assert "generation 2 failed" in caplog.text
     again = app.reused_session(build)
     assert again.snapshot.generation == 1
     assert build.built.count(2) == 1  # tried once, not on every request
+
+
+def test_a_local_upload_keeps_the_measures_and_serves_the_new_snapshot_at_once(app):
+    build = Builder()
+    first = app.reused_session(build)
+    app.warehouse.upload_local()  # generation 2: only the local indicators changed
+    after = app.reused_session(build)
+    assert after.snapshot.generation == 2  # the uploader reads their upload on the next page
+    assert after.shared_with is first.shared_with and not app._computing  # nothing recomputed
+    assert build.built.count(2) == 1  # the request's own light session only
 
 
 def test_with_nothing_to_serve_a_failure_is_the_requests_error(app):
