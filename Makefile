@@ -55,11 +55,11 @@ screenshots: $(WEB_STAMP) $(WEB_ASSETS)  ## the main pages as PNGs in docs/scree
 
 test: $(TEST_STAMP) $(WEB_ASSETS)  ## the whole test suite, with branch coverage (DuckDB and Spark, browser)
 	@scripts/system-packages pango java chromium
-	$(BIN)/python -m pytest --cov --cov-report=term --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(TEST_STAMP) $(WEB_ASSETS)  ## everything but the tests marked slow (main job, browser, Spark): under 5 minutes
 	@scripts/system-packages pango java chromium
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 check: lint type contracts  ## everything CI checks besides the tests
 
