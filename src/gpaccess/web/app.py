@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gpaccess import __version__
@@ -52,6 +53,7 @@ def templates() -> Environment:
     )
     env.filters["pct"] = _pct
     env.filters["num"] = _num
+    env.globals["cell"] = _cell
     env.filters["measure_title"] = measure_title
     env.globals["version"] = __version__
     return env
@@ -71,6 +73,16 @@ def measure_title(name: Any) -> str:
 
     found = load_measures().get(str(name))
     return found.title if found is not None else str(name)
+
+
+def _cell(value: Any) -> Markup:
+    """A table cell's value: "not available" for a missing one, floats to 3 decimals below 10 (shares, ratios)
+    and to one with thousands separators above. A Python function, not a Jinja macro: pages hold hundreds."""
+    if value is None or (isinstance(value, float) and value != value):
+        return Markup('<span class="nhsuk-u-secondary-text-colour">not available</span>')
+    if isinstance(value, float):
+        return Markup.escape(f"{value:.3f}" if value < 10 else f"{value:,.1f}")
+    return Markup.escape(value)
 
 
 def _num(value: Any, digits: int = 0) -> str:
