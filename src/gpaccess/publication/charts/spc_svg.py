@@ -11,6 +11,7 @@ page). Reports, PDFs and `gpaccess spc` keep the Altair chart, which also makes 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
@@ -38,7 +39,10 @@ def spc_svg(points: pd.DataFrame, meta: SpcMeta) -> str:
     """The chart as SVG text: title and subtitle, y grid with formatted ticks, process (or trial) limits and
     mean per segment, the 2σ lines, the series with each point coloured by its variation, and a legend."""
     records = _spc_records(points, meta)
-    heading = [meta.title, *_spc_subtitle(meta, records)]
+    # Wrapped to the chart's width (about 0.55 em a character): a long measure title must not run off the image.
+    title = textwrap.wrap(meta.title, width=int(WIDTH / (15 * 0.66)))  # bold: wider letters
+    subtitle = [part for line in _spc_subtitle(meta, records) for part in textwrap.wrap(line, int(WIDTH / (12 * 0.55)))]
+    heading = [*title, *subtitle]
     top = TOP_PAD + TITLE_LINE * len(heading) + 8
     plot_w = WIDTH - LEFT - RIGHT
     keys = ["", "neither"] if meta.improvement_direction == "neutral" else ["", "improvement", "concern"]
@@ -67,13 +71,14 @@ def spc_svg(points: pd.DataFrame, meta: SpcMeta) -> str:
         f'<rect width="{WIDTH}" height="{height}" fill="#FFFFFF"/>',
     ]
     for i, line in enumerate(heading):
-        size, colour, weight = (15, INK, "bold") if i == 0 else (12, MUTED, "normal")
+        size, colour, weight = (15, INK, "bold") if i < len(title) else (12, MUTED, "normal")
         out.append(_text(4, TOP_PAD + TITLE_LINE * (i + 1) - 4, line, size=size, fill=colour, weight=weight))
     for t in ticks:
         ty = y(t)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{GRID}"/>')
         out.append(_text(LEFT - 6, ty + 4, _tick_label(t, meta, ticks), size=11, fill=MUTED, anchor="end"))
-    out.append(_text(14, top + PLOT_HEIGHT / 2, meta.y_label, size=11, fill=MUTED, anchor="middle", rotate=True))
+    if meta.y_label not in meta.title:  # the title names the measure already: no second, rotated copy of it
+        out.append(_text(14, top + PLOT_HEIGHT / 2, meta.y_label, size=11, fill=MUTED, anchor="middle", rotate=True))
 
     step = max(1, math.ceil(n / (plot_w // 72)))  # a month label is about 60 px wide: never let two touch
     for i, r in enumerate(records):

@@ -114,3 +114,13 @@ def test_nice_ticks_cover_the_range_in_round_steps(lo, hi, expected):
     ticks = _nice_ticks(lo, hi)
     assert ticks[0] <= lo and ticks[-1] >= hi
     assert ticks == pytest.approx(expected)
+
+
+def test_a_long_title_is_wrapped_inside_the_chart_and_not_repeated_on_the_axis():
+    long = "Did-not-attend rate (of appointments with a known status), month by month"
+    meta = spc_meta(title=long, y_label="Did-not-attend rate (of appointments with a known status)")
+    root = _tree(spc_svg(spc_frame(), meta))
+    bold = [t.text for t in root.iter(f"{NS}text") if t.get("font-weight") == "bold" and t.get("font-size") == "15"]
+    assert len(bold) == 2 and " ".join(bold) == long  # two lines, nothing lost
+    assert all(len(line) * 15 * 0.66 <= 640 for line in bold)
+    assert not [t for t in root.iter(f"{NS}text") if t.get("transform")]  # the title names the measure already
