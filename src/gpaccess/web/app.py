@@ -54,6 +54,7 @@ def templates() -> Environment:
     env.filters["pct"] = _pct
     env.filters["num"] = _num
     env.globals["cell"] = _cell
+    env.filters["midsentence"] = _midsentence
     env.filters["measure_title"] = measure_title
     env.globals["version"] = __version__
     return env
@@ -83,6 +84,13 @@ def _cell(value: Any) -> Markup:
     if isinstance(value, float):
         return Markup.escape(f"{value:.3f}" if value < 10 else f"{value:,.1f}")
     return Markup.escape(value)
+
+
+def _midsentence(text: Any) -> str:
+    """A title as it reads inside a sentence: "Appointments per 1,000" → "appointments per 1,000"; an initialism
+    such as "GP" or "DNA" keeps its capitals."""
+    s = str(text)
+    return s[0].lower() + s[1:] if len(s) > 1 and s[0].isupper() and s[1].islower() else s
 
 
 def _num(value: Any, digits: int = 0) -> str:

@@ -333,5 +333,7 @@ def test_what_worked_page_for_the_icb(web_world, clients):
 
     visible = re.sub(r"<[^>]+>", " ", page.text.split("<main", 1)[1])
     assert not [k for k in load_measures() if re.search(rf"\b{k}\b", visible)], "a measure key is shown"
+    if "Change in " in visible:  # the outcome's title inside the sentence, not capitalised mid-sentence
+        assert re.search(r"Change in (?:[a-z]|[A-Z]{2})", visible), visible[:400]
     assert clients["analyst"].get(f"/icb/{web_world.other_icb}/evaluation").status_code == 404
     assert clients["pm"].get(f"/icb/{web_world.icb}/evaluation").status_code in (403, 404)
