@@ -7,6 +7,7 @@ numbers, and so a chart's CSV is exactly the points and lines on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -124,25 +125,30 @@ def _spc_points(
     session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool
 ) -> tuple[pd.DataFrame, SpcMeta, pd.DataFrame]:
     m = session.measure(measure_name)
-    series = latest_consecutive(session.series(practice_code, measure_name).dropna(subset=["value"]))
-    result = xmr(series["value"].to_numpy(), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
+    series = session.series(practice_code, measure_name)
+    # The months with a value, then their latest consecutive run, on plain arrays (`latest_consecutive` and
+    # `dropna` do the same on frames; a server draws these per page).
+    value = series["value"].to_numpy(dtype=float, na_value=np.nan)
+    keep = np.flatnonzero(~np.isnan(value))
+    months = series["month"].to_numpy()[keep].astype("datetime64[M]").astype("int64")
+    gaps = np.flatnonzero(np.diff(months) != 1)
+    keep = keep[int(gaps[-1]) + 1 :] if len(gaps) else keep
+    columns: dict[str, Any] = {c: series[c].to_numpy()[keep] for c in series.columns}
+    result = xmr(columns["value"].astype(float), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
     p = result.points
-    rules = _rules(result)
-    points = pd.DataFrame(  # one constructor, not a copy per added column: a server draws these per request
-        {
-            **{c: series[c].to_numpy() for c in series.columns},
-            "mean": p.mean,
-            "lower": p.lower_limit,
-            "upper": p.upper_limit,
-            "lower_2s": p.lower_two_sigma,
-            "upper_2s": p.upper_two_sigma,
-            "segment": p.segment,
-            "trial": p.trial_limits,
-            # The point type, not the rule label: it says improvement or concern for a measure with a direction.
-            "special_cause": [_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)],
-            "rule": rules,
-        }
-    )
+    columns |= {
+        "mean": p.mean,
+        "lower": p.lower_limit,
+        "upper": p.upper_limit,
+        "lower_2s": p.lower_two_sigma,
+        "upper_2s": p.upper_two_sigma,
+        "segment": p.segment,
+        "trial": p.trial_limits,
+        # The point type, not the rule label: it says improvement or concern for a measure with a direction.
+        "special_cause": [_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)],
+        "rule": _rules(result),
+    }
+    points = pd.DataFrame(columns)  # one constructor, not a copy per added column
     name_row = session.practice_entry(practice_code)
     meta = SpcMeta(
         title=f"{m.title}, month by month",
@@ -155,7 +161,9 @@ def _spc_points(
         improvement_direction=SPC_DIRECTION[m.direction],  # type: ignore[arg-type]
         plain=plain,
     )
-    data = points.assign(practice_code=practice_code, measure=m.name, definition=m.definition)
+    n = len(points)
+    data = pd.DataFrame(columns | {"practice_code": [practice_code] * n, "measure": [m.name] * n,
+                                   "definition": [m.definition] * n})  # fmt: skip
     return points, meta, data
 
 
