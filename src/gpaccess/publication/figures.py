@@ -130,9 +130,7 @@ def _spc_points(
     # `dropna` do the same on frames; a server draws these per page).
     value = series["value"].to_numpy(dtype=float, na_value=np.nan)
     keep = np.flatnonzero(~np.isnan(value))
-    months = series["month"].to_numpy()[keep].astype("datetime64[M]").astype("int64")
-    gaps = np.flatnonzero(np.diff(months) != 1)
-    keep = keep[int(gaps[-1]) + 1 :] if len(gaps) else keep
+    keep = keep[_latest_run_start(series["month"].to_numpy()[keep]) :]
     columns: dict[str, Any] = {c: series[c].to_numpy()[keep] for c in series.columns}
     result = xmr(columns["value"].astype(float), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
     p = result.points
@@ -172,10 +170,14 @@ def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:
     baseline months stored beside recent ones) must not be drawn as if the months followed each other."""
     if not len(series):
         return series
-    months = pd.to_datetime(series["month"]).to_numpy().astype("datetime64[M]").astype("int64")
-    breaks = np.flatnonzero(np.diff(months) != 1)  # the last row before each gap
-    start = int(breaks[-1]) + 1 if len(breaks) else 0
-    return series.iloc[start:].reset_index(drop=True)
+    return series.iloc[_latest_run_start(pd.to_datetime(series["month"]).to_numpy()) :].reset_index(drop=True)
+
+
+def _latest_run_start(months: np.ndarray) -> int:
+    """Where the latest run of consecutive calendar months begins in `months` (datetimes in time order)."""
+    index = months.astype("datetime64[M]").astype("int64")
+    gaps = np.flatnonzero(np.diff(index) != 1)  # the last row before each gap
+    return int(gaps[-1]) + 1 if len(gaps) else 0
 
 
 def _cause(kind: str, special: bool) -> str:
