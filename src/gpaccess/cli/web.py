@@ -55,7 +55,8 @@ def serve(
         out.print("Demo users (passwords are new each start):")
         for u in users:
             out.print(f"  {u.username:<16} {u.password}  {u.role} ({u.scope})")
-    processes = workers or min(4, os.cpu_count() or 1)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    processes = workers or min(4, cpus)  # the CPUs this process may use, not the machine's
     options = web_app.ServeOptions(home=home, secure_cookies=host not in LOOPBACK, threads=workers_threads)
     out.print(f"Serving on http://{host}:{port}/ with {processes} process(es) (Ctrl-C stops)")
     if processes == 1:
@@ -63,6 +64,7 @@ def serve(
                     access_log=False)  # fmt: skip
         return
     web_app.prepare_for_processes(c.settings, options)  # the plan store and session key, made once, here
+    os.environ.pop("GPACCESS_SERVE_HOME", None)  # only what this command sets reaches the workers
     os.environ.update(options.to_environment())
     uvicorn.run(
         "gpaccess.web.app:app_from_environment", factory=True, workers=processes, host=host, port=port,

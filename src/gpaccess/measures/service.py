@@ -309,7 +309,7 @@ class MeasureSession:
         rather than a scan of every practice."""
         directory = self.directory()
         where = self.memo(
-            ("directory-index", id(directory)),
+            ("directory-index",),
             lambda: dict(zip(directory.practice_code, range(len(directory)), strict=True)),
         )
         i = where.get(practice_code)
@@ -323,9 +323,7 @@ class MeasureSession:
         if self._values is None:
             return known.merge(self.values_for([practice_code]), on="practice_code")
         values = self._values
-        where = self.memo(
-            ("values-index", id(values)), lambda: dict(zip(values.practice_code, range(len(values)), strict=True))
-        )
+        where = self.memo(("values-index",), lambda: dict(zip(values.practice_code, range(len(values)), strict=True)))
         i = where.get(practice_code)
         return known.merge(values.iloc[0:0] if i is None else values.iloc[i : i + 1], on="practice_code")
 

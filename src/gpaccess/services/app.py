@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # imported when first used: a command that refuses a file ear
 
 PLAN_STORE_FILENAME = "plans.sqlite3"
 log = logging.getLogger("gpaccess.services")
+RETRY_AFTER = 60.0  # seconds before a server tries again to compute a generation whose measures failed
 
 
 class PlanStoreOutOfDateError(UserError):
@@ -57,7 +59,9 @@ class App:
     shared_series: tuple[str, ...] = ()  # measures whose monthly series (SPC) are read for every practice too
     _shared: Any = field(default=None, repr=False)
     _computing: bool = field(default=False, repr=False)
-    _failed_generation: int | None = field(default=None, repr=False)  # not retried in the background
+    _failed_generation: int | None = field(default=None, repr=False)  # retried after RETRY_AFTER seconds
+    _failed_at: float | None = field(default=None, repr=False)
+    _stale_since: float | None = field(default=None, repr=False)  # when a newer generation was first seen
     _lock: Any = field(default_factory=threading.Condition, repr=False)
 
     @classmethod
@@ -90,48 +94,71 @@ class App:
         (`build(snapshot)` makes a session). The first generation is computed by the first request, the others
         waiting for it; a later generation whose measure inputs changed (an ingest) is computed by a background
         thread while every request keeps reading the previous one, so no request waits for it; one that changed
-        nothing measures read (a local upload) reuses the measures over the new snapshot at once."""
+        nothing measures read (a local upload) reuses the measures over the new snapshot at once.
+
+        Reading a superseded generation is bounded: its files are swept a grace period after they were replaced
+        (`StoreConfig.grace_seconds`), so once the new measures have been missing for half of it (a failing or
+        very slow refresh) requests compute them in the foreground, and wait, rather than read files that may go.
+        """
         from gpaccess.measures.service import measure_inputs
 
         snapshot = self.warehouse.snapshot()
+        now = time.monotonic()
         with self._lock:
             shared = self._shared
-            stale = shared is None or (
-                shared.snapshot.generation != snapshot.generation
-                and measure_inputs(shared.snapshot) != measure_inputs(snapshot)
-            )
-            retry = snapshot.generation != self._failed_generation
-            if stale and shared is not None and not self._computing and retry:
-                self._computing = True
-                threading.Thread(target=self._refresh, args=(build, snapshot), daemon=True).start()
+            newer = shared is not None and snapshot.generation > shared.snapshot.generation
+            stale = shared is None or (newer and measure_inputs(shared.snapshot) != measure_inputs(snapshot))
+            if stale and shared is not None:
+                self._stale_since = self._stale_since or now
+                too_old = now - self._stale_since > self.warehouse.config.grace_seconds / 2
+                failed_lately = (
+                    self._failed_generation == snapshot.generation
+                    and self._failed_at is not None
+                    and now - self._failed_at < RETRY_AFTER
+                )
+                if too_old:
+                    shared = None  # below: wait for the refresh under way, or compute here
+                elif not self._computing and not failed_lately:
+                    self._computing = True
+                    threading.Thread(target=self._refresh, args=(build, snapshot), daemon=True).start()
             while shared is None and self._computing:
                 self._lock.wait()
-                shared = self._shared
+                shared = self._shared if self._stale_since is None else None
             if shared is None:
                 self._computing = True
         if shared is None:
-            self._refresh(build, snapshot)
+            self._refresh(build, snapshot, in_request=True)
             shared = self._shared
-        # The request's own snapshot where the shared measures still hold for it (e.g. after a local upload, so
-        # the uploader sees it at once), else the shared measures' snapshot while the new ones are computed.
-        return build(shared.snapshot if stale else snapshot).sharing(shared)
+        if stale and shared.snapshot.generation >= snapshot.generation:
+            stale = False  # computed meanwhile (here or by another thread): read it
+        # The request's own snapshot where the shared measures hold for it (the same generation, or a later one
+        # that changed nothing they read, e.g. a local upload, so the uploader sees it at once); the shared
+        # measures' own while the new ones are computed (or theirs if they are newer than this request's).
+        own = not stale and snapshot.generation >= shared.snapshot.generation
+        return build(snapshot if own else shared.snapshot).sharing(shared)
 
-    def _refresh(self, build: Any, snapshot: Any) -> None:
+    def _refresh(self, build: Any, snapshot: Any, *, in_request: bool = False) -> None:
         try:
             session = build(snapshot)
             session.warm(self.shared_series)
             with self._lock:
-                self._shared = session
+                current = self._shared
+                if current is None or current.snapshot.generation <= snapshot.generation:  # never go back
+                    self._shared = session
+                    self._stale_since = None
         except Exception:
             log.exception("computing the measures of store generation %s failed", snapshot.generation)
-            self._failed_generation = snapshot.generation
-            if self._shared is not None:
-                return  # the previous generation's measures keep serving; the next request retries
-            raise
+            with self._lock:
+                self._failed_generation, self._failed_at = snapshot.generation, time.monotonic()
+            if in_request or self._shared is None:
+                raise  # the request that computed them answers with the error
+            # Otherwise the previous generation's measures keep serving; retried after RETRY_AFTER seconds.
         finally:
             with self._lock:
                 self._computing = False
                 self._lock.notify_all()
+            if not in_request:
+                self.warehouse.forget_thread_connection()  # this thread ends: its DuckDB connection with it
 
     # -- settings for each layer (the one mapping) ------------------------------------------------------
     def measure_settings(self):

@@ -4,6 +4,7 @@ with who read it (and whether that name was verified), in which role, what and f
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -12,6 +13,8 @@ from gpaccess.access.audit import AuditEventOut, record_event
 from gpaccess.access.principal import Principal
 from gpaccess.services.app import App
 from gpaccess.storage.db import utcnow
+
+log = logging.getLogger("gpaccess.audit")
 
 
 def audit_read(
@@ -55,12 +58,22 @@ def audit_together(app: App) -> Iterator[None]:
     token = _batch.set(events)
     try:
         yield
-    finally:
+    except BaseException:
         _batch.reset(token)
-        if events:
-            with app.plan_session() as db:
-                for event in events:
-                    record_event(db, **event)
+        try:
+            _write(app, events)
+        except Exception:  # the block's own error is the one to answer with; the lost events are logged
+            log.exception("could not write %d audit event(s) of a failed request", len(events))
+        raise
+    _batch.reset(token)
+    _write(app, events)
+
+
+def _write(app: App, events: list[dict[str, Any]]) -> None:
+    if events:
+        with app.plan_session() as db:
+            for event in events:
+                record_event(db, **event)
 
 
 def audit_log(app: App, *, principal: Principal, icb_code: str, limit: int = 200) -> list[AuditEventOut]:

@@ -98,6 +98,14 @@ class Warehouse:
             self._connections.append(con)
         return con
 
+    def forget_thread_connection(self) -> None:
+        """Let go of this thread's connection as the thread ends (a server's background refresh): it is dropped
+        with the last expression that uses it, rather than kept for the process's life."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.con = None
+            self._connections[:] = [c for c in self._connections if c is not con]
+
     def close(self) -> None:
         """Let go of the engine connections. They are in-memory (the data lives in Parquet), so dropping them is
         enough; they are not disconnected here, because Ibis drops cached intermediate tables when their

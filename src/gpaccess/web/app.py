@@ -204,6 +204,8 @@ def _warm(gp_app: App, measure_session: Any) -> None:
         measure_session(gp_app)
     except UserError as exc:  # e.g. an empty store: the pages say so when asked
         log.warning("measures not computed at start: %s", exc)
+    finally:
+        gp_app.warehouse.forget_thread_connection()  # this thread ends here
 
 
 def prepare_for_processes(settings: Settings, options: ServeOptions) -> None:

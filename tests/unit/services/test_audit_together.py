@@ -50,3 +50,21 @@ def test_reads_before_a_failure_are_still_written(app):
 def test_outside_a_block_each_read_commits_at_once(app):
     audit_read(app, principal=cli_principal("reader"), action="measures.read", icb_code="QAA")
     assert _events(app) == [("measures.read", None)]
+
+
+def test_a_failed_audit_write_never_hides_the_requests_own_error(app, monkeypatch, caplog):
+    import gpaccess.services.audit as audit
+
+    def broken(_app, _events):
+        raise OSError("the plan store is full")
+
+    monkeypatch.setattr(audit, "_write", broken)
+
+    def page() -> None:
+        with audit_together(app):
+            audit_read(app, principal=cli_principal("reader"), action="practice.read", icb_code="QAA")
+            raise KeyError("the page's own error")
+
+    with pytest.raises(KeyError, match="the page's own error"):
+        page()
+    assert "could not write 1 audit event(s)" in caplog.text

@@ -10,7 +10,7 @@ import pytest
 
 from gpaccess.config import Settings
 from gpaccess.measures.service import Memo
-from gpaccess.services.app import App
+from gpaccess.services.app import RETRY_AFTER, App
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,20 @@ class Snap:
         return {"gpad_aggregate": {"2025-10": f"r{self.gpad}"}, "local_indicators": {"QAA": f"r{self.local}"}}
 
 
+@dataclass(frozen=True)
+class Config:
+    grace_seconds: float = 600.0
+
+
 @dataclass
 class Store:
     generation: int = 1
     local: int = 0
+    config: Config = field(default_factory=Config)
+    forgotten: int = 0  # background threads that let go of their engine connection
+
+    def forget_thread_connection(self) -> None:
+        self.forgotten += 1
 
     def snapshot(self) -> Snap:
         return Snap(self.generation, self.generation - self.local, self.local)
@@ -103,7 +113,9 @@ def test_a_new_generation_is_computed_in_the_background_meanwhile_the_old_one_se
     assert after.snapshot.generation == 2 and after.shared_with.warmed
 
 
-def test_a_failed_generation_keeps_the_previous_one_and_is_not_retried(app, caplog):
+def test_a_failed_generation_keeps_the_previous_one_and_is_retried_only_later(app, caplog, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("gpaccess.services.app.time.monotonic", lambda: clock[0])
     build = Builder(fail={2})
     app.reused_session(build)
     app.warehouse.ingest()
@@ -113,6 +125,40 @@ def test_a_failed_generation_keeps_the_previous_one_and_is_not_retried(app, capl
     again = app.reused_session(build)
     assert again.snapshot.generation == 1
     assert build.built.count(2) == 1  # tried once, not on every request
+    clock[0] += RETRY_AFTER + 1
+    app.reused_session(build)
+    _wait_until_idle(app)
+    assert build.built.count(2) == 2  # a minute on, tried again in the background
+    assert app.warehouse.forgotten == 2  # each background thread let go of its connection
+
+
+def test_measures_missing_for_half_the_grace_are_computed_in_the_request(app, monkeypatch):
+    """A superseded generation's files are swept a grace period after they were replaced: a server must not
+    keep reading them for long. Past half the grace, the request computes (and waits for) the new measures."""
+    clock = [1000.0]
+    monkeypatch.setattr("gpaccess.services.app.time.monotonic", lambda: clock[0])
+    build = Builder(fail={2})
+    app.reused_session(build)
+    app.warehouse.ingest()
+    app.reused_session(build)  # the refresh fails in the background; generation 1 keeps serving
+    _wait_until_idle(app)
+    build.fail.clear()  # whatever failed is mended
+    clock[0] += app.warehouse.config.grace_seconds / 2 + 1
+    now = app.reused_session(build)
+    assert now.snapshot.generation == 2 and now.shared_with.warmed
+
+
+def test_the_shared_measures_never_go_back_to_an_older_generation(app):
+    build = Builder()
+    app.reused_session(build)
+    app.warehouse.ingest()
+    app.warehouse.ingest()  # generation 3
+    newest = app.warehouse.snapshot()
+    app._refresh(build, newest)
+    app._refresh(build, Snap(2, 2))  # a refresh started from an older snapshot ends last
+    assert app._shared.snapshot.generation == 3
+    later = app.reused_session(build)
+    assert later.snapshot.generation == 3
 
 
 def test_a_local_upload_keeps_the_measures_and_serves_the_new_snapshot_at_once(app):
