@@ -6,12 +6,10 @@ the practice-month aggregate, and only practice-level rows come back into Python
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 
@@ -20,6 +18,7 @@ from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
 from gpaccess.measures.compute import monthly_series, pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
 from gpaccess.measures.fair import Comparison, baseline_comparison, compare
+from gpaccess.measures.memo import Memo
 from gpaccess.measures.practices import open_status, practice_directory, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
@@ -57,28 +56,6 @@ def measure_inputs(snapshot: Snapshot) -> dict[str, dict[str, str]]:
 
 
 MEMO_ENTRIES = 6_000  # e.g. the three SPC charts of a practice page for 2,000 practices (about 100 MB)
-
-
-class Memo:
-    """A bounded, thread-safe map of computed values: the least recently used beyond `size` are dropped. Two
-    threads asking for one missing key may both compute it (the values are equal); neither waits on the other."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
 
 
 @dataclass

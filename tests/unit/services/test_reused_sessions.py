@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gpaccess.config import Settings
-from gpaccess.measures.service import Memo
+from gpaccess.measures.memo import Memo
 from gpaccess.services.app import RETRY_AFTER, App
 
 
