@@ -23,6 +23,7 @@ import pandas as pd
 
 from gpaccess.measures.compute import strata_counts
 from gpaccess.measures.definitions import Measure
+from gpaccess.measures.membership import in_codes
 from gpaccess.statistics import casemix, funnel, shrinkage
 from gpaccess.statistics.funnel import Z95, Z998, Adjustment, LimitCurves
 
@@ -198,7 +199,7 @@ def baseline_comparison(
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(has, np.log(np.maximum(observed, 0.5) / expected), np.nan)
         s = np.where(has, 1 / np.sqrt(expected), np.nan)
-    reference = has & ~t.practice_code.isin(set(flagged)).to_numpy()
+    reference = has & ~in_codes(t.practice_code, flagged)
     if reference.sum() < 2:
         reference = has
     cols = ["practice_code", "ratio", "lower95", "lower998", "z", "beyond_lower95", "beyond_lower998"]
@@ -226,7 +227,7 @@ def _proportion(
     num, den = values[f"{measure.name}__num"].astype(float), values[f"{measure.name}__den"].astype(float)
     keep = den > 0
     num, den = num[keep].to_numpy(), den[keep].to_numpy()
-    reference = ~values.practice_code[keep].isin(flagged).to_numpy()
+    reference = ~in_codes(values.practice_code[keep], flagged)
     f = funnel.proportion_funnel(num, den, adjustment=adjustment, reference=reference if reference.any() else None)
     table = pd.DataFrame(
         {

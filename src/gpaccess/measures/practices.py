@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 
 from gpaccess.ingest.context.base import month_key
+from gpaccess.measures.membership import in_codes
 from gpaccess.storage.snapshot import Snapshot
 
 DIRECTORY_COLUMNS = [
@@ -31,8 +32,9 @@ DIRECTORY_COLUMNS = [
 ]
 
 
-def practice_directory(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
-    """Every practice with appointments in the window, with its latest attributes and its ICB and region."""
+def practice_directory(snapshot: Snapshot, months: list[date], placements: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every practice with appointments in the window, with its latest attributes and its ICB and region
+    (`placements`: `sub_icb_placements(snapshot, max(months))`, when the caller has it already)."""
     pracs = snapshot.table("gpad_practices", periods=[month_key(m) for m in months]).to_pandas()
     if pracs.empty:
         return pd.DataFrame(columns=DIRECTORY_COLUMNS)
@@ -40,12 +42,14 @@ def practice_directory(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
         ["practice_code", "month", "appointments", "supplier"], ascending=[True, False, False, True], kind="stable"
     )
     latest = pracs.drop_duplicates("practice_code", keep="first").rename(columns={"month": "last_month"})
-    geo = _icb_by_sub_icb(snapshot, max(months))
+    geo = sub_icb_placements(snapshot, max(months)) if placements is None else placements
     out = latest.merge(geo, on="sub_icb_code", how="left")
     return out[DIRECTORY_COLUMNS].sort_values("practice_code").reset_index(drop=True)
 
 
-def unrecorded_practices(snapshot: Snapshot, months: list[date], directory: pd.DataFrame) -> pd.DataFrame:
+def unrecorded_practices(
+    snapshot: Snapshot, months: list[date], directory: pd.DataFrame, placements: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Practices the window's last month lists in Mapping.csv or in the list sizes but with no appointment rows
     in the window, in DIRECTORY_COLUMNS (`last_month` empty): they belong to their ICB's cohort as exclusions
     ("no appointments recorded"), never silently dropped."""
@@ -54,15 +58,15 @@ def unrecorded_practices(snapshot: Snapshot, months: list[date], directory: pd.D
     frames = []
     if snapshot.has("gpad_mapping") and key in snapshot.periods("gpad_mapping"):
         m = snapshot.table("gpad_mapping", periods=[key]).to_pandas()
-        frames.append(m[~m.practice_code.isin(known)])
+        frames.append(m[~in_codes(m.practice_code, known)])
     if snapshot.has("registrations") and key in snapshot.periods("registrations"):
         t = snapshot.table("registrations", periods=[key])
         regs = t.select("practice_code", "sub_icb_code").distinct().to_pandas()
-        regs = regs[~regs.practice_code.isin(known)]
+        regs = regs[~in_codes(regs.practice_code, known)]
         if frames:
-            regs = regs[~regs.practice_code.isin(set(frames[0].practice_code))]
+            regs = regs[~in_codes(regs.practice_code, frames[0].practice_code)]
         if not regs.empty:
-            geo = _icb_by_sub_icb(snapshot, max(months))
+            geo = sub_icb_placements(snapshot, max(months)) if placements is None else placements
             frames.append(regs.merge(geo, on="sub_icb_code", how="left"))
     if not frames:
         return pd.DataFrame(columns=DIRECTORY_COLUMNS)
@@ -106,7 +110,9 @@ def open_status(snapshot: Snapshot, months: list[date]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).drop_duplicates("practice_code")
 
 
-def _icb_by_sub_icb(snapshot: Snapshot, until: date) -> pd.DataFrame:
+def sub_icb_placements(snapshot: Snapshot, until: date) -> pd.DataFrame:
+    """Each sub-ICB location's ICB and region: its latest placement in the Mapping.csv of the months up to
+    `until` (the earliest mapping where none is that old)."""
     cols = ["sub_icb_code", "icb_code", "icb_name", "region_code", "region_name"]
     if not snapshot.has("gpad_mapping"):
         return pd.DataFrame(columns=cols)

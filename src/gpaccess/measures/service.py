@@ -19,7 +19,7 @@ from gpaccess.measures.compute import monthly_series, pooled, practice_month_cou
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
 from gpaccess.measures.fair import Comparison, baseline_comparison, compare
 from gpaccess.measures.memo import Memo
-from gpaccess.measures.practices import open_status, practice_directory, unrecorded_practices
+from gpaccess.measures.practices import open_status, practice_directory, sub_icb_placements, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
 from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month, require_month
@@ -184,8 +184,18 @@ class MeasureSession:
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
-            self._directory = practice_directory(self.snapshot, self.months)
+            self._directory = practice_directory(self.snapshot, self.months, self._placements())
         return self._directory
+
+    def _placements(self) -> pd.DataFrame:
+        """Each sub-ICB's ICB as the window's last month places it: read once for the directory and for the
+        practices without appointments."""
+        return self.memo(("placements",), lambda: sub_icb_placements(self.snapshot, max(self.months)))
+
+    def _unrecorded_practices(self) -> pd.DataFrame:
+        if self._unrecorded is None:
+            self._unrecorded = unrecorded_practices(self.snapshot, self.months, self.directory(), self._placements())
+        return self._unrecorded
 
     def icb_practices(self, icb_code: str) -> pd.DataFrame:
         """Every practice of the ICB: those with appointments in the window, and those the last month's
@@ -194,9 +204,8 @@ class MeasureSession:
         d = self.directory()
         found = d[d.icb_code == icb_code]
         if not found.empty:
-            if self._unrecorded is None:
-                self._unrecorded = unrecorded_practices(self.snapshot, self.months, d)
-            extra = self._unrecorded[self._unrecorded.icb_code == icb_code]
+            unrecorded = self._unrecorded_practices()
+            extra = unrecorded[unrecorded.icb_code == icb_code]
             if not extra.empty:
                 found = pd.concat([found, extra], ignore_index=True).sort_values("practice_code")
         if found.empty:
@@ -253,10 +262,9 @@ class MeasureSession:
         """Compute what a server's requests read, once per store generation: the directory, every practice's
         window measures and data-quality flags (with ODS open status), the practices placed in an ICB without
         appointments, and the monthly series of `series` for every practice (one query per measure)."""
-        directory = self.directory()
+        self.directory()
         self.quality()
-        if self._unrecorded is None:
-            self._unrecorded = unrecorded_practices(self.snapshot, self.months, directory)
+        self._unrecorded_practices()
         for name in series:
             self.prefetch_series(None, name)
 
