@@ -99,12 +99,15 @@ def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *
     return Figure(spc_chart(points, meta), data)
 
 
-def spc_svg_figure(session: MeasureSession, practice_code: str, measure_name: str) -> tuple[str, pd.DataFrame]:
-    """The same chart drawn straight to SVG (`charts/spc_svg.py`: the web's, a millisecond to draw), and its data."""
+def spc_svg_figure(
+    session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False, footnote: bool = False
+) -> tuple[str, pd.DataFrame]:
+    """The same chart drawn straight to SVG (`charts/spc_svg.py`: a millisecond to draw), and its data; `plain`
+    and `footnote` for a report (its footnote in plain English under the chart)."""
     from gpaccess.publication.charts.spc_svg import spc_svg
 
-    points, meta, data = spc_points(session, practice_code, measure_name)
-    return spc_svg(points, meta), data
+    points, meta, data = spc_points(session, practice_code, measure_name, plain=plain)
+    return spc_svg(points, meta, footnote=footnote), data
 
 
 def spc_table(session: MeasureSession, practice_code: str, measure_name: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from gpaccess.publication.assessment import outward_members
 from gpaccess.publication.basis import RunBasis, run_basis
 from gpaccess.publication.charts.common import chart_svg
 from gpaccess.publication.exports import write_csv
-from gpaccess.publication.figures import funnel_figure, latest_consecutive, spc_figure
+from gpaccess.publication.figures import funnel_figure, latest_consecutive, spc_svg_figure
 from gpaccess.publication.tables import write_xlsx
 
 SPC_MIN_POINTS = 6  # DESIGN "SPC points": below 6, no limits and no chart; 6-11 trial limits, labelled
@@ -83,8 +83,8 @@ def write_icb_report(
                 )
                 spc.append({"code": r.practice_code, "name": r.practice_name, "svg": None, "why": why})
                 continue
-            figure = spc_figure(session, r.practice_code, spc_measure, plain=True)
-            spc.append({"code": r.practice_code, "name": r.practice_name, "svg": _svg(figure.chart)})
+            svg, _ = spc_svg_figure(session, r.practice_code, spc_measure, plain=True, footnote=True)
+            spc.append({"code": r.practice_code, "name": r.practice_name, "svg": svg})
         except Exception as exc:  # a practice with too few months still gets its row; say why there's no chart
             spc.append({"code": r.practice_code, "name": r.practice_name, "svg": None, "why": str(exc)})
     html = _ENV.get_template("icb_report.html.j2").render(

@@ -5,7 +5,9 @@ Why a second drawing of one chart: a practice page's chart is fetched on every p
 Altair chart and drawing it through vl-convert costs about 0.3 s of CPU, more than the whole page. Writing the
 few lines, dots and labels of an XmR chart directly takes about a millisecond, so a server can draw every
 practice's chart on demand (DESIGN "Charts and CSP": server-rendered SVG, with the table beside it on the
-page). Reports, PDFs and `gpaccess spc` keep the Altair chart, which also makes the interactive HTML.
+page). The ICB cohort report draws its charts here too, with the footnote a report needs (a selected practice's
+chart each: 15 charts cost 4 s through Altair). `gpaccess spc` keeps the Altair chart, which also makes the
+interactive HTML and the PNG.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gpaccess.publication.charts.spc import (
     _SIGNALS,
     _TRIAL_LIMITS,
     SpcMeta,
+    _spc_footnote,
     _spc_records,
     _spc_subtitle,
 )
@@ -35,9 +38,11 @@ TITLE_LINE = 17
 LEGEND_LINE = 18
 
 
-def spc_svg(points: pd.DataFrame, meta: SpcMeta) -> str:
+def spc_svg(points: pd.DataFrame, meta: SpcMeta, *, footnote: bool = False) -> str:
     """The chart as SVG text: title and subtitle, y grid with formatted ticks, process (or trial) limits and
-    mean per segment, the 2σ lines, the series with each point coloured by its variation, and a legend."""
+    mean per segment, the 2σ lines, the series with each point coloured by its variation, and a legend; with
+    `footnote`, the Altair chart's footnote under it (the definition and how to read a signal: a report's chart
+    stands alone, where a web page shows the definition beside it)."""
     records = _spc_records(points, meta)
     # Wrapped to the chart's width (about 0.55 em a character): a long measure title must not run off the image.
     title = textwrap.wrap(meta.title, width=int(WIDTH / (15 * 0.66)))  # bold: wider letters
@@ -47,7 +52,13 @@ def spc_svg(points: pd.DataFrame, meta: SpcMeta) -> str:
     plot_w = WIDTH - LEFT - RIGHT
     keys = ["", "neither"] if meta.improvement_direction == "neutral" else ["", "improvement", "concern"]
     legend_top = top + PLOT_HEIGHT + 34
-    height = legend_top + LEGEND_LINE * (len(keys) + 2) + 8
+    notes = (
+        [part for line in _spc_footnote(meta) for part in textwrap.wrap(line, int(WIDTH / (11 * 0.55)))]
+        if footnote
+        else []
+    )
+    notes_top = legend_top + LEGEND_LINE * (len(keys) + 1) + 12
+    height = (notes_top + 15 * len(notes) if notes else legend_top + LEGEND_LINE * (len(keys) + 2)) + 8
 
     values = [r[k] for r in records for k in ("value", "mean", "lower", "upper") if r.get(k) is not None]
     if meta.target is not None:
@@ -132,6 +143,8 @@ def spc_svg(points: pd.DataFrame, meta: SpcMeta) -> str:
             f'stroke-dasharray="{dash}"/>'
         )
         out.append(_text(lx + 30, yy + 4, label, size=11, fill=INK))
+    for i, line in enumerate(notes):
+        out.append(_text(4, notes_top + 15 * i, line, size=11, fill=MUTED))
     out.append("</svg>")
     return "\n".join(out)
 
