@@ -23,6 +23,7 @@ MONTH_FULL_NAMES = (
 EXCEL_EPOCH = date(1899, 12, 30)
 
 # Month forms seen in GPAD, list-size and context files, tried in this order.
+_MONTH_KEY = re.compile(r"(\d{4})-(\d{2})")
 _MONTH_FORMATS = ("%d%b%Y", "%b%Y", "%Y-%m-%d", "%Y-%m", "%Y%m%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%b %Y", "%B %Y")
 
 
@@ -51,6 +52,9 @@ def parse_month(raw: object) -> date | None:
     if raw is None:
         return None
     text = re.sub(r"\s+", " ", str(raw)).strip()
+    key = _MONTH_KEY.fullmatch(text)  # the store's own key, read on every request: no trial of each format
+    if key and int(key[1]) >= 1 and 1 <= int(key[2]) <= 12:
+        return date(int(key[1]), int(key[2]), 1)
     for fmt in _MONTH_FORMATS:
         try:
             parsed = datetime.strptime(text.title() if "%b" in fmt or "%B" in fmt else text.upper(), fmt)

@@ -192,3 +192,14 @@ def test_month_arithmetic_labels_and_windows():
     stored = [date(2019, 9, 1), date(2019, 10, 1), date(2025, 9, 1), OCT_25]
     assert p.latest_consecutive(stored, 3) == [date(2025, 9, 1), OCT_25]  # never jumps back to 2019
     assert p.latest_consecutive([], 3) == []
+
+
+@pytest.mark.parametrize("year", ["0000", "0001", "2019", "2025", "9999"])
+@pytest.mark.parametrize("month", ["00", "01", "09", "10", "12", "13", "99"])
+def test_a_store_key_reads_as_the_year_month_format_does(year, month):
+    text = f"{year}-{month}"
+    try:
+        expected = datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        expected = None
+    assert p.parse_month(text) == expected
