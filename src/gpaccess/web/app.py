@@ -177,12 +177,13 @@ def create_app(
     api.mount("/app-static", StaticFiles(packages=[("gpaccess.web", "static")]), name="app-static")
 
     from gpaccess.web.routes import api as api_routes
-    from gpaccess.web.routes import api_plans, auth, pages, public
+    from gpaccess.web.routes import api_local, api_plans, auth, pages, public
 
     api.include_router(auth.router)
     api.include_router(pages.router)
     api.include_router(public.router)
     api.include_router(api_routes.router)
+    api.include_router(api_local.router)
     api.include_router(api_plans.router)
     _errors(api)
     api.add_middleware(SecurityHeaders, max_body=MAX_UPLOAD_BYTES, secure_cookies=secure_cookies)

@@ -11,22 +11,17 @@ services check scope and audit. Every response code an operation can give is in 
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
-from gpaccess.errors import InputFileError, UserError
+from gpaccess.errors import UserError
 from gpaccess.services import cohort as cohort_service
-from gpaccess.services import local as local_service
 from gpaccess.services import measures as measure_service
 from gpaccess.services import national as national_service
 from gpaccess.services import plans as plan_service
@@ -36,19 +31,6 @@ from gpaccess.web.deps import Viewer, get_app, require, signed_in, viewer
 
 class Problem(BaseModel):
     detail: Any
-
-
-class FileProblem(BaseModel):
-    file: str
-    line: int | None
-    column: str | None
-    expected: str
-    found: str | None
-
-
-class UploadRefused(BaseModel):
-    detail: str
-    problems: list[FileProblem]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -67,7 +49,8 @@ router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 Code = Field(min_length=1, max_length=16)
 
 
-def _clean(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A table cell as JSON holds it: a missing or non-finite number as null, a date or other object as text."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -188,7 +171,8 @@ def me(v: Viewer = Depends(viewer)) -> Me:  # noqa: B008
 def icbs(request: Request, principal: Principal = Depends(require(Permission.READ_NAMED))) -> list[Icb]:  # noqa: B008
     frame = measure_service.icbs(get_app(request), principal=principal)
     return [
-        Icb(icb_code=r.icb_code, icb_name=_clean(r.icb_name), practices=int(r.practices)) for r in frame.itertuples()
+        Icb(icb_code=r.icb_code, icb_name=json_value(r.icb_name), practices=int(r.practices))
+        for r in frame.itertuples()
     ]
 
 
@@ -203,8 +187,8 @@ def icb_measures(
     rows = [
         PracticeValues(
             practice_code=r["practice_code"],
-            practice_name=_clean(r.get("practice_name")),
-            values={n: _clean(r.get(n)) for n in names},
+            practice_name=json_value(r.get("practice_name")),
+            values={n: json_value(r.get(n)) for n in names},
         )
         for r in found.table.to_dict("records")
     ]
@@ -267,10 +251,10 @@ def practice(
     row = found.row
     return PracticeOut(
         practice_code=found.practice_code,
-        practice_name=_clean(row.get("practice_name")),
-        icb_code=_clean(row.get("icb_code")),
+        practice_name=json_value(row.get("practice_name")),
+        icb_code=json_value(row.get("icb_code")),
         window=found.label,
-        values={n: _clean(row.get(n)) for n in found.measures},
+        values={n: json_value(row.get(n)) for n in found.measures},
     )
 
 
@@ -283,7 +267,7 @@ def national(request: Request, principal: Principal = Depends(require(Permission
 @router.get("/public", response_model=PublicOut, responses=PUBLIC_ERRORS)
 def public(request: Request, v: Viewer = Depends(viewer)) -> PublicOut:  # noqa: B008
     found = publish.public_table(get_app(request), principal=v.principal)
-    rows = [{k: _clean(val) for k, val in r.items()} for r in found.table.to_dict("records")]
+    rows = [{k: json_value(val) for k, val in r.items()} for r in found.table.to_dict("records")]
     return PublicOut(window=found.window, definitions=found.definitions, practices=rows)
 
 
@@ -475,112 +459,3 @@ def revoke_override(
         get_app(request), principal=principal, icb_code=icb_code, override_id=override_id, reason=reason or None
     )
     return Revoked(id=override_id, revoked=True)
-
-
-# -- local data --------------------------------------------------------------------------------------------------
-class LocalOut(BaseModel):
-    icb_code: str
-    window: str
-    national: list[str]
-    local: list[str]
-    local_periods: dict[str, str]
-    practices: list[dict[str, Any]]
-    correlations: list[dict[str, Any]]
-    flags: list[dict[str, Any]]
-
-
-class UploadOut(BaseModel):
-    file: str
-    sha256: str
-    status: str
-    release: str | None
-    icb_code: str
-    rows: int
-    practices: int
-    indicators: list[str]
-    periods: list[str]
-
-
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
-
-
-@router.get("/icb/{icb_code}/local", response_model=LocalOut, summary="Local data beside the national measures")
-def icb_local(
-    request: Request,
-    icb_code: str,
-    principal: Principal = Depends(require(Permission.READ_NAMED)),  # noqa: B008
-) -> LocalOut:
-    view = local_service.view(get_app(request), principal=principal, icb_code=icb_code)
-    columns = ["practice_code", "practice_name", *view.national, *view.local]
-    return LocalOut(
-        icb_code=view.icb_code,
-        window=view.window,
-        national=list(view.national),
-        local=list(view.local),
-        local_periods=dict(view.local_periods),
-        practices=_rows(view.table.reindex(columns=columns)),
-        correlations=_rows(view.correlations),
-        flags=_rows(view.flags),
-    )
-
-
-UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    **WRITE_ERRORS,
-    413: {"model": Problem, "description": "The upload is over the size limit (10 MB, as the pages)"},
-    422: {"model": UploadRefused | Problem, "description": "The file was refused (every problem located): no change"},
-}
-
-
-@router.post(
-    "/icb/{icb_code}/local",
-    response_model=UploadOut,
-    responses=UPLOAD_ERRORS,
-    summary="Upload local data (CSV or XLSX): stored whole, or refused whole with every problem",
-)
-async def icb_upload(
-    request: Request,
-    icb_code: str,
-    file: UploadFile = File(description="A .csv or .xlsx of practice_code, indicator, period, value"),  # noqa: B008
-    period: str | None = Form(None, max_length=32, description="The period, when the file has no period column"),
-    principal: Principal = Depends(icb_writer(Permission.UPLOAD_LOCAL)),  # noqa: B008
-) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    from gpaccess.web.routes.pages import UPLOAD_SUFFIXES
-
-    name = Path(file.filename or "").name
-    if not name.lower().endswith(UPLOAD_SUFFIXES):
-        return _refused(
-            "The file was not uploaded", [FileProblem(file=name or "(no name)", line=None, column=None,
-                                                      expected="a .csv or .xlsx file", found=None)]
-        )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="gpaccess-upload-") as tmp:
-        path = Path(tmp) / name  # read as data only: never executed, never kept after the check
-        path.write_bytes(await file.read())
-        try:
-            result = await run_in_threadpool(
-                local_service.upload, get_app(request), principal=principal, icb_code=icb_code, path=path,
-                period=(period or "").strip() or None,
-            )  # fmt: skip
-        except InputFileError as exc:
-            return _refused(
-                exc.summary,
-                [FileProblem(file=p.file, line=p.line, column=p.column, expected=p.expected, found=p.found)
-                 for p in exc.problems],
-            )  # fmt: skip
-    return UploadOut(
-        file=result.file,
-        sha256=result.sha256,
-        status=result.status,
-        release=result.release,
-        icb_code=result.icb_code,
-        rows=result.rows,
-        practices=result.practices,
-        indicators=list(result.indicators),
-        periods=list(result.periods),
-    )
-
-
-def _refused(summary: str, problems: list[FileProblem]) -> JSONResponse:
-    return JSONResponse(UploadRefused(detail=summary, problems=problems).model_dump(), status_code=422)
