@@ -56,12 +56,15 @@ def build_cohort(
     overrides: list[Override] = (),  # type: ignore[assignment]
 ) -> Cohort:
     snap = session.snapshot
+    # The comparison first: it reads every practice's window measures (its reference is the country's practices
+    # without a data-quality flag), so the ICB's table below is a slice of them rather than a second query.
+    f2f = session.comparison("f2f_gp")
     table = session.icb_table(icb_code)
     enabled = settings.criteria.enabled
     imd = deprivation(snap)
     ctx = Context(
         table=table,
-        f2f=session.comparison("f2f_gp"),
+        f2f=f2f,
         window=session.label,
         local=local_indicators(snap, icb_code),
         quality=session.quality(settings.exclusions, list(table.practice_code)),
