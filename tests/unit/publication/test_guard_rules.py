@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpaccess.access.pseudonym import pseudonymise
 from gpaccess.errors import PolicyError
@@ -297,3 +299,16 @@ def test_a_practice_named_with_a_judgement_word_is_a_name_not_a_judgement() -> N
     df = clean_public()
     df.loc[3, "practice_name"] = "Top Lane Surgery (top for access)"
     assert any("column 'practice_name', rows 4: 'top' in the text" in b for b in refusals(df, "public"))
+
+
+@given(
+    names=st.sets(st.text(alphabet="ab c", min_size=6, max_size=9), max_size=8),
+    text=st.text(alphabet="ab c", max_size=30),
+)
+def test_a_name_is_found_wherever_a_search_of_every_name_would_find_it(names, text):
+    import re
+
+    from gpaccess.publication.guard import _holds_a_name, _names_by_opening
+
+    searched = bool(names) and re.search("|".join(re.escape(n) for n in names), text) is not None
+    assert _holds_a_name(text, _names_by_opening(names)) == searched
