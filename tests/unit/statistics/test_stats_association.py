@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from gpaccess.statistics.association import HIGH, LOW, quarter_bands, quartile_thresholds, spearman_pairs
@@ -72,3 +74,22 @@ def test_quarter_bands_include_the_thresholds() -> None:
     bands = quarter_bands(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, np.nan], index=list("abcdef")))
     assert bands.to_dict() == {"a": LOW, "b": LOW, "c": None, "d": HIGH, "e": HIGH, "f": None}
     assert quarter_bands(pd.Series([1.0, 2.0])).isna().all()
+
+
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(0, 6), st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 1))),
+        min_size=5,
+        max_size=40,
+    )
+)
+def test_spearman_agrees_with_scipy_with_ties_and_perfect_orders(pairs) -> None:
+    from gpaccess.statistics.association import spearman
+
+    x, y = (np.array(v, dtype=float) for v in zip(*pairs, strict=True))
+    if len(np.unique(x)) < 2 or len(np.unique(y)) < 2:
+        return  # no spread: spearman_pairs never asks (NaN by its own rule)
+    ref = stats.spearmanr(x, y)
+    rho, p = spearman(x, y)
+    assert rho == pytest.approx(ref.statistic, abs=1e-12)
+    assert p == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-15)
