@@ -36,6 +36,7 @@ PLOT_HEIGHT = 260
 LEFT, RIGHT, TOP_PAD = 64, 16, 12
 TITLE_LINE = 17
 LEGEND_LINE = 18
+NOTE_SIZE = 10  # the footnote comes wrapped to 110 characters: at 10 px they fit the chart's 640
 
 
 def spc_svg(points: pd.DataFrame, meta: SpcMeta, *, footnote: bool = False) -> str:
@@ -52,13 +53,9 @@ def spc_svg(points: pd.DataFrame, meta: SpcMeta, *, footnote: bool = False) -> s
     plot_w = WIDTH - LEFT - RIGHT
     keys = ["", "neither"] if meta.improvement_direction == "neutral" else ["", "improvement", "concern"]
     legend_top = top + PLOT_HEIGHT + 34
-    notes = (
-        [part for line in _spc_footnote(meta) for part in textwrap.wrap(line, int(WIDTH / (11 * 0.55)))]
-        if footnote
-        else []
-    )
+    notes = _spc_footnote(meta) if footnote else []  # wrapped to 110 characters, as under the Altair chart
     notes_top = legend_top + LEGEND_LINE * (len(keys) + 1) + 12
-    height = (notes_top + 15 * len(notes) if notes else legend_top + LEGEND_LINE * (len(keys) + 2)) + 8
+    height = (notes_top + 14 * len(notes) if notes else legend_top + LEGEND_LINE * (len(keys) + 2)) + 8
 
     values = [r[k] for r in records for k in ("value", "mean", "lower", "upper") if r.get(k) is not None]
     if meta.target is not None:
@@ -144,7 +141,7 @@ def spc_svg(points: pd.DataFrame, meta: SpcMeta, *, footnote: bool = False) -> s
         )
         out.append(_text(lx + 30, yy + 4, label, size=11, fill=INK))
     for i, line in enumerate(notes):
-        out.append(_text(4, notes_top + 15 * i, line, size=11, fill=MUTED))
+        out.append(_text(4, notes_top + 14 * i, line, size=NOTE_SIZE, fill=MUTED))
     out.append("</svg>")
     return "\n".join(out)
 

@@ -132,7 +132,7 @@ def test_a_report_chart_carries_its_footnote_below_the_legend_inside_the_image(s
     noted = _tree(spc_svg(spc_data, meta, footnote=True))
     texts = [t.text or "" for t in noted.iter(f"{NS}text")]
     assert not [t for t in plain.iter(f"{NS}text") if (t.text or "").startswith("Definition:")]
-    notes = [t for t in noted.iter(f"{NS}text") if t.get("fill") == "#4C6272" and t.get("font-size") == "11"]
+    notes = [t for t in noted.iter(f"{NS}text") if t.get("fill") == "#4C6272" and t.get("font-size") == "10"]
     words = " ".join(texts).split()
     assert " ".join(words).count("Definition: Face-to-face share = (Face-to-Face + Home Visit)") == 1
     assert "7 months in a row on one side of the average" in " ".join(words)  # plain English, not "2σ"
@@ -140,4 +140,4 @@ def test_a_report_chart_carries_its_footnote_below_the_legend_inside_the_image(s
     legend = max(float(t.get("y")) for t in noted.iter(f"{NS}text") if t.text == "Trial limits (fewer than 12 points)")
     footnote_ys = [float(t.get("y")) for t in notes if float(t.get("y")) > legend]
     assert footnote_ys and max(footnote_ys) < float(noted.get("height"))  # below the legend, inside the image
-    assert all(len(t.text or "") * 11 * 0.55 <= 640 for t in noted.iter(f"{NS}text"))  # wrapped to the width
+    assert all(len(t.text or "") * 10 * 0.55 <= 640 for t in notes)  # wrapped to the chart's width
