@@ -188,8 +188,8 @@ class MeasureSession:
         return self._directory
 
     def _placements(self) -> pd.DataFrame:
-        """Each sub-ICB's ICB as the window's last month places it: read once for the directory and for the
-        practices without appointments."""
+        """Each sub-ICB location's ICB and region, as the mappings up to the window's last month place it: read
+        once for the directory and for the practices without appointments."""
         return self.memo(("placements",), lambda: sub_icb_placements(self.snapshot, max(self.months)))
 
     def _unrecorded_practices(self) -> pd.DataFrame:
