@@ -5,8 +5,6 @@ conventions (`routes/api.py`)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,6 +18,7 @@ from gpaccess.errors import InputFileError
 from gpaccess.services import local as local_service
 from gpaccess.web.deps import get_app, require
 from gpaccess.web.routes.api import ERRORS, WRITE_ERRORS, Problem, icb_writer, json_value
+from gpaccess.web.uploads import accepted, store_upload, upload_name
 
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 
@@ -105,30 +104,20 @@ async def icb_upload(
     period: str | None = Form(None, max_length=32, description="The period, when the file has no period column"),
     principal: Principal = Depends(icb_writer(Permission.UPLOAD_LOCAL)),  # noqa: B008
 ) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    from gpaccess.web.routes.pages import UPLOAD_SUFFIXES
-
-    name = Path(file.filename or "").name
-    if not name.lower().endswith(UPLOAD_SUFFIXES):
+    name = upload_name(file)
+    if not accepted(name):
         return _refused(
             "The file was not uploaded", [FileProblem(file=name or "(no name)", line=None, column=None,
                                                       expected="a .csv or .xlsx file", found=None)]
         )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="gpaccess-upload-") as tmp:
-        path = Path(tmp) / name  # read as data only: never executed, never kept after the check
-        path.write_bytes(await file.read())
-        try:
-            result = await run_in_threadpool(
-                local_service.upload, get_app(request), principal=principal, icb_code=icb_code, path=path,
-                period=(period or "").strip() or None,
-            )  # fmt: skip
-        except InputFileError as exc:
-            return _refused(
-                exc.summary,
-                [FileProblem(file=p.file, line=p.line, column=p.column, expected=p.expected, found=p.found)
-                 for p in exc.problems],
-            )  # fmt: skip
+    try:
+        result = await store_upload(request, file, name, principal=principal, icb_code=icb_code, period=period)
+    except InputFileError as exc:
+        return _refused(
+            exc.summary,
+            [FileProblem(file=p.file, line=p.line, column=p.column, expected=p.expected, found=p.found)
+             for p in exc.problems],
+        )  # fmt: skip
     return UploadOut(
         file=result.file,
         sha256=result.sha256,

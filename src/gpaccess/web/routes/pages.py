@@ -29,13 +29,13 @@ from gpaccess.services import plans as plan_service
 from gpaccess.web.app import render
 from gpaccess.web.charts import svg_response
 from gpaccess.web.deps import check_csrf, get_app, require
+from gpaccess.web.uploads import accepted, store_upload, upload_name
 
 router = APIRouter(include_in_schema=False)
 Named = Depends(require(Permission.READ_NAMED))
 Aggregates = Depends(require(Permission.READ_AGGREGATES))
 PRACTICE_MEASURES = ("f2f_gp", "f2f_all", "appts_per_1000", "dna_rate", "same_day_share", "gp_share")
 SPC_MEASURES = ("f2f_gp", "appts_per_1000", "dna_rate")
-UPLOAD_SUFFIXES = (".csv", ".xlsx")
 
 
 def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
@@ -187,29 +187,21 @@ async def icb_upload(
     period: str = Form(""),
     principal: Principal = Depends(require(Permission.UPLOAD_LOCAL)),  # noqa: B008
 ) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     code = principal.require_icb(icb_code)
-    name = Path(file.filename or "").name if file is not None else ""
-    if file is None or not name.lower().endswith(UPLOAD_SUFFIXES):
+    name = upload_name(file)
+    if file is None or not accepted(name):
         return render(
             request, "upload.jinja", 422, title="Upload local data", icb=code, result=None,
             problems=[f"{name or 'no file chosen'}: expected a .csv or .xlsx file"],
             summary="The file was not uploaded",
         )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="gpaccess-upload-") as tmp:
-        path = Path(tmp) / name  # read as data only: never executed, never kept after the check
-        path.write_bytes(await file.read())
-        try:
-            result = await run_in_threadpool(
-                local_service.upload, get_app(request), principal=principal, icb_code=code, path=path,
-                period=period.strip() or None,
-            )  # fmt: skip
-        except InputFileError as exc:
-            return render(
-                request, "upload.jinja", 422, title="Upload local data", icb=code, result=None,
-                problems=[str(p) for p in exc.problems], summary=exc.summary,
-            )  # fmt: skip
+    try:
+        result = await store_upload(request, file, name, principal=principal, icb_code=code, period=period)
+    except InputFileError as exc:
+        return render(
+            request, "upload.jinja", 422, title="Upload local data", icb=code, result=None,
+            problems=[str(p) for p in exc.problems], summary=exc.summary,
+        )  # fmt: skip
     return render(request, "upload.jinja", title="Upload local data", icb=code, problems=None, result=result)
 
 
