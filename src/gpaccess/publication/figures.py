@@ -64,7 +64,7 @@ def funnel_figure(
     ratio = comparison.kind == "ratio"
     meta = FunnelMeta(
         title=(f"{m.title}: observed ÷ expected for its appointment mix" if ratio else m.title),
-        measure_name=m.name,
+        measure_name=m.title,  # the reader's name for it: the charts' wording says it
         y_label="Observed ÷ expected" if ratio else m.title,
         x_label="Expected face-to-face appointments (for its appointment mix)"
         if ratio
@@ -155,7 +155,7 @@ def _spc_points(
         title=f"{m.title}, month by month",
         practice_code=practice_code,
         practice_name=str(name_row.practice_name.iloc[0]) if len(name_row) else practice_code,
-        measure_name=m.name,
+        measure_name=m.title,  # the reader's name for it: the charts' wording says it
         y_label=m.title,
         value_format="number" if m.kind == "rate_per_1000" else "percent",
         definition=m.definition,
