@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from gpaccess.cohort.local_view import latest_local
-from gpaccess.ingest.local import period_months
 from gpaccess.measures.fair import Comparison
 from gpaccess.statistics import funnel, poisson
 from gpaccess.statistics.funnel import Z95, Z998
+from gpaccess.storage.periods import period_months
 
 
 class CriterionStatus(StrEnum):

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpaccess.ingest.local import period_end, stored_local
+from gpaccess.ingest.local import stored_local
 from gpaccess.statistics.association import MIN_PRACTICES, quarter_bands, spearman_pairs
+from gpaccess.storage.periods import period_end
 
 if TYPE_CHECKING:
     from gpaccess.measures.service import MeasureSession

@@ -2,15 +2,20 @@
 
 Published files spell months many ways (`01OCT2025`, `MAR2019`, `2025-10-01`, `Oct 2025`, an Excel date);
 file names carry them too (`Mapping_Aug_25.csv`, `... October 2025_v2.xlsx`); the store keys monthly periods
-as `YYYY-MM`, yearly ones as `2019`, financial years as `2022-23`, and an ICB's local data by its code.
-Everything that turns one into another lives here, so every layer reads a month the same way.
+as `YYYY-MM`, yearly ones as `2019`, financial years as `2022-23`, and an ICB's local data by its code; an
+ICB's local indicators come by year, financial year (`2025/26`), quarter (`2025-Q3`), month or day
+(`normalise_period`). Everything that turns one into another lives here, so every layer reads a month the same
+way.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+
+import numpy as np
 
 from gpaccess.errors import UserError
 
@@ -198,3 +203,102 @@ def period_option(value: str) -> str:
         return text
     parsed = parse_month(text)
     return month_key(parsed) if parsed is not None else text
+
+
+# -- local indicators' periods: years, financial years, quarters, months and days --------------------------------------
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_NAMED_MONTH = re.compile(r"^([a-z]+)[\s\-]+(\d{4})$")
+_FIN_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+_QUARTER = re.compile(r"^(?:(\d{4})[\s\-]?q([1-4])|q([1-4])[\s\-]?(\d{4}))$")
+_STORED_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def _ok_year(y: int) -> bool:
+    return 1990 <= y <= 2100
+
+
+def normalise_period(raw: object) -> str | None:
+    """A period as one canonical string, or None when it cannot be read.
+
+    `2025` (a year), `2025/26` (a financial year, April to March), `2025-Q3` (a calendar quarter), `2025-10`
+    (a month; also `Oct 2025`, `October 2025`), `2025-10-01` (a day; also `01/10/2025` and spreadsheet dates).
+    """
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, datetime | date):
+        return f"{raw:%Y-%m-%d}"
+    if isinstance(raw, int | float | np.integer | np.floating):
+        if not math.isfinite(float(raw)) or float(raw) != int(raw):
+            return None
+        raw = str(int(raw))
+    text = str(raw).strip().lower()
+    if m := _YEAR.match(text):
+        return text if _ok_year(int(m[1])) else None
+    if m := _MONTH.match(text):
+        return _month(int(m[1]), int(m[2]))
+    if m := _NAMED_MONTH.match(text):
+        return _named_month(m[1], int(m[2]))
+    if m := _ISO_DATE.match(text):
+        return _day(int(m[1]), int(m[2]), int(m[3]))
+    if m := _UK_DATE.match(text):
+        return _day(int(m[3]), int(m[2]), int(m[1]))
+    if m := _FIN_YEAR.match(text):
+        y = int(m[1])
+        return f"{y}/{m[2]}" if _ok_year(y) and int(m[2]) == (y + 1) % 100 else None
+    if m := _QUARTER.match(text):
+        y, q = (int(m[1]), int(m[2])) if m[1] else (int(m[4]), int(m[3]))
+        return f"{y}-Q{q}" if _ok_year(y) else None
+    return None
+
+
+def _month(y: int, m: int) -> str | None:
+    return month_key(date(y, m, 1)) if _ok_year(y) and 1 <= m <= 12 else None
+
+
+def _named_month(name: str, y: int) -> str | None:
+    """`Oct 2025`, `October 2025`: the month's name as `parse_month` reads it, plus `Sept`, the one spelling
+    spreadsheets write that it does not."""
+    parsed = parse_month(f"{'sep' if name == 'sept' else name} {y}")
+    return month_key(parsed) if parsed is not None and _ok_year(y) else None
+
+
+def _day(y: int, m: int, d: int) -> str | None:
+    try:
+        return f"{date(y, m, d):%Y-%m-%d}" if _ok_year(y) else None
+    except ValueError:
+        return None
+
+
+def period_end(period: str) -> date:
+    """The last day a normalised period covers: how periods of one indicator are put in order."""
+    if _YEAR.match(period):
+        return date(int(period), 12, 31)
+    if m := _FIN_YEAR.match(period):
+        return date(int(m[1]) + 1, 3, 31)
+    if m := _STORED_QUARTER.match(period):
+        return _last_day(int(m[1]), int(m[2]) * 3)
+    if m := _MONTH.match(period):
+        return _last_day(int(m[1]), int(m[2]))
+    return date.fromisoformat(period)
+
+
+def period_months(period: str) -> int:
+    """How many months a normalised period covers: 12 for a year or financial year, 3 for a quarter, 1 for a
+    month (and for a day, read as that day's month)."""
+    if _YEAR.match(period) or _FIN_YEAR.match(period):
+        return 12
+    if _STORED_QUARTER.match(period):
+        return 3
+    return 1
+
+
+def monthly_rate(value: float, period: str) -> float:
+    """A rate indicator's figure for `period` as a rate per 1,000 patients a month."""
+    return value / period_months(period)
+
+
+def _last_day(y: int, m: int) -> date:
+    return shift_month(date(y, m, 1), 1) - timedelta(days=1)
