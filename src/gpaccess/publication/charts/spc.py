@@ -251,8 +251,7 @@ def _spc_records(points: pd.DataFrame, meta: SpcMeta) -> list[dict[str, Any]]:
 
 
 def _spc_subtitle(meta: SpcMeta, records: Sequence[dict[str, Any]]) -> list[str]:
-    named = meta.measure_name.casefold() in meta.title.casefold()  # the title says which measure already
-    lines = [f"{meta.practice_code} {meta.practice_name}" + ("" if named else f" · {meta.measure_name}")]
+    lines = [f"{meta.practice_code} {meta.practice_name}"]  # the title names the measure
     lines.append(
         {
             "increase": "Improvement direction: higher values.",
