@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gpaccess.errors import InputFileError
-from gpaccess.ingest.local import read_local_file, to_store_frame, validate
+from gpaccess.ingest.local import to_store_frame, validate
+from gpaccess.ingest.local_read import read_local_file
 from gpaccess.storage.periods import period_months
 
 PRACTICES = {"A81001", "A81002", "A81003"}

@@ -9,7 +9,7 @@ import pytest
 from local_helpers import write_csv, write_xlsx
 
 from gpaccess.errors import InputFileError, NotFoundError, UserError
-from gpaccess.ingest.local import parse_number, read_local_file
+from gpaccess.ingest.local_read import parse_number, read_local_file
 from gpaccess.storage.periods import normalise_period, period_end
 
 

@@ -8,7 +8,8 @@ import pytest
 from local_helpers import ingest_fixture, stored, write_csv, write_xlsx
 
 from gpaccess.errors import InputFileError, UserError
-from gpaccess.ingest.local import read_local_file, upload, validate
+from gpaccess.ingest.local import upload, validate
+from gpaccess.ingest.local_read import read_local_file
 from gpaccess.measures.service import MeasureSession
 from gpaccess.storage.warehouse import Warehouse
 
