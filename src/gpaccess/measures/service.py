@@ -6,24 +6,29 @@ the practice-month aggregate, and only practice-level rows come back into Python
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
 from gpaccess.errors import NotFoundError, UserError
 from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
-from gpaccess.measures.compute import monthly_series, pooled, practice_month_counts, with_baseline, with_list_size
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
-from gpaccess.measures.fair import Comparison, baseline_comparison, compare
 from gpaccess.measures.memo import Memo
 from gpaccess.measures.practices import open_status, practice_directory, sub_icb_placements, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
 from gpaccess.statistics.funnel import Adjustment
+from gpaccess.storage.derived import digest
 from gpaccess.storage.periods import latest_consecutive, month_key, month_label, parse_month, require_month
 from gpaccess.storage.snapshot import Snapshot
+
+if TYPE_CHECKING:  # the engine's expressions load when something is computed: kept frames need none of them
+    from gpaccess.measures.fair import Comparison
 
 APPOINTMENTS = "gpad_appointments"
 
@@ -53,6 +58,25 @@ NOT_MEASURE_INPUTS = frozenset({"local_indicators"})
 def measure_inputs(snapshot: Snapshot) -> dict[str, dict[str, str]]:
     """What a session's measures depend on: the visible release of every (publication, period) they may read."""
     return {name: periods for name, periods in snapshot.versions().items() if name not in NOT_MEASURE_INPUTS}
+
+
+DERIVED_FORMAT = 1  # bump when what a derived frame holds changes shape
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the code that derives a session's frames (this package and the month parsing it uses), so a
+    frame kept by another version of it is never read back (`storage/derived.py`)."""
+    import gpaccess
+    from gpaccess.storage import periods
+
+    here = Path(__file__).parent
+    files = sorted([*here.glob("*.py"), *here.glob("*.toml"), *here.glob("definitions/*"), Path(periods.__file__)])
+    h = hashlib.sha256(gpaccess.__version__.encode())
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:20]
 
 
 MEMO_ENTRIES = 6_000  # e.g. the three SPC charts of a practice page for 2,000 practices (about 100 MB)
@@ -123,6 +147,8 @@ class MeasureSession:
     def _counts_for(self, practice_codes: list[str] | None):
         """Practice-month counts for the window and its baseline months (one engine scan), for every practice
         or only some (a practice's measures depend on its own rows alone)."""
+        from gpaccess.measures.compute import practice_month_counts, with_list_size
+
         base_year = self.settings.baseline_year
         wanted = sorted(set(self.months) | {date(base_year, m.month, 1) for m in self.months})
         stored = set(self.snapshot.periods(AGGREGATE))
@@ -140,6 +166,8 @@ class MeasureSession:
         return self._counts
 
     def _pool(self, counts) -> pd.DataFrame:
+        from gpaccess.measures.compute import pooled, with_baseline
+
         window = pooled(counts, self.months, self.measures.values())
         window = with_baseline(window, counts, self.months, self.settings.baseline_year, self.measures.values())
         return window.to_pandas().sort_values("practice_code").reset_index(drop=True)
@@ -147,12 +175,14 @@ class MeasureSession:
     def values(self) -> pd.DataFrame:
         """Every practice's pooled measures over the window, with numerators and denominators."""
         if self._values is None:
-            self._values = self._pool(self.counts())
+            self._values = self._derived("values", lambda: self._pool(self.counts()))
         return self._values
 
     def values_for(self, practice_codes: list[str]) -> pd.DataFrame:
         """The same measures for some practices only: read from `values()` when every practice's are already
         computed, otherwise computed for these practices alone (an ICB's table need not scan the country)."""
+        if self._values is None:
+            self._values = self._kept("values")  # every practice's, when a process has kept them
         if self._values is not None:
             return self._values[self._values.practice_code.isin(practice_codes)].reset_index(drop=True)
         key = frozenset(practice_codes)
@@ -166,14 +196,21 @@ class MeasureSession:
         funnel's marks read the same flags."""
         cfg = cfg or self.settings.quality
         if practice_codes is not None and cfg not in self._quality:
+            kept = self._kept(f"quality:{cfg!r}")  # every practice's flags, when a process has kept them
+            if kept is not None:
+                self._quality[cfg] = kept
+        if practice_codes is not None and cfg not in self._quality:
             table = pd.DataFrame({"practice_code": sorted(practice_codes)})
             table = table.merge(self.values_for(list(practice_codes)), on="practice_code", how="left")
             return quality_flags(self._with_open_status(table), len(self.months), cfg)
         if cfg not in self._quality:
-            table = self.directory()[["practice_code"]].merge(self.values(), on="practice_code", how="outer")
-            self._quality[cfg] = quality_flags(self._with_open_status(table), len(self.months), cfg)
+            self._quality[cfg] = self._derived(f"quality:{cfg!r}", lambda: self._quality_flags(cfg))
         flags = self._quality[cfg]
         return flags if practice_codes is None else flags[flags.practice_code.isin(practice_codes)]
+
+    def _quality_flags(self, cfg: ExclusionSettings) -> pd.DataFrame:
+        table = self.directory()[["practice_code"]].merge(self.values(), on="practice_code", how="outer")
+        return quality_flags(self._with_open_status(table), len(self.months), cfg)
 
     def _with_open_status(self, table: pd.DataFrame) -> pd.DataFrame:
         """ "Open throughout the window" from ODS open and close dates where an extract is loaded (context data);
@@ -184,7 +221,9 @@ class MeasureSession:
 
     def directory(self) -> pd.DataFrame:
         if self._directory is None:
-            self._directory = practice_directory(self.snapshot, self.months, self._placements())
+            self._directory = self._derived(
+                "directory", lambda: practice_directory(self.snapshot, self.months, self._placements())
+            )
         return self._directory
 
     def _placements(self) -> pd.DataFrame:
@@ -194,7 +233,10 @@ class MeasureSession:
 
     def _unrecorded_practices(self) -> pd.DataFrame:
         if self._unrecorded is None:
-            self._unrecorded = unrecorded_practices(self.snapshot, self.months, self.directory(), self._placements())
+            self._unrecorded = self._derived(
+                "unrecorded",
+                lambda: unrecorded_practices(self.snapshot, self.months, self.directory(), self._placements()),
+            )
         return self._unrecorded
 
     def icb_practices(self, icb_code: str) -> pd.DataFrame:
@@ -224,6 +266,8 @@ class MeasureSession:
         return table.sort_values("practice_code").reset_index(drop=True)
 
     def comparison(self, name: str) -> Comparison:
+        from gpaccess.measures.fair import compare
+
         if name not in self._comparisons:
             m = self.measure(name)
             if m.kind != "share":
@@ -247,6 +291,8 @@ class MeasureSession:
     def baseline_comparison(self, target: float = 1.0) -> pd.DataFrame:
         """Every practice's appointments against its own baseline year, judged against the spread of every
         reference practice in the store (`fair.baseline_comparison`); empty of figures without baseline months."""
+        from gpaccess.measures.fair import baseline_comparison
+
         key = f"baseline:{target}"
         if key not in self._baselines:
             flags = self.quality()
@@ -289,6 +335,35 @@ class MeasureSession:
         image both read."""
         return self._memo.get(key, compute)
 
+    def _derived_key(self, kind: str) -> dict[str, Any]:
+        """What a derived frame depends on: the releases measures read, the window, the settings and the code."""
+        inputs = self.memo(("inputs-digest",), lambda: digest(measure_inputs(self.snapshot)))
+        return {
+            "kind": kind,
+            "format": DERIVED_FORMAT,
+            "code": code_digest(),
+            "months": [month_key(m) for m in self.months],
+            "settings": repr(self.settings),
+            "inputs": inputs,
+        }
+
+    def _derived(self, kind: str, derive: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A frame every practice's session derives alike, read from the store's derived frames when a process
+        (an ingest, another command, a server) has kept it for these inputs, else derived here and kept."""
+        return self.snapshot.warehouse.derived.get(self._derived_key(kind), derive)
+
+    def _kept(self, kind: str) -> pd.DataFrame | None:
+        return self.snapshot.warehouse.derived.read(self._derived_key(kind))
+
+    def keep(self) -> None:
+        """Derive and keep on disk what every later session of these inputs starts from (run after an ingest
+        and by `gpaccess store upgrade`): the directory, every practice's window measures and data-quality
+        flags, and the practices placed without appointments."""
+        self.directory()
+        self.values()
+        self.quality()
+        self._unrecorded_practices()
+
     def practice_entry(self, practice_code: str) -> pd.DataFrame:
         """The practice's directory row (no rows when the window has no appointments for it), by a lookup
         rather than a scan of every practice."""
@@ -316,6 +391,8 @@ class MeasureSession:
         """Read many practices' monthly series of one measure in one batched query (a report's SPC charts), or
         (`None`) every practice's in one scan with no list of codes to compile (a server), each laid on every
         stored month (gaps as missing) once, here."""
+        from gpaccess.measures.compute import monthly_series, practice_month_counts, with_list_size
+
         every = practice_codes is None
         codes = list(self.directory().practice_code) if practice_codes is None else practice_codes
         wanted = [c for c in dict.fromkeys(codes) if (c, name) not in self._series]
@@ -340,6 +417,8 @@ class MeasureSession:
     def monthly_table(self, practice_codes: list[str], names: list[str]) -> pd.DataFrame:
         """Some practices' monthly values of several measures over the window, long (one row per practice,
         measure and month: numerator, denominator, value), in practice-code, measure and month order."""
+        from gpaccess.measures.compute import monthly_series, practice_month_counts, with_list_size
+
         measures = [self.measure(n) for n in names]
         agg = self.aggregate()
         agg = agg.filter(agg.practice_code.isin(list(practice_codes)))

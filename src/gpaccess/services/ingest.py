@@ -38,9 +38,20 @@ def ingest(
     from gpaccess.ingest.load import ingest_files
 
     result = ingest_files(app.warehouse, paths, user=principal.actor, month=month, partial=partial, progress=progress)
+    _keep_measures(app, list(result.months), progress)
     if result.months.get("gpad_appointments"):
         _update_progress(app, principal, result.notes)
     return result
+
+
+def _keep_measures(app: App, changed: list[str], progress: Callable[[str], None] | None = None) -> None:
+    """When the store changed something measures read: every practice's default measures, kept for the next
+    reader (`services.measures.keep_measures`)."""
+    from gpaccess.measures.service import NOT_MEASURE_INPUTS
+    from gpaccess.services.measures import keep_measures
+
+    if set(changed) - NOT_MEASURE_INPUTS:
+        keep_measures(app, progress)
 
 
 def _update_progress(app: App, principal: Principal, notes: list[str]) -> None:
@@ -68,6 +79,7 @@ def rollback(
 
     principal.require(Permission.INGEST)
     plan = undo(app.warehouse, month, user=principal.actor, publication=publication, expected=expected)
+    _keep_measures(app, plan.publications)
     if "gpad_appointments" in plan.publications:
         _update_progress(app, principal, [])
     return plan
@@ -122,6 +134,7 @@ def upgrade(
     principal.require(Permission.INGEST)
     before, after = app.upgrade_plan_store()
     built = build_missing_aggregates(app.warehouse, user=principal.actor, progress=progress)
+    _keep_measures(app, ["gpad_practice_month"])
     return {"plan_store": {"from": before, "to": after}, "aggregate_built": built.built, "already": built.already}
 
 
@@ -140,7 +153,9 @@ def build_from_lake(
 
     principal.require(Permission.INGEST)
     wanted = [require_month(m, "--month") for m in months] if months else None
-    return build(app.warehouse, source, user=principal.actor, months=wanted, progress=progress)
+    result = build(app.warehouse, source, user=principal.actor, months=wanted, progress=progress)
+    _keep_measures(app, ["gpad_practice_month"], progress)
+    return result
 
 
 def export_delta(app: App, *, principal: Principal, out: Path, publications: list[str] | None = None) -> Any:

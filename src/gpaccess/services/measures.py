@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
-from gpaccess.errors import NotFoundError
+from gpaccess.errors import NotFoundError, UserError
 from gpaccess.measures.service import MeasureSession
 from gpaccess.services.app import App
 from gpaccess.services.audit import audit_read
@@ -26,6 +27,21 @@ def measure_session(app: App, *, months: list[str] | None = None, snapshot: Snap
     return MeasureSession(
         snapshot or app.warehouse.snapshot(), app.measure_settings(), months=parse_months(months or [])
     )
+
+
+def keep_measures(app: App, progress: Callable[[str], None] | None = None) -> bool:
+    """After the store changed what measures read (an ingest, a rollback, an upgrade): derive the default
+    window's measures for every practice once and keep them on disk (`storage/derived.py`), so the next
+    command or server starts from them instead of recomputing. Nothing is kept, and nothing fails, when the
+    store cannot be measured yet (no appointments, or an aggregate still to build); returns whether it kept."""
+    try:
+        session = MeasureSession(app.warehouse.snapshot(), app.measure_settings())
+    except UserError:
+        return False
+    if progress:
+        progress(f"computing every practice's measures for {session.label}, kept for the next reader")
+    session.keep()
+    return True
 
 
 @dataclass(frozen=True)

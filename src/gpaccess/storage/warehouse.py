@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import ibis
-
 from gpaccess.errors import StoreBusyError
 from gpaccess.storage import manifest as mf
 from gpaccess.storage import retention
+from gpaccess.storage.derived import DerivedFrames
 from gpaccess.storage.files import sha256_file as sha256_file  # where callers have long found it
 from gpaccess.storage.snapshot import Snapshot, as_of_manifest
 from gpaccess.storage.spark import SparkConfig
@@ -66,6 +65,7 @@ class Warehouse:
         self.data_dir = self.root / "data"
         self.tmp_dir = self.root / "tmp"
         self.manifest_path = self.root / "manifest.json"
+        self.derived = DerivedFrames(self.root / "derived")  # frames computed from a store state (a cache)
         self._local = threading.local()  # a DuckDB connection is not shared between threads (web workers)
         self._connections: list[Any] = []
         self._manifest_cache: tuple[tuple[int, int, int], mf.Manifest] | None = None
@@ -94,6 +94,8 @@ class Warehouse:
             }
             if self.config.threads:
                 kwargs["threads"] = self.config.threads
+            import ibis
+
             con = self._local.con = ibis.duckdb.connect(**kwargs)
             self._connections.append(con)
         return con
