@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from gpaccess.ingest.schemas import vocabularies
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 PUBLICATION = "gpad_practice_month"
 GRAIN = ("month", "practice_code", "hcp_type", "national_category", "time_band")

@@ -12,8 +12,8 @@ from datetime import date
 
 import pandas as pd
 
-from gpaccess.ingest.context.base import month_key
 from gpaccess.measures.membership import in_codes
+from gpaccess.storage.periods import month_key
 from gpaccess.storage.snapshot import Snapshot
 
 DIRECTORY_COLUMNS = [

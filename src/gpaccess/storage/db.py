@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -43,8 +42,23 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# JSON documents: JSONB on PostgreSQL (indexable, compared by value), JSON text on SQLite.
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+class JSONDocumentType(TypeDecorator[Any]):
+    """JSON documents: JSONB on PostgreSQL (indexable, compared by value), JSON text on SQLite. PostgreSQL's
+    dialect module loads only when a PostgreSQL plan store is used (a command on SQLite never pays for it)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONDocument = JSONDocumentType()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

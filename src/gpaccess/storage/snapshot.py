@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.expr.types as ir
-
 from gpaccess.errors import NotFoundError
 from gpaccess.storage.manifest import Manifest, PeriodState, Publication, Versions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Ibis loads with the first table read: a reader of kept frames (storage/derived.py) never needs it
+    import ibis.expr.types as ir
+
     from gpaccess.storage.warehouse import Warehouse
 
 
@@ -93,6 +92,8 @@ class Snapshot:
             )
         files = self.files(publication, periods)
         if not files:  # no rows (e.g. every period rolled back): an empty table of the stored types
+            import ibis
+
             return ibis.memtable(ibis.schema(pub.schema).to_pyarrow().empty_table())
         return self._read(files, publication)
 

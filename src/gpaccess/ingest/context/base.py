@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpaccess.errors import Problem
-from gpaccess.storage.periods import month_key as month_key  # re-exported: measures/practices.py imports it here
-from gpaccess.storage.periods import parse_month
+from gpaccess.storage.periods import month_key, parse_month
 
 
 # Store types (Ibis names, as the manifest records them) and the Arrow type each is written as.
