@@ -11,11 +11,10 @@ way.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-
-import numpy as np
 
 from gpaccess.errors import UserError
 
@@ -230,7 +229,7 @@ def normalise_period(raw: object) -> str | None:
         return None
     if isinstance(raw, datetime | date):
         return f"{raw:%Y-%m-%d}"
-    if isinstance(raw, int | float | np.integer | np.floating):
+    if isinstance(raw, numbers.Real):  # int, float and NumPy's scalars (registered as numbers.Real)
         if not math.isfinite(float(raw)) or float(raw) != int(raw):
             return None
         raw = str(int(raw))
