@@ -155,6 +155,15 @@ class Settings(BaseModel):
             raise ValueError("cohort_f2f_level must be 0.95 or 0.998 (the funnel's two limits)")
         return v
 
+    @field_validator("home", mode="before")
+    @classmethod
+    def _not_empty(cls, v: object) -> object:
+        """`GPACCESS_HOME=` (set but empty) would otherwise mean the current folder: a store and a plan store
+        written wherever the command happens to run."""
+        if isinstance(v, str) and not v.strip():
+            raise ValueError("GPACCESS_HOME is empty: unset it for the default folder, or name a folder")
+        return v
+
     @field_validator("home")
     @classmethod
     def _absolute(cls, v: Path) -> Path:
