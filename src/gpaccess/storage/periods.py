@@ -230,9 +230,10 @@ def normalise_period(raw: object) -> str | None:
     if isinstance(raw, datetime | date):
         return f"{raw:%Y-%m-%d}"
     if isinstance(raw, numbers.Real):  # int, float and NumPy's scalars (registered as numbers.Real)
-        if not math.isfinite(float(raw)) or float(raw) != int(raw):
+        number = float(raw)
+        if not math.isfinite(number) or number != int(number):
             return None
-        raw = str(int(raw))
+        raw = str(int(number))
     text = str(raw).strip().lower()
     if m := _YEAR.match(text):
         return text if _ok_year(int(m[1])) else None
