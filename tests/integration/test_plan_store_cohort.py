@@ -340,3 +340,17 @@ def test_commands_take_the_acting_user_by_keyword_only(db_sessions, cycle):
         assert params["user"].kind is inspect.Parameter.KEYWORD_ONLY, command.__name__
         assert params["user"].default is inspect.Parameter.empty, command.__name__
         assert [p.name for p in params.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY] == ["session"]
+
+
+def test_run_summaries_count_what_each_run_selected(db_sessions, cycle):
+    """The list of runs reads no members: each summary's count is the database's, and equals the run's own."""
+    one_selected, none_selected = MEMBERS[:3], MEMBERS[1:3]
+    with db_sessions() as session:
+        ids = [_record(session), _record(session, members=one_selected), _record(session, members=none_selected)]
+        _record(session, icb_code="ZZZ")
+    with db_sessions() as session:
+        summaries = queries.run_summaries(session, icb_codes={"QWE"})
+        runs = {r.id: r for r in queries.runs(session, icb_codes={"QWE"})}
+    assert [s.id for s in summaries] == sorted(ids, reverse=True)
+    assert [s.selected for s in summaries] == [len(runs[s.id].selected) for s in summaries] == [0, 1, 2]  # newest first
+    assert {(s.cycle, s.icb_code, s.cap, s.eligible) for s in summaries} == {(CYCLE, "QWE", 2, 12)}

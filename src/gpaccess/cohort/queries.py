@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gpaccess.access.audit import AuditEventOut, events_for
-from gpaccess.cohort.records import CohortOverride, CohortRun
-from gpaccess.cohort.schemas import OverrideOut, RunOut, RunStatus
+from gpaccess.cohort.records import CohortMember, CohortOverride, CohortRun
+from gpaccess.cohort.schemas import OverrideOut, RunOut, RunStatus, RunSummaryOut
 from gpaccess.errors import NotFoundError
 from gpaccess.plans.records import Cycle
 
@@ -84,6 +84,27 @@ def runs(session: Session, *, icb_codes: set[str] | None = None) -> list[RunOut]
     if icb_codes is not None:
         stmt = stmt.where(CohortRun.icb_code.in_(sorted(icb_codes)))
     return [RunOut.model_validate(row) for row in session.scalars(stmt)]
+
+
+def run_summaries(session: Session, *, icb_codes: set[str] | None = None) -> list[RunSummaryOut]:
+    """Runs without their members, newest first, each with how many it selected (counted by the database):
+    a list of an ICB's runs reads one row per run, however many runs and members the store holds."""
+    counted = (
+        select(CohortMember.run_id, func.count().label("selected"))
+        .where(CohortMember.selected.is_(True))
+        .group_by(CohortMember.run_id)
+        .subquery()
+    )
+    stmt = (
+        select(CohortRun, func.coalesce(counted.c.selected, 0))
+        .outerjoin(counted, counted.c.run_id == CohortRun.id)
+        .order_by(CohortRun.id.desc())
+    )
+    if icb_codes is not None:
+        stmt = stmt.where(CohortRun.icb_code.in_(sorted(icb_codes)))
+    return [
+        RunSummaryOut.model_validate(row).model_copy(update={"selected": int(n)}) for row, n in session.execute(stmt)
+    ]
 
 
 def audit_events(session: Session, *, object_type: str, object_id: str | int) -> list[AuditEventOut]:

@@ -168,6 +168,21 @@ class RunOut(_Out):
         return [m for m in self.members if m.selected]
 
 
+class RunSummaryOut(_Out):
+    """A stored run without its members, for lists of runs: what it was and how many practices it selected."""
+
+    id: int
+    icb_code: str
+    cycle: str = Field(validation_alias="cycle_name")
+    created_at: datetime
+    created_by: str
+    data_months: list[str]
+    eligible: int
+    cap: int
+    status: RunStatus
+    selected: int = 0
+
+
 class OverrideOut(_Out):
     id: int
     icb_code: str

@@ -25,7 +25,7 @@ from gpaccess.cohort.run import (
     overrides_from_store,
     record,
 )
-from gpaccess.cohort.schemas import OverrideAction, OverrideOut, RunOut
+from gpaccess.cohort.schemas import OverrideAction, OverrideOut, RunOut, RunSummaryOut
 from gpaccess.cohort.select import Cohort
 from gpaccess.errors import NotFoundError, UserError
 from gpaccess.measures.service import MeasureSession
@@ -245,7 +245,7 @@ class StoredCohort:
     icb_code: str
     run: RunOut | None
     overrides: list[OverrideOut]
-    runs: list[RunOut]
+    runs: list[RunSummaryOut]  # every stored run, newest first, without members
 
 
 def stored_cohort(app: App, *, principal: Principal, icb_code: str) -> StoredCohort:
@@ -253,8 +253,8 @@ def stored_cohort(app: App, *, principal: Principal, icb_code: str) -> StoredCoh
     cycle, and every stored run (newest first); recomputed only by `run_cohort`."""
     code = principal.require_icb(icb_code)
     with app.plan_session() as db:
-        all_runs = queries.runs(db, icb_codes={code})
-        latest = all_runs[0] if all_runs else None
+        all_runs = queries.run_summaries(db, icb_codes={code})
+        latest = queries.run(db, icb_code=code, run_id=all_runs[0].id) if all_runs else None
         overrides = queries.active_overrides(db, icb_code=code, cycle=latest.cycle) if latest else []
     audit_read(
         app,

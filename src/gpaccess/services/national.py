@@ -37,10 +37,10 @@ def _criteria(value: Any) -> list[str]:
 def national_summary(app: App, *, principal: Principal) -> NationalSummary:
     principal.require(Permission.READ_AGGREGATES)
     with app.plan_session() as db:
-        runs = queries.runs(db)
-    latest: dict[str, Any] = {}
-    for run in runs:  # newest first
-        latest.setdefault(run.icb_code, run)
+        newest: dict[str, int] = {}
+        for summary in queries.run_summaries(db):  # newest first; members are read for each ICB's latest only
+            newest.setdefault(summary.icb_code, summary.id)
+        latest: dict[str, Any] = {code: queries.run(db, icb_code=code, run_id=i) for code, i in newest.items()}
     rows = []
     names: set[str] = set()
     total = 0

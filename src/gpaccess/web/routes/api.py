@@ -388,7 +388,7 @@ def cohort_runs(
             data_months=r.data_months,
             eligible=r.eligible,
             cap=r.cap,
-            selected=len(r.selected),
+            selected=r.selected,
         )
         for r in stored.runs
     ]
