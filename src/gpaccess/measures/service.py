@@ -336,7 +336,9 @@ class MeasureSession:
         return self._memo.get(key, compute)
 
     def _derived_key(self, kind: str) -> dict[str, Any]:
-        """What a derived frame depends on: the releases measures read, the window, the settings and the code."""
+        """What a derived frame depends on: the releases measures read, the window, the settings and the code,
+        and the engine that computed it (the engines agree, and tests/spec proves it; a Spark reader never
+        answering from DuckDB's frames keeps that proof, and the CLI comparison of the two, meaningful)."""
         inputs = self.memo(("inputs-digest",), lambda: digest(measure_inputs(self.snapshot)))
         return {
             "kind": kind,
@@ -345,6 +347,7 @@ class MeasureSession:
             "months": [month_key(m) for m in self.months],
             "settings": repr(self.settings),
             "inputs": inputs,
+            "engine": self.snapshot.engine,
         }
 
     def _derived(self, kind: str, derive: Callable[[], pd.DataFrame]) -> pd.DataFrame:
