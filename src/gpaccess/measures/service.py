@@ -195,16 +195,16 @@ class MeasureSession:
         or some practices' only (an ICB's cohort need not flag the country). The cohort's exclusions and the
         funnel's marks read the same flags."""
         cfg = cfg or self.settings.quality
+        kind = f"quality:{cfg!r}"
         if practice_codes is not None and cfg not in self._quality:
-            kept = self._kept(f"quality:{cfg!r}")  # every practice's flags, when a process has kept them
-            if kept is not None:
-                self._quality[cfg] = kept
-        if practice_codes is not None and cfg not in self._quality:
-            table = pd.DataFrame({"practice_code": sorted(practice_codes)})
-            table = table.merge(self.values_for(list(practice_codes)), on="practice_code", how="left")
-            return quality_flags(self._with_open_status(table), len(self.months), cfg)
+            kept = self._kept(kind)  # every practice's flags, when a process has kept them
+            if kept is None:
+                table = pd.DataFrame({"practice_code": sorted(practice_codes)})
+                table = table.merge(self.values_for(list(practice_codes)), on="practice_code", how="left")
+                return quality_flags(self._with_open_status(table), len(self.months), cfg)
+            self._quality[cfg] = kept
         if cfg not in self._quality:
-            self._quality[cfg] = self._derived(f"quality:{cfg!r}", lambda: self._quality_flags(cfg))
+            self._quality[cfg] = self._derived(kind, lambda: self._quality_flags(cfg))
         flags = self._quality[cfg]
         return flags if practice_codes is None else flags[flags.practice_code.isin(practice_codes)]
 

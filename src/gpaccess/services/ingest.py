@@ -44,13 +44,14 @@ def ingest(
     return result
 
 
-def _keep_measures(app: App, changed: list[str], progress: Callable[[str], None] | None = None) -> None:
-    """When the store changed something measures read: every practice's default measures, kept for the next
-    reader (`services.measures.keep_measures`)."""
+def _keep_measures(app: App, changed: list[str] | None, progress: Callable[[str], None] | None = None) -> None:
+    """Every practice's default measures, kept for the next reader (`services.measures.keep_measures`), when the
+    store changed something measures read (`changed`: the publications touched; None: always, as after an
+    upgrade, whose new gpaccess no longer reads the frames the old one kept)."""
     from gpaccess.measures.service import NOT_MEASURE_INPUTS
     from gpaccess.services.measures import keep_measures
 
-    if set(changed) - NOT_MEASURE_INPUTS:
+    if changed is None or set(changed) - NOT_MEASURE_INPUTS:
         keep_measures(app, progress)
 
 
@@ -134,7 +135,7 @@ def upgrade(
     principal.require(Permission.INGEST)
     before, after = app.upgrade_plan_store()
     built = build_missing_aggregates(app.warehouse, user=principal.actor, progress=progress)
-    _keep_measures(app, ["gpad_practice_month"])
+    _keep_measures(app, None)
     return {"plan_store": {"from": before, "to": after}, "aggregate_built": built.built, "already": built.already}
 
 
@@ -154,7 +155,7 @@ def build_from_lake(
     principal.require(Permission.INGEST)
     wanted = [require_month(m, "--month") for m in months] if months else None
     result = build(app.warehouse, source, user=principal.actor, months=wanted, progress=progress)
-    _keep_measures(app, ["gpad_practice_month"], progress)
+    _keep_measures(app, None, progress)
     return result
 
 
