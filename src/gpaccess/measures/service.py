@@ -6,12 +6,9 @@ the practice-month aggregate, and only practice-level rows come back into Python
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
@@ -19,6 +16,7 @@ import pandas as pd
 from gpaccess.errors import NotFoundError, UserError
 from gpaccess.ingest.aggregate import PUBLICATION as AGGREGATE
 from gpaccess.measures.definitions import DEFAULT_F2F, Measure, get_measure, load_measures
+from gpaccess.measures.inputs import DERIVED_FORMAT, code_digest, measure_inputs
 from gpaccess.measures.memo import Memo
 from gpaccess.measures.practices import open_status, practice_directory, sub_icb_placements, unrecorded_practices
 from gpaccess.measures.quality import ExclusionSettings, quality_flags
@@ -50,35 +48,6 @@ class MeasureSettings:
 
 
 T = TypeVar("T")
-# Publications no measure reads (an ICB's uploaded local indicators): storing one leaves every shared measure as
-# it was, so a server keeps its computed measures and reads the upload at once (a user sees their own write).
-NOT_MEASURE_INPUTS = frozenset({"local_indicators"})
-
-
-def measure_inputs(snapshot: Snapshot) -> dict[str, dict[str, str]]:
-    """What a session's measures depend on: the visible release of every (publication, period) they may read."""
-    return {name: periods for name, periods in snapshot.versions().items() if name not in NOT_MEASURE_INPUTS}
-
-
-DERIVED_FORMAT = 1  # bump when what a derived frame holds changes shape
-
-
-@functools.cache
-def code_digest() -> str:
-    """A digest of the code that derives a session's frames (this package and the month parsing it uses), so a
-    frame kept by another version of it is never read back (`storage/derived.py`)."""
-    import gpaccess
-    from gpaccess.storage import periods
-
-    here = Path(__file__).parent
-    files = sorted([*here.glob("*.py"), *here.glob("*.toml"), *here.glob("definitions/*"), Path(periods.__file__)])
-    h = hashlib.sha256(gpaccess.__version__.encode())
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:20]
-
-
 MEMO_ENTRIES = 6_000  # e.g. the three SPC charts of a practice page for 2,000 practices (about 100 MB)
 
 

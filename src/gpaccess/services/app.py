@@ -100,7 +100,7 @@ class App:
         (`StoreConfig.grace_seconds`), so once the new measures have been missing for half of it (a failing or
         very slow refresh) requests compute them in the foreground, and wait, rather than read files that may go.
         """
-        from gpaccess.measures.service import measure_inputs
+        from gpaccess.measures.inputs import measure_inputs
 
         snapshot = self.warehouse.snapshot()
         now = time.monotonic()

@@ -48,7 +48,7 @@ def _keep_measures(app: App, changed: list[str] | None, progress: Callable[[str]
     """Every practice's default measures, kept for the next reader (`services.measures.keep_measures`), when the
     store changed something measures read (`changed`: the publications touched; None: always, as after an
     upgrade, whose new gpaccess no longer reads the frames the old one kept)."""
-    from gpaccess.measures.service import NOT_MEASURE_INPUTS
+    from gpaccess.measures.inputs import NOT_MEASURE_INPUTS
     from gpaccess.services.measures import keep_measures
 
     if changed is None or set(changed) - NOT_MEASURE_INPUTS:
