@@ -240,67 +240,75 @@ def special_cause_type(
     trend = part_of_run(seven_point_trend(y))
     two_of_three = two_in_three(close_to_limits, relative_to_mean) & close_to_limits
     run = part_of_run(seven_point_one_side(relative_to_mean))
-    side = np.where(relative_to_mean > 0, "Above", "Below")
+    above = relative_to_mean > 0
     rising = _trend_direction(y, trend) == 1
     labels = np.full(y.shape, COMMON_CAUSE, dtype="<U32")
-    labels[run] = np.char.add(np.char.add("7 Points ", side[run]), " CL")
-    labels[two_of_three] = np.char.add(np.char.add("2 in 3 ", side[two_of_three]), " CL")
+    labels[run] = np.where(above[run], "7 Points Above CL", "7 Points Below CL")
+    labels[two_of_three] = np.where(above[two_of_three], "2 in 3 Above CL", "2 in 3 Below CL")
     labels[trend] = np.where(rising[trend], "7 Point Trend (Increasing)", "7 Point Trend (Decreasing)")
     labels[outside_limits] = np.where(relative_to_mean[outside_limits] == 1, "Above UCL", "Below LCL")
     return labels
 
 
+# The rules look at windows of a few points. A server draws three charts per page, so they are counted over
+# every window at once (sums of windows from cumulative sums), not a window at a time: a fraction of the time.
+def _window_sums(a: NDArray[np.generic], k: int) -> NDArray[np.int_]:
+    """Sum of each run of `k` consecutive items (one per window start: `len(a) - k + 1` of them)."""
+    c = np.concatenate([[0], np.cumsum(np.asarray(a, dtype=int))])
+    return c[k:] - c[:-k]
+
+
 def seven_point_one_side(relative_to_mean: NDArray[np.int_]) -> NDArray[np.int_]:
     """+1/−1 at the 7th (and each later) consecutive point on one side of the mean; 0 elsewhere."""
-    out = np.zeros(relative_to_mean.shape, dtype=int)
-    for i in range(RUN_LENGTH - 1, relative_to_mean.size):
-        window = relative_to_mean[i - RUN_LENGTH + 1 : i + 1]
-        if window[-1] != 0 and np.all(window == window[-1]):
-            out[i] = window[-1]
+    side = np.asarray(relative_to_mean)
+    out = np.zeros(side.shape, dtype=int)
+    if side.size < RUN_LENGTH:
+        return out
+    above = _window_sums(side > 0, RUN_LENGTH) == RUN_LENGTH
+    below = _window_sums(side < 0, RUN_LENGTH) == RUN_LENGTH
+    out[RUN_LENGTH - 1 :] = above.astype(int) - below.astype(int)
     return out
 
 
 def seven_point_trend(y: FloatArray) -> NDArray[np.int_]:
     """+1 (−1) at the 7th and later points of a strictly rising (falling) sequence of 7; 0 elsewhere."""
-    out = np.zeros(y.shape, dtype=int)
-    steps = np.sign(np.diff(y))
-    for i in range(RUN_LENGTH - 1, y.size):
-        window = steps[i - RUN_LENGTH + 1 : i]
-        if np.all(window == 1):
-            out[i] = 1
-        elif np.all(window == -1):
-            out[i] = -1
+    out = np.zeros(np.shape(y), dtype=int)
+    if out.size < RUN_LENGTH:
+        return out
+    steps = np.diff(y)
+    rising = _window_sums(steps > 0, RUN_LENGTH - 1) == RUN_LENGTH - 1
+    falling = _window_sums(steps < 0, RUN_LENGTH - 1) == RUN_LENGTH - 1
+    out[RUN_LENGTH - 1 :] = rising.astype(int) - falling.astype(int)
     return out
 
 
 def part_of_run(ends: NDArray[np.int_]) -> BoolArray:
     """A point belongs to a run if it or any of the next 6 points ends a run of 7."""
-    flagged = ends != 0
-    out = np.zeros(ends.shape, dtype=bool)
-    for i in range(ends.size):
-        out[i] = bool(flagged[i : i + RUN_LENGTH].any())
-    return out
+    flagged = np.concatenate([[0], np.cumsum(np.asarray(ends) != 0)])
+    n = flagged.size - 1
+    stop = np.minimum(np.arange(n) + RUN_LENGTH, n)
+    return (flagged[stop] - flagged[:n]) > 0
 
 
 def two_in_three(close_to_limits: BoolArray, relative_to_mean: NDArray[np.int_]) -> BoolArray:
     """True where some 3-point window holding the point has ≥2 points beyond a 2σ line, all on one side."""
-    n = close_to_limits.size
-    close = close_to_limits.astype(int)
+    n = np.size(close_to_limits)
     out = np.zeros(n, dtype=bool)
-    for start in range(n - 2):
-        window = slice(start, start + 3)
-        if close[window].sum() >= 2 and abs(int(relative_to_mean[window].sum())) == 3:
-            out[window] = True
+    if n < 3:
+        return out
+    side = np.asarray(relative_to_mean)
+    one_side = (_window_sums(side > 0, 3) == 3) | (_window_sums(side < 0, 3) == 3)
+    hit = (_window_sums(close_to_limits, 3) >= 2) & one_side
+    for k in range(3):  # each window marks its three points
+        out[k : n - 2 + k] |= hit
     return out
 
 
 def point_type(special_cause_type: NDArray[np.str_], direction: int) -> NDArray[np.str_]:
     """Turn a rule label into improvement / concern (or neutral high / low) / common cause."""
-    up = np.char.find(special_cause_type, "Above") >= 0
-    up |= np.char.find(special_cause_type, "Increasing") >= 0
-    down = np.char.find(special_cause_type, "Below") >= 0
-    down |= np.char.find(special_cause_type, "Decreasing") >= 0
-    signed = np.where(up, 1, np.where(down, -1, 0))
+    labels, where = np.unique(special_cause_type, return_inverse=True)  # a few labels: read each once
+    sign = [1 if "Above" in s or "Increasing" in s else -1 if "Below" in s or "Decreasing" in s else 0 for s in labels]
+    signed = np.asarray(sign, dtype=int)[where.reshape(special_cause_type.shape)]
     out = np.full(special_cause_type.shape, "common_cause", dtype="<U32")
     if direction == 0:
         out[signed > 0] = "special_cause_neutral_high"

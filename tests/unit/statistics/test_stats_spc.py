@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpaccess.statistics.spc import (
     SpcSegment,
@@ -296,3 +298,51 @@ def test_spc_flat_series_has_no_limits_and_no_signal() -> None:
     points = xmr([5.0] * 12).points
     assert np.isnan(points.upper_limit).all()
     assert not points.special_cause.any()
+
+
+# --- the window rules against a point-by-point reading of their definitions ------------------------------
+# The rules count over every window at once; these loops read the module docstring's wording one window at a
+# time, as NHSRplotthedots does, so any series on which the two disagree is a bug in the counting.
+def _one_side_by_window(side: list[int]) -> list[int]:
+    return [side[i] if i >= 6 and side[i] != 0 and len(set(side[i - 6 : i + 1])) == 1 else 0 for i in range(len(side))]
+
+
+def _trend_by_window(y: list[float]) -> list[int]:
+    out = []
+    for i in range(len(y)):
+        steps = [y[j] - y[j - 1] for j in range(i - 5, i + 1)] if i >= 6 else []
+        out.append(1 if steps and all(s > 0 for s in steps) else -1 if steps and all(s < 0 for s in steps) else 0)
+    return out
+
+
+def _part_of_run_by_window(ends: list[int]) -> list[bool]:
+    return [any(e != 0 for e in ends[i : i + 7]) for i in range(len(ends))]
+
+
+def _two_in_three_by_window(close: list[bool], side: list[int]) -> list[bool]:
+    out = [False] * len(close)
+    for start in range(len(close) - 2):
+        if sum(close[start : start + 3]) >= 2 and abs(sum(side[start : start + 3])) == 3:
+            out[start : start + 3] = [True] * 3
+    return out
+
+
+sides = st.lists(st.sampled_from([-1, 0, 1]), max_size=30)
+
+
+@given(sides)
+def test_spc_run_rule_counts_every_window_as_read_one_by_one(side: list[int]) -> None:
+    assert list(seven_point_one_side(np.array(side, dtype=int))) == _one_side_by_window(side)
+    assert list(part_of_run(np.array(side, dtype=int))) == _part_of_run_by_window(side)
+
+
+@given(st.lists(st.integers(-3, 3), max_size=30))  # small integers: ties (which break a trend) are common
+def test_spc_trend_rule_counts_every_window_as_read_one_by_one(y: list[int]) -> None:
+    assert list(seven_point_trend(np.array(y, dtype=float))) == _trend_by_window([float(v) for v in y])
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from([-1, 0, 1])), max_size=30))
+def test_spc_two_in_three_counts_every_window_as_read_one_by_one(points: list[tuple[bool, int]]) -> None:
+    close, side = [c for c, _ in points], [s for _, s in points]
+    got = two_in_three(np.array(close, dtype=bool), np.array(side, dtype=int))
+    assert list(got) == _two_in_three_by_window(close, side)
