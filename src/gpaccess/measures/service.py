@@ -278,6 +278,7 @@ class MeasureSession:
         window measures and data-quality flags (with ODS open status), the practices placed in an ICB without
         appointments, and the monthly series of `series` for every practice (one query per measure)."""
         self.directory()
+        self.values()
         self.quality()
         self._unrecorded_practices()
         for name in series:
@@ -354,7 +355,10 @@ class MeasureSession:
             return known
         if self._values is None:
             return known.merge(self.values_for([practice_code]), on="practice_code")
-        values = self._values
+        return self.memo(("practice-row", practice_code), lambda: self._joined_row(known, practice_code))
+
+    def _joined_row(self, known: pd.DataFrame, practice_code: str) -> pd.DataFrame:
+        values = self.values()
         where = self.memo(("values-index",), lambda: dict(zip(values.practice_code, range(len(values)), strict=True)))
         i = where.get(practice_code)
         return known.merge(values.iloc[0:0] if i is None else values.iloc[i : i + 1], on="practice_code")

@@ -128,10 +128,16 @@ def practice_measures(
         raise NotFoundError(f"practice {code!r} has no GPAD appointments in {s.label}")
     row = found.iloc[0]
     month = max(s.months)
-    context = practice_context(s.snapshot, code, month)
+    # Context data is no measure input: kept per store generation, so a new context release shows at once.
+    generation = s.snapshot.generation
+    context = s.memo(("practice-context", code, generation), lambda: practice_context(s.snapshot, code, month))
     coverage = None
     if s.snapshot.has("coverage") and isinstance(row.sub_icb_code, str):
-        coverage = coverage_for(s.snapshot, row.sub_icb_code, month, warn_below=app.settings.coverage_warning_threshold)
+        threshold = app.settings.coverage_warning_threshold
+        coverage = s.memo(
+            ("coverage", row.sub_icb_code, generation, threshold),
+            lambda: coverage_for(s.snapshot, row.sub_icb_code, month, warn_below=threshold),
+        )
     audit_read(
         app,
         principal=principal,
