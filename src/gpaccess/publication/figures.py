@@ -107,7 +107,8 @@ def spc_svg_figure(
     from gpaccess.publication.charts.spc_svg import spc_svg
 
     points, meta, data = spc_points(session, practice_code, measure_name, plain=plain)
-    return spc_svg(points, meta, footnote=footnote), data
+    key = ("spc-svg", practice_code, measure_name, plain, footnote)  # the same image for every viewer
+    return session.memo(key, lambda: spc_svg(points, meta, footnote=footnote)), data
 
 
 def spc_table(session: MeasureSession, practice_code: str, measure_name: str) -> pd.DataFrame:

@@ -216,20 +216,27 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
 
 
 def _spc_records(points: pd.DataFrame, meta: SpcMeta) -> list[dict[str, Any]]:
+    """The chart's points in time order, one dict each. Read from the columns' arrays, not row by row through
+    pandas: a server draws one of these per chart request, and 24 rows through `.loc`/`to_dict` cost 10 ms."""
     columns = list(SPC_COLUMNS) + [c for c in ("lower_2s", "upper_2s") if c in points.columns]
-    frame = points.loc[:, columns].copy()
-    frame["month"] = pd.to_datetime(frame["month"])
-    frame = frame.sort_values("month", kind="stable")  # time order
+    missing = [c for c in columns if c not in points.columns]
+    if missing:
+        raise KeyError(f"SPC points lack column(s) {', '.join(missing)}")
+    months = pd.to_datetime(points["month"]).to_numpy()
+    order = months.argsort(kind="stable")  # time order
+    cells = {c: points[c].to_numpy(dtype=object)[order] for c in columns if c != "month"}
     allowed = {"", "neither"} if meta.improvement_direction == "neutral" else {"", "improvement", "concern"}
     out = []
-    for row in frame.to_dict("records"):
+    for i, when in enumerate(months[order]):
+        row = {c: v[i] for c, v in cells.items()}
         kind = plain_text(row["special_cause"]).strip().lower()
         if kind not in allowed:
             raise ValueError(
                 f"special_cause {kind!r} does not fit improvement_direction {meta.improvement_direction!r}; "
                 f"expected one of {sorted(allowed)}"
             )
-        month = pd.Timestamp(row["month"])
+        month = pd.Timestamp(when)
+        trial = bool(row["trial"])
         record = {
             "month": month.strftime("%Y-%m-%d"),
             "month_label": month.strftime("%b %Y"),
@@ -238,8 +245,8 @@ def _spc_records(points: pd.DataFrame, meta: SpcMeta) -> list[dict[str, Any]]:
             "lower": json_number(row["lower"]),
             "upper": json_number(row["upper"]),
             "segment": int(row["segment"]),
-            "trial": bool(row["trial"]),
-            "limit_style": _TRIAL_LIMITS if bool(row["trial"]) else _PROCESS_LIMITS,
+            "trial": trial,
+            "limit_style": _TRIAL_LIMITS if trial else _PROCESS_LIMITS,
             "signal": _SIGNALS[kind][0],
             "rule": plain_text(row["rule"]) or "—",
         }

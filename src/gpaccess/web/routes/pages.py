@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
@@ -250,16 +251,15 @@ def practice_page(request: Request, practice_code: str, principal: Principal = N
         row = found.row
         icb = row.get("icb_code") if isinstance(row.get("icb_code"), str) else None
         local = local_service.practice_local(app, principal=principal, practice_code=found.practice_code, icb_code=icb)
-        spc_tables = {}
-        for name in SPC_MEASURES:
-            fig = measure_service.spc(
+        figures = {
+            name: measure_service.spc(
                 app, principal=principal, practice_code=found.practice_code, measure=name, session=session, chart=False
             )
-            spc_tables[name] = {
-                "title": found.measures[name]["title"],
-                "kind": found.measures[name]["kind"],
-                "rows": _records(fig.data, ["month", "value", "mean", "lower", "upper", "special_cause"]),
-            }
+            for name in SPC_MEASURES
+        }
+        spc_html = session.memo(  # every viewer's alike for the store generation: rendered once
+            ("page-spc-html", found.practice_code), lambda: _spc_section(request, found, figures)
+        )
         plans = plan_service.practice_plans(app, principal=principal, practice_code=found.practice_code)
     measures = [{"name": n, "value": row.get(n), **found.measures[n]} for n in PRACTICE_MEASURES if n in found.measures]
     return render(
@@ -272,13 +272,28 @@ def practice_page(request: Request, practice_code: str, principal: Principal = N
         window=found.label,
         definition=found.definition,
         measures=measures,
-        spc=spc_tables,
+        spc_html=spc_html,
         context=found.context,
         coverage=found.coverage,
         local=_records(local),
         plans=plans,
         back=f"/icb/{icb}" if principal.role.scope == "icb" and icb else None,
     )
+
+
+def _spc_section(request: Request, found: Any, figures: dict[str, Any]) -> Markup:
+    """The SPC charts with their tables (`_practice_spc.jinja`)."""
+    columns = ["month", "value", "mean", "lower", "upper", "special_cause"]
+    spc = {
+        name: {
+            "title": found.measures[name]["title"],
+            "kind": found.measures[name]["kind"],
+            "rows": _records(fig.data, columns),
+        }
+        for name, fig in figures.items()
+    }
+    template = request.app.state.templates.get_template("_practice_spc.jinja")
+    return Markup(template.render(code=found.practice_code, spc=spc))
 
 
 @router.get("/practice/{practice_code}/spc/{measure}.svg")
