@@ -128,21 +128,24 @@ def _print_profile(sections) -> None:
 def _print_table(table: pd.DataFrame, s: MeasureSession, definition: str) -> None:
     import pandas as pd
 
+    from gpaccess.cli.text_table import box_table
+
     out.print(f"[bold]{s.label}[/] · face-to-face = {definition} · no target, no ranking; practice-code order")
-    t = Table("practice", "name", "list size", *[s.measure(n).name for n in SHOWN])
+    kinds = {n: s.measure(n).kind for n in SHOWN}
+    rows = []
     for row in table.itertuples():
         cells = []
         for n in SHOWN:
             v = getattr(row, n)
-            kind = s.measure(n).kind
+            kind = kinds[n]
             cells.append(
                 "—"
                 if pd.isna(v)
                 else (f"{v:.0f}" if kind == "rate_per_1000" else f"{v:.2f}" if kind == "baseline_ratio" else f"{v:.1%}")
             )
         size = "—" if pd.isna(row.patients) else f"{row.patients:,.0f}"
-        t.add_row(row.practice_code, str(row.practice_name)[:28], size, *cells)
-    out.print(t)
+        rows.append([row.practice_code, str(row.practice_name)[:28].rstrip(), size, *cells])
+    typer.echo(box_table(["practice", "name", "list size", *[s.measure(n).name for n in SHOWN]], rows), nl=False)
 
 
 def funnel(
