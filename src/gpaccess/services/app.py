@@ -39,7 +39,7 @@ class PlanStoreOutOfDateError(UserError):
 
 
 def head_revision() -> str:
-    from gpaccess.storage.db import HEAD_REVISION
+    from gpaccess.storage.revision import HEAD_REVISION
 
     return HEAD_REVISION
 

@@ -7,12 +7,14 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gpaccess.access.audit import AuditEventOut, record_event
 from gpaccess.access.principal import Principal
 from gpaccess.services.app import App
-from gpaccess.storage.db import utcnow
+from gpaccess.storage.revision import utcnow
+
+if TYPE_CHECKING:
+    from gpaccess.access.audit import AuditEventOut
 
 log = logging.getLogger("gpaccess.audit")
 
@@ -42,8 +44,7 @@ def audit_read(
     if batch is not None:
         batch.append(event)
         return
-    with app.plan_session() as db:
-        record_event(db, **event)
+    _write(app, [event])
 
 
 _batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("gpaccess_audit_batch", default=None)
@@ -70,17 +71,27 @@ def audit_together(app: App) -> Iterator[None]:
 
 
 def _write(app: App, events: list[dict[str, Any]]) -> None:
-    if events:
-        with app.plan_session() as db:
-            for event in events:
-                record_event(db, **event)
+    """The events in one transaction: appended with `sqlite3` to a current SQLite plan store (a read-only command
+    need not load SQLAlchemy for one row: `access.audit_sqlite`), otherwise through the ORM."""
+    if not events:
+        return
+    from gpaccess.access.audit_sqlite import append_events, sqlite_file
+
+    path = sqlite_file(app.plan_store_url)
+    if path is not None and append_events(path, events):
+        return
+    from gpaccess.access.audit import record_event
+
+    with app.plan_session() as db:
+        for event in events:
+            record_event(db, **event)
 
 
 def audit_log(app: App, *, principal: Principal, icb_code: str, limit: int = 200) -> list[AuditEventOut]:
     """The ICB's audit events, newest first (ICB administrators: `read_audit` over their own ICB)."""
     from sqlalchemy import select
 
-    from gpaccess.access.audit import AuditEvent
+    from gpaccess.access.audit import AuditEvent, AuditEventOut
     from gpaccess.access.roles import Permission
 
     code = principal.require_icb(icb_code)

@@ -23,14 +23,15 @@ from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+# Their home is `storage.revision` (no SQLAlchemy there); plan-store modules read them here as before.
+from gpaccess.storage.revision import HEAD_REVISION as HEAD_REVISION
+from gpaccess.storage.revision import utcnow as utcnow
+
 if TYPE_CHECKING:  # Alembic is loaded only to migrate: every other command reads the revision with plain SQL
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_FILENAME = "plans.sqlite3"
-# The latest migration's revision, so a command can check the plan store is current without loading Alembic
-# (tests/integration/test_plan_store_migrations.py keeps it equal to the head of `migrations/versions`).
-HEAD_REVISION = "0005"
 
 # Every constraint and index gets a predictable name, the same on SQLite and PostgreSQL, so a migration can
 # name what it alters or drops (SQLite cannot alter a constraint without its name, through batch mode).
@@ -98,10 +99,6 @@ def portable_enum(enum: type[StrEnum], name: str, length: int = 16) -> Enum:
         validate_strings=True,
         values_callable=lambda e: [member.value for member in e],
     )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
