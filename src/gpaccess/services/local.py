@@ -4,12 +4,16 @@ by side with the national measures."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
 from gpaccess.services.app import App
 from gpaccess.services.audit import audit_read
 from gpaccess.services.measures import measure_session
+
+if TYPE_CHECKING:
+    from gpaccess.measures.service import MeasureSession
 
 
 def upload(
@@ -73,9 +77,12 @@ def view(app: App, *, principal: Principal, icb_code: str):
     return result
 
 
-def practice_local(app: App, *, principal: Principal, practice_code: str, icb_code: str | None):
+def practice_local(
+    app: App, *, principal: Principal, practice_code: str, icb_code: str | None, session: MeasureSession | None = None
+):
     """One practice's stored local indicators (every period), uploaded by its ICB: indicator, period, value,
-    source, uploaded_at. Empty when the ICB has uploaded none for it."""
+    source, uploaded_at. Empty when the ICB has uploaded none for it. With `session` (a page's), read from its
+    snapshot, and the ICB's rows once per store generation for every page of its practices."""
     import pandas as pd
 
     from gpaccess.ingest.local import stored_local
@@ -83,7 +90,11 @@ def practice_local(app: App, *, principal: Principal, practice_code: str, icb_co
     code = principal.require_practice(practice_code, icb_code)
     if not icb_code:
         return pd.DataFrame(columns=["indicator", "period", "value"])
-    rows = stored_local(app.warehouse.snapshot(), icb_code)
+    if session is None:
+        rows = stored_local(app.warehouse.snapshot(), icb_code)
+    else:
+        snapshot = session.snapshot
+        rows = session.memo(("local", icb_code, snapshot.generation), lambda: stored_local(snapshot, icb_code))
     rows = rows[rows.practice_code == code] if len(rows) else rows
     audit_read(
         app,
