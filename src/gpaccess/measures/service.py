@@ -328,14 +328,11 @@ class MeasureSession:
     def _kept(self, kind: str) -> pd.DataFrame | None:
         return self.snapshot.warehouse.derived.read(self._derived_key(kind))
 
-    def keep(self) -> None:
+    def keep(self, series: tuple[str, ...] = ()) -> None:
         """Derive and keep on disk what every later session of these inputs starts from (run after an ingest
         and by `gpaccess store upgrade`): the directory, every practice's window measures and data-quality
-        flags, and the practices placed without appointments."""
-        self.directory()
-        self.values()
-        self.quality()
-        self._unrecorded_practices()
+        flags, the practices placed without appointments, and every practice's monthly `series`."""
+        self.warm(series)
 
     def practice_entry(self, practice_code: str) -> pd.DataFrame:
         """The practice's directory row (no rows when the window has no appointments for it), by a lookup
@@ -374,13 +371,20 @@ class MeasureSession:
         wanted = [c for c in dict.fromkeys(codes) if (c, name) not in self._series]
         if not wanted:
             return
-        m = self.measure(name)
-        agg = self.snapshot.table(AGGREGATE)
-        if not every:
-            agg = agg.filter(agg.practice_code.isin(wanted))
-        counts = with_list_size(practice_month_counts(agg, [m]), self._registrations())
-        frame = monthly_series(counts, m).to_pandas()
-        frame["month"] = pd.to_datetime(frame["month"])
+
+        def read(some: list[str] | None) -> pd.DataFrame:
+            m = self.measure(name)
+            agg = self.snapshot.table(AGGREGATE)
+            if some is not None:
+                agg = agg.filter(agg.practice_code.isin(some))
+            counts = with_list_size(practice_month_counts(agg, [m]), self._registrations())
+            out = monthly_series(counts, m).to_pandas()
+            out["month"] = pd.to_datetime(out["month"])
+            return out
+
+        # Every practice's series is a derived frame like the window's measures (an ingest keeps the ones a
+        # server's pages chart), so a server process starting or refreshing reads it instead of scanning.
+        frame = self._derived(f"series:{name}", lambda: read(None)) if every else read(wanted)
         months = pd.to_datetime(sorted(require_month(p) for p in self.snapshot.periods(AGGREGATE)))
         present = set(frame.practice_code.unique().tolist())
         grid = pd.MultiIndex.from_product([wanted, months], names=["practice_code", "month"])

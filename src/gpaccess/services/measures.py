@@ -29,6 +29,11 @@ def measure_session(app: App, *, months: list[str] | None = None, snapshot: Snap
     )
 
 
+# The measures a practice page charts month by month (the web's SPC charts): a server reads every practice's
+# series of these, so an ingest keeps them beside the window's measures.
+PAGE_SERIES = ("f2f_gp", "appts_per_1000", "dna_rate")
+
+
 def keep_measures(app: App, progress: Callable[[str], None] | None = None) -> bool:
     """After the store changed what measures read (an ingest, a rollback, an upgrade): derive the default
     window's measures for every practice once and keep them on disk (`storage/derived.py`), so the next
@@ -40,7 +45,7 @@ def keep_measures(app: App, progress: Callable[[str], None] | None = None) -> bo
         return False
     if progress:
         progress(f"computing every practice's measures for {session.label}, kept for the next reader")
-    session.keep()
+    session.keep(PAGE_SERIES)
     return True
 
 

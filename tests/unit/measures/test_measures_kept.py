@@ -66,3 +66,23 @@ def test_an_ingest_changes_what_is_read(home, tmp_path, gpad_fixtures):
     after = MeasureSession(wh.snapshot(), MeasureSettings())
     assert after._kept("values") is None
     assert before._kept("values") is not None  # the earlier state's frames stay for readers of it
+
+
+def test_every_practices_series_is_kept_and_read_as_computed(home, monkeypatch):
+    first = _session(home)
+    first.keep(("f2f_gp", "dna_rate"))
+    codes = list(first.directory().practice_code[:5])
+    computed = {(c, n): first.series(c, n) for c in codes for n in ("f2f_gp", "dna_rate")}
+    later = _session(home)
+
+    def fail(*_a, **_k):
+        raise AssertionError("scanned the aggregate, not read from the kept series")
+
+    monkeypatch.setattr("gpaccess.measures.compute.monthly_series", fail)
+    later.warm(("f2f_gp", "dna_rate"))
+    for (code, name), series in computed.items():
+        assert_frame_equal(later.series(code, name), series, check_dtype=True, obj=f"{code} {name}")
+    monkeypatch.undo()  # one practice's own series, asked for alone and computed, is what the batch holds
+    alone = _session(home)
+    # (its counts may come back as integers: a batch's frame is float wherever any practice has a gap)
+    assert_frame_equal(alone.series(codes[0], "f2f_gp"), computed[(codes[0], "f2f_gp")], check_dtype=False)

@@ -36,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 Named = Depends(require(Permission.READ_NAMED))
 Aggregates = Depends(require(Permission.READ_AGGREGATES))
 PRACTICE_MEASURES = ("f2f_gp", "f2f_all", "appts_per_1000", "dna_rate", "same_day_share", "gp_share")
-SPC_MEASURES = ("f2f_gp", "appts_per_1000", "dna_rate")
+SPC_MEASURES = measure_service.PAGE_SERIES
 
 
 def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
@@ -250,7 +250,9 @@ def practice_page(request: Request, practice_code: str, principal: Principal = N
         )
         row = found.row
         icb = row.get("icb_code") if isinstance(row.get("icb_code"), str) else None
-        local = local_service.practice_local(app, principal=principal, practice_code=found.practice_code, icb_code=icb)
+        local = local_service.practice_local(
+            app, principal=principal, practice_code=found.practice_code, icb_code=icb, session=session
+        )
         figures = {
             name: measure_service.spc(
                 app, principal=principal, practice_code=found.practice_code, measure=name, session=session, chart=False
