@@ -25,8 +25,12 @@ def _rich(headers: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-@given(st.integers(1, 5).flatmap(lambda n: st.tuples(st.lists(cell, min_size=n, max_size=n),
-                                                     st.lists(st.lists(cell, min_size=n, max_size=n), max_size=6))))  # fmt: skip
+def _tables(n: int):
+    row = st.lists(cell, min_size=n, max_size=n)
+    return st.tuples(row, st.lists(row, max_size=6))
+
+
+@given(st.integers(1, 5).flatmap(_tables))
 def test_box_table_draws_what_rich_draws(table: tuple[list[str], list[list[str]]]) -> None:
     headers, rows = table
     # Rich strips surrounding whitespace from cells, so compare tables whose cells have none.
