@@ -3,7 +3,7 @@
 A read-only command (`gpaccess measures --icb X`) writes one audit event and nothing else. Through SQLAlchemy
 that meant loading it, about half a second of a two-second command, to insert one row. Here the row goes in
 with `sqlite3`, stored exactly as the ORM stores it: the UTC wall-clock time in SQLAlchemy's text format and
-the detail as JSON text. `tests/unit/access/test_audit_sqlite.py` writes the same event both ways and compares
+the detail as JSON text. `tests/integration/test_audit_sqlite.py` writes the same event both ways and compares
 the stored rows, so the two paths cannot drift.
 
 It appends only to a plan store that exists and is at this gpaccess's revision. Anything else (a new store to
@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gpaccess.storage.revision import HEAD_REVISION
+from gpaccess.storage.revision import HEAD_REVISION, utc_wall_clock
 
 _INSERT = (
     "INSERT INTO audit_log (at, actor, action, object_type, object_id, icb_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -71,7 +71,7 @@ def _row(event: dict[str, Any]) -> tuple[Any, ...]:
         _stored_time(event["at"]),
         event["actor"],
         event["action"],
-        event.get("object_type", "named_data"),
+        event["object_type"],
         None if object_id is None else str(object_id),
         event.get("icb_code"),
         json.dumps(event.get("detail") or {}),
@@ -79,7 +79,5 @@ def _row(event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _stored_time(value: datetime) -> str:
-    """The UTC wall-clock time as SQLAlchemy's SQLite DATETIME stores it (`storage.db.UTCDateTime`)."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: plan-store timestamps must carry a timezone")
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """The UTC wall-clock time in the text SQLAlchemy's SQLite DATETIME stores (`storage.db.UTCDateTime`)."""
+    return utc_wall_clock(value).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 
 # Their home is `storage.revision` (no SQLAlchemy there); plan-store modules read them here as before.
 from gpaccess.storage.revision import HEAD_REVISION as HEAD_REVISION
+from gpaccess.storage.revision import utc_wall_clock
 from gpaccess.storage.revision import utcnow as utcnow
 
 if TYPE_CHECKING:  # Alembic is loaded only to migrate: every other command reads the revision with plain SQL
@@ -75,11 +76,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: plan-store timestamps must carry a timezone")
-        value = value.astimezone(UTC)
         # SQLite stores text without a zone: store the UTC wall-clock time and re-attach UTC on the way out.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        wall_clock = utc_wall_clock(value)
+        return wall_clock if dialect.name == "sqlite" else wall_clock.replace(tzinfo=UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
