@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from gpaccess.errors import NotFoundError, UserError
@@ -345,20 +346,25 @@ class MeasureSession:
         i = where.get(practice_code)
         return directory.iloc[0:0] if i is None else directory.iloc[i : i + 1]
 
-    def practice_row(self, practice_code: str) -> pd.DataFrame:
-        """The practice's directory row with its window measures (no rows when it has no appointments)."""
+    def practice_row(self, practice_code: str) -> pd.Series | None:
+        """The practice's directory entry with its window measures (None when it has no appointments)."""
         known = self.practice_entry(practice_code)
         if not len(known):
-            return known
+            return None
         if self._values is None:
-            return known.merge(self.values_for([practice_code]), on="practice_code")
-        return self.memo(("practice-row", practice_code), lambda: self._joined_row(known, practice_code))
-
-    def _joined_row(self, known: pd.DataFrame, practice_code: str) -> pd.DataFrame:
-        values = self.values()
-        where = self.memo(("values-index",), lambda: dict(zip(values.practice_code, range(len(values)), strict=True)))
+            found = known.merge(self.values_for([practice_code]), on="practice_code")
+            return None if found.empty else found.iloc[0]
+        columns, rows, where = self.memo(("directory-values",), self._joined_rows)
         i = where.get(practice_code)
-        return known.merge(values.iloc[0:0] if i is None else values.iloc[i : i + 1], on="practice_code")
+        return None if i is None else pd.Series(rows[i], index=columns, name=0, dtype=object)
+
+    def _joined_rows(self) -> tuple[pd.Index, np.ndarray, dict[str, int]]:
+        """Every practice's directory entry joined to its window measures once per session, as plain rows: a
+        merge, or even a row slice of the wide joined frame, per page cost a server more than the rest of a
+        practice's lookups together."""
+        joined = self.directory().merge(self.values(), on="practice_code")
+        where = dict(zip(joined.practice_code, range(len(joined)), strict=True))
+        return joined.columns, joined.to_numpy(dtype=object), where
 
     def prefetch_series(self, practice_codes: list[str] | None, name: str) -> None:
         """Read many practices' monthly series of one measure in one batched query (a report's SPC charts), or

@@ -126,12 +126,11 @@ def practice_measures(
 
     s = session or measure_session(app, months=months)
     code = practice_code.strip().upper()
-    found = s.practice_row(code)
-    icb = None if found.empty else found.icb_code.iloc[0]
+    row = s.practice_row(code)
+    icb = None if row is None else row["icb_code"]
     code = principal.require_practice(code, None if pd.isna(icb) else str(icb))
-    if found.empty:
+    if row is None:
         raise NotFoundError(f"practice {code!r} has no GPAD appointments in {s.label}")
-    row = found.iloc[0]
     month = max(s.months)
     # Context data is no measure input: kept per store generation, so a new context release shows at once.
     generation = s.snapshot.generation
