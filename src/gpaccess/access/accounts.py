@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, Integer, String, delete, func, select
+from sqlalchemy import Boolean, Integer, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gpaccess.access.audit import record_event
@@ -317,21 +317,28 @@ def start_session(session: Session, *, username: str) -> str:
 
 def resolve_session(session: Session, token: str, timeouts: SessionTimeouts | None = None) -> UserOut | None:
     """The account behind a live session, touching its last-seen time; None (and the session ended) once it
-    has been idle or open too long."""
+    has been idle or open too long. Every signed-in request asks: one query for the session and its user,
+    read as plain rows (no ORM objects to build), and a write only when the session ends or is touched."""
     t = timeouts or SessionTimeouts()
     now = utcnow()
+    sessions, users = WebSession.__table__, User.__table__
     with atomic(session):
-        row = session.scalar(select(WebSession).where(WebSession.token_sha256 == _sha(token)))
-        if row is None:
+        found = session.execute(
+            select(sessions.c.id.label("session_id"), sessions.c.created_at, sessions.c.last_seen_at, *users.c)
+            .join_from(sessions, users, users.c.username == sessions.c.username, isouter=True)
+            .where(sessions.c.token_sha256 == _sha(token))
+        ).first()
+        if found is None:
             return None
-        created, seen = _aware(row.created_at), _aware(row.last_seen_at)
+        created, seen = _aware(found.created_at), _aware(found.last_seen_at)
         if now - seen > t.idle or now - created > t.absolute:
-            session.delete(row)
+            session.execute(delete(WebSession).where(WebSession.id == found.session_id))
             return None
         if now - seen > t.touch_every:
-            row.last_seen_at = now
-        username = row.username
-    return get_user(session, username)
+            session.execute(update(WebSession).where(WebSession.id == found.session_id).values(last_seen_at=now))
+    if found.username is None:  # the account was removed
+        return None
+    return UserOut.model_validate({c.name: getattr(found, c.name) for c in users.c})
 
 
 def end_session(session: Session, token: str) -> None:

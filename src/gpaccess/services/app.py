@@ -50,6 +50,7 @@ class App:
     home: Path
     plan_store_url: str
     _engine: Engine | None = field(default=None, repr=False)
+    _sessions: Any = field(default=None, repr=False)  # the plan store's session factory, for `_engine`
     _checked: bool = False
     # A long-running server (the web application) computes every practice's directory entry and window measures
     # once per store generation and shares them (plain data frames) with every request: each request still gets
@@ -249,8 +250,9 @@ class App:
         from gpaccess.storage import db
 
         self.ensure_plan_store()
-        factory: Any = db.make_session_factory(self.engine)
-        with factory.begin() as session:
+        if self._sessions is None or self._sessions.kw["bind"] is not self.engine:
+            self._sessions = db.make_session_factory(self.engine)  # made once: every request opens sessions
+        with self._sessions.begin() as session:
             yield session
 
     def _where(self) -> str:
