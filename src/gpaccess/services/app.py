@@ -44,6 +44,16 @@ def head_revision() -> str:
     return HEAD_REVISION
 
 
+def _freeze_long_lived() -> None:
+    """Move everything alive now (a generation's shared measures: hundreds of thousands of objects) out of the
+    cyclic collector's view. Each full collection walked them all, about 7% of a server's CPU under load; the
+    frames are freed by reference counting when a later generation replaces them, and only objects caught in
+    reference cycles of a superseded generation stay (a server is restarted long before that matters)."""
+    import gc
+
+    gc.freeze()
+
+
 @dataclass
 class App:
     settings: Settings
@@ -147,6 +157,7 @@ class App:
                 if current is None or current.snapshot.generation <= snapshot.generation:  # never go back
                     self._shared = session
                     self._stale_since = None
+            _freeze_long_lived()
         except Exception:
             log.exception("computing the measures of store generation %s failed", snapshot.generation)
             with self._lock:
