@@ -261,8 +261,8 @@ class App:
         from gpaccess.storage import db
 
         self.ensure_plan_store()
-        if self._sessions is None or self._sessions.kw["bind"] is not self.engine:
-            self._sessions = db.make_session_factory(self.engine)  # made once: every request opens sessions
+        if self._sessions is None:  # made once with the engine (and dropped with it): every request opens sessions
+            self._sessions = db.make_session_factory(self.engine)
         with self._sessions.begin() as session:
             yield session
 
@@ -275,3 +275,4 @@ class App:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        self._sessions = None
