@@ -6,9 +6,10 @@ the practice-month aggregate, and only practice-level rows come back into Python
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -336,23 +337,31 @@ class MeasureSession:
         self.warm(series)
 
     def practice_entry(self, practice_code: str) -> pd.DataFrame:
-        """The practice's directory row (no rows when the window has no appointments for it), by a lookup
-        rather than a scan of every practice."""
+        """The practice's directory row as a frame (no rows when the window has no appointments for it)."""
         directory = self.directory()
-        where = self.memo(
+        i = self._directory_index().get(practice_code)
+        return directory.iloc[0:0] if i is None else directory.iloc[i : i + 1]
+
+    def practice_fields(self, practice_code: str) -> Mapping[str, Any] | None:
+        """The practice's directory entry as a read-only mapping (None when the window has no appointments for
+        it): what a page or a chart reads of it (ICB, name), without slicing a frame per request."""
+        records = self.memo(("directory-records",), lambda: self.directory().to_dict("records"))
+        i = self._directory_index().get(practice_code)
+        return None if i is None else MappingProxyType(records[i])
+
+    def _directory_index(self) -> dict[str, int]:
+        directory = self.directory()
+        return self.memo(
             ("directory-index",),
             lambda: dict(zip(directory.practice_code, range(len(directory)), strict=True)),
         )
-        i = where.get(practice_code)
-        return directory.iloc[0:0] if i is None else directory.iloc[i : i + 1]
 
     def practice_row(self, practice_code: str) -> pd.Series | None:
         """The practice's directory entry with its window measures (None when it has no appointments)."""
-        known = self.practice_entry(practice_code)
-        if not len(known):
+        if self.practice_fields(practice_code) is None:
             return None
         if self._values is None:
-            found = known.merge(self.values_for([practice_code]), on="practice_code")
+            found = self.practice_entry(practice_code).merge(self.values_for([practice_code]), on="practice_code")
             return None if found.empty else found.iloc[0]
         columns, rows, where = self.memo(("directory-values",), self._joined_rows)
         i = where.get(practice_code)

@@ -6,13 +6,16 @@ numbers, and so a chart's CSV is exactly the points and lines on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from gpaccess.measures.definitions import Measure
 from gpaccess.measures.service import MeasureSession
 from gpaccess.publication.charts.funnel import FUNNEL_POINT_COLUMNS, FunnelMeta, funnel_chart
 from gpaccess.publication.charts.spc import SpcMeta, spc_chart
@@ -95,39 +98,84 @@ def funnel_figure(
 
 
 def spc_figure(session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False) -> Figure:
-    points, meta, data = spc_points(session, practice_code, measure_name, plain=plain)
-    return Figure(spc_chart(points, meta), data)
+    table = spc_points(session, practice_code, measure_name, plain=plain)
+    return Figure(spc_chart(table.points, table.meta), table.data)
 
 
 def spc_svg_figure(
     session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False, footnote: bool = False
-) -> tuple[str, pd.DataFrame]:
-    """The same chart drawn straight to SVG (`charts/spc_svg.py`: a millisecond to draw), and its data; `plain`
+) -> SpcFigure:
+    """The same chart drawn straight to SVG (`charts/spc_svg.py`: a millisecond to draw), with its table; `plain`
     and `footnote` for a report (its footnote in plain English under the chart)."""
     from gpaccess.publication.charts.spc_svg import spc_svg
 
-    points, meta, data = spc_points(session, practice_code, measure_name, plain=plain)
+    table = spc_points(session, practice_code, measure_name, plain=plain)
     key = ("spc-svg", practice_code, measure_name, plain, footnote)  # the same image for every viewer
-    return session.memo(key, lambda: spc_svg(points, meta, footnote=footnote)), data
+    return SpcFigure(session.memo(key, lambda: spc_svg(table.columns, table.meta, footnote=footnote)), table)
 
 
-def spc_table(session: MeasureSession, practice_code: str, measure_name: str) -> pd.DataFrame:
-    """The chart's data alone (a page that shows the table and draws the chart in another request)."""
-    return spc_points(session, practice_code, measure_name)[2]
-
-
-def spc_points(
-    session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False
-) -> tuple[pd.DataFrame, SpcMeta, pd.DataFrame]:
-    """The chart's points with their limits and signals, its meta and its data (once per session: a web page
-    shows the table and its image request draws the chart from the same points). Callers never modify them."""
+def spc_points(session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool = False) -> SpcTable:
+    """The chart's points with their limits and signals, and its meta (once per session: a web page shows the
+    table and its image request draws the chart from the same points). Callers never modify them."""
     key = ("spc", practice_code, measure_name, plain)
     return session.memo(key, lambda: _spc_points(session, practice_code, measure_name, plain=plain))
 
 
-def _spc_points(
-    session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool
-) -> tuple[pd.DataFrame, SpcMeta, pd.DataFrame]:
+class SpcTable:
+    """One practice's XmR points of one measure as column arrays, in time order (`columns`), and the chart's
+    meta. The data frames are built only when a caller asks: a server shows most practices' tables once, and
+    two frame constructors cost it more than the XmR calculation itself."""
+
+    def __init__(self, columns: dict[str, np.ndarray], meta: SpcMeta, measure: Measure) -> None:
+        self.columns = columns
+        self.meta = meta
+        self._measure = measure
+
+    def __len__(self) -> int:
+        return len(self.columns["value"])
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """What the chart draws: month, value, limits, signals."""
+        return pd.DataFrame(self.columns)
+
+    @cached_property
+    def data(self) -> pd.DataFrame:
+        """The chart's data as `--data` and the API write it: the points with practice, measure and definition."""
+        n = len(self)
+        m = self._measure
+        extra = {"practice_code": [self.meta.practice_code] * n, "measure": [m.name] * n}
+        extra["definition"] = [m.definition] * n
+        return pd.DataFrame(self.columns | extra)
+
+    def rows(self, names: Sequence[str]) -> list[dict[str, Any]]:
+        """The points as dicts of `names` for a page's table, a missing value as None and the month as
+        "Nov 2023" (as the chart labels it), without building a frame."""
+        cells = []
+        for name in names:
+            values = self.columns[name]
+            if name == "month":
+                cells.append([pd.Timestamp(v).strftime("%b %Y") for v in values])
+            elif values.dtype.kind == "f":
+                cells.append([None if v != v else v for v in values.tolist()])
+            else:
+                cells.append(values.tolist())
+        return [dict(zip(names, row, strict=True)) for row in zip(*cells, strict=True)]
+
+
+@dataclass(frozen=True)
+class SpcFigure:
+    """An SPC chart drawn to SVG (None when only its table was asked for) with its table."""
+
+    chart: str | None
+    table: SpcTable
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.table.data
+
+
+def _spc_points(session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool) -> SpcTable:
     m = session.measure(measure_name)
     series = session.series(practice_code, measure_name)
     # The months with a value, then their latest consecutive run, on plain arrays (`latest_consecutive` and
@@ -147,15 +195,16 @@ def _spc_points(
         "segment": p.segment,
         "trial": p.trial_limits,
         # The point type, not the rule label: it says improvement or concern for a measure with a direction.
-        "special_cause": [_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)],
-        "rule": _rules(result),
+        "special_cause": np.array(
+            [_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)], dtype=object
+        ),
+        "rule": np.array(_rules(result), dtype=object),
     }
-    points = pd.DataFrame(columns)  # one constructor, not a copy per added column
-    name_row = session.practice_entry(practice_code)
+    entry = session.practice_fields(practice_code)
     meta = SpcMeta(
         title=f"{m.title}, month by month",
         practice_code=practice_code,
-        practice_name=str(name_row.practice_name.iloc[0]) if len(name_row) else practice_code,
+        practice_name=str(entry["practice_name"]) if entry is not None else practice_code,
         measure_name=m.title,  # the reader's name for it: the charts' wording says it
         y_label=m.title,
         value_format="number" if m.kind == "rate_per_1000" else "percent",
@@ -163,10 +212,7 @@ def _spc_points(
         improvement_direction=SPC_DIRECTION[m.direction],  # type: ignore[arg-type]
         plain=plain,
     )
-    n = len(points)
-    data = pd.DataFrame(columns | {"practice_code": [practice_code] * n, "measure": [m.name] * n,
-                                   "definition": [m.definition] * n})  # fmt: skip
-    return points, meta, data
+    return SpcTable(columns, meta, m)
 
 
 def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:

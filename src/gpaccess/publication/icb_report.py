@@ -83,7 +83,7 @@ def write_icb_report(
                 )
                 spc.append({"code": r.practice_code, "name": r.practice_name, "svg": None, "why": why})
                 continue
-            svg, _ = spc_svg_figure(session, r.practice_code, spc_measure, plain=True, footnote=True)
+            svg = spc_svg_figure(session, r.practice_code, spc_measure, plain=True, footnote=True).chart
             spc.append({"code": r.practice_code, "name": r.practice_name, "svg": svg})
         except Exception as exc:  # a practice with too few months still gets its row; say why there's no chart
             spc.append({"code": r.practice_code, "name": r.practice_name, "svg": None, "why": str(exc)})

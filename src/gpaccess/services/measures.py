@@ -184,21 +184,23 @@ def spc(
     chart: bool | str = True,
 ):
     """A Making Data Count XmR chart of one practice's measure over every stored month (pass `session` to draw
-    several charts from one snapshot). `chart`: True, the Altair chart (reports, `gpaccess spc`); "svg", the SVG
-    text drawn directly (the web); False, only `.data` filled (a page that shows the table)."""
-    from gpaccess.publication.figures import Figure, spc_figure, spc_svg_figure, spc_table
+    several charts from one snapshot). `chart`: True, the Altair chart (reports, `gpaccess spc`) as a `Figure`;
+    "svg", an `SpcFigure` with the SVG text drawn directly (the web); False, an `SpcFigure` with its table only
+    (a page that shows the table and draws the chart in another request)."""
+    from gpaccess.publication.figures import Figure, SpcFigure, spc_figure, spc_points, spc_svg_figure
 
     s = session or measure_session(app)
     code = practice_code.strip().upper()
-    match = s.practice_entry(code)
-    icb = str(match.icb_code.iloc[0]) if len(match) and pd.notna(match.icb_code.iloc[0]) else None
+    entry = s.practice_fields(code)
+    icb = str(entry["icb_code"]) if entry is not None and pd.notna(entry["icb_code"]) else None
     code = principal.require_practice(code, icb)
+    figure: Figure | SpcFigure
     if chart == "svg":
-        figure = Figure(*spc_svg_figure(s, code, measure))  # type: ignore[arg-type]
+        figure = spc_svg_figure(s, code, measure)
     elif chart:
         figure = spc_figure(s, code, measure)
     else:
-        figure = Figure(None, spc_table(s, code, measure))  # type: ignore[arg-type]
+        figure = SpcFigure(None, spc_points(s, code, measure))
     audit_read(
         app,
         principal=principal,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from gpaccess.publication.charts.common import (
@@ -215,16 +216,17 @@ def spc_chart(points: pd.DataFrame, meta: SpcMeta) -> alt.LayerChart:
     return data.attach(configure(chart))
 
 
-def _spc_records(points: pd.DataFrame, meta: SpcMeta) -> list[dict[str, Any]]:
-    """The chart's points in time order, one dict each. Read from the columns' arrays, not row by row through
-    pandas: a server draws one of these per chart request, and 24 rows through `.loc`/`to_dict` cost 10 ms."""
-    columns = list(SPC_COLUMNS) + [c for c in ("lower_2s", "upper_2s") if c in points.columns]
-    missing = [c for c in columns if c not in points.columns]
+def _spc_records(points: pd.DataFrame | Mapping[str, Any], meta: SpcMeta) -> list[dict[str, Any]]:
+    """The chart's points in time order, one dict each, from a frame or a mapping of column arrays (a server's
+    `SpcTable`). Read from the columns' arrays, not row by row through pandas: a server draws one of these per
+    chart request, and 24 rows through `.loc`/`to_dict` cost 10 ms."""
+    columns = list(SPC_COLUMNS) + [c for c in ("lower_2s", "upper_2s") if c in points]
+    missing = [c for c in columns if c not in points]
     if missing:
         raise KeyError(f"SPC points lack column(s) {', '.join(missing)}")
-    months = pd.to_datetime(points["month"]).to_numpy()
+    months = pd.to_datetime(np.asarray(points["month"])).to_numpy()
     order = months.argsort(kind="stable")  # time order
-    cells = {c: points[c].to_numpy(dtype=object)[order] for c in columns if c != "month"}
+    cells = {c: np.asarray(points[c], dtype=object)[order] for c in columns if c != "month"}
     allowed = {"", "neither"} if meta.improvement_direction == "neutral" else {"", "improvement", "concern"}
     out = []
     for i, when in enumerate(months[order]):

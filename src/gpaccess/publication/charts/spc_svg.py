@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -39,7 +39,7 @@ LEGEND_LINE = 18
 NOTE_SIZE = 10  # the footnote comes wrapped to 110 characters: at 10 px they fit the chart's 640
 
 
-def spc_svg(points: pd.DataFrame, meta: SpcMeta, *, footnote: bool = False) -> str:
+def spc_svg(points: pd.DataFrame | Mapping[str, Any], meta: SpcMeta, *, footnote: bool = False) -> str:
     """The chart as SVG text: title and subtitle, y grid with formatted ticks, process (or trial) limits and
     mean per segment, the 2σ lines, the series with each point coloured by its variation, and a legend; with
     `footnote`, the Altair chart's footnote under it (the definition and how to read a signal: a report's chart

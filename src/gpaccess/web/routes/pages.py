@@ -290,7 +290,7 @@ def _spc_section(request: Request, found: Any, figures: dict[str, Any]) -> Marku
         name: {
             "title": found.measures[name]["title"],
             "kind": found.measures[name]["kind"],
-            "rows": _records(fig.data, columns),
+            "rows": fig.table.rows(columns),
         }
         for name, fig in figures.items()
     }
