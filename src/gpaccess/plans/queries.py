@@ -59,6 +59,13 @@ def plan_for(session: Session, *, practice_code: str, cycle: str) -> PlanOut | N
     return None if row is None else PlanOut.model_validate(row)
 
 
+def has_plans(session: Session, practice_code: str) -> bool:
+    """Whether the practice has a plan in any cycle: one indexed lookup, before loading plans with their
+    actions, notes and suggestions (most practices have none, and a server answers for each on its page)."""
+    found = session.execute(select(Plan.id).where(Plan.practice_code == practice_code.upper()).limit(1))
+    return found.first() is not None
+
+
 def plans(
     session: Session,
     *,

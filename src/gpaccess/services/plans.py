@@ -246,7 +246,7 @@ def practice_plans(app: App, *, principal: Principal, practice_code: str) -> lis
     code = practice_code.strip().upper()
     principal.require(Permission.READ_NAMED)
     with app.plan_session() as db:
-        found = queries.plans(db, icb_codes=None, practice_codes=[code])
+        found = queries.plans(db, icb_codes=None, practice_codes=[code]) if queries.has_plans(db, code) else []
     return [
         show_plan(app, principal=principal, plan_id=p.id)
         for p in found
