@@ -231,7 +231,11 @@ class MeasureSession:
         return found
 
     def icb_table(self, icb_code: str) -> pd.DataFrame:
-        """One row per practice of the ICB, in practice-code order (never sorted by a measure)."""
+        """One row per practice of the ICB, in practice-code order (never sorted by a measure). Joined once per
+        session (a server's dashboard asks for it on every view), and a copy each time: callers add columns."""
+        return self.memo(("icb-table", icb_code), lambda: self._icb_table(icb_code)).copy()
+
+    def _icb_table(self, icb_code: str) -> pd.DataFrame:
         practices = self.icb_practices(icb_code)
         table = practices.merge(self.values_for(list(practices.practice_code)), on="practice_code", how="left")
         return table.sort_values("practice_code").reset_index(drop=True)
