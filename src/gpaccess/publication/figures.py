@@ -6,6 +6,7 @@ numbers, and so a chart's CSV is exactly the points and lines on it.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -151,11 +152,12 @@ class SpcTable:
     def rows(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """The points as dicts of `names` for a page's table, a missing value as None and the month as
         "Nov 2023" (as the chart labels it), without building a frame."""
-        cells = []
+        cells: list[list[Any]] = []
         for name in names:
             values = self.columns[name]
             if name == "month":
-                cells.append([pd.Timestamp(v).strftime("%b %Y") for v in values])
+                months = values.astype("datetime64[M]").astype("int64")  # months since 1970-01
+                cells.append([f"{calendar.month_abbr[m % 12 + 1]} {1970 + m // 12}" for m in months.tolist()])
             elif values.dtype.kind == "f":
                 cells.append([None if v != v else v for v in values.tolist()])
             else:

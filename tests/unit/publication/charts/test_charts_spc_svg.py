@@ -141,3 +141,28 @@ def test_a_report_chart_carries_its_footnote_below_the_legend_inside_the_image(s
     footnote_ys = [float(t.get("y")) for t in notes if float(t.get("y")) > legend]
     assert footnote_ys and max(footnote_ys) < float(noted.get("height"))  # below the legend, inside the image
     assert all(len(t.text or "") * 10 * 0.55 <= 640 for t in notes)  # wrapped to the chart's width
+
+
+def test_column_arrays_draw_the_same_chart_as_their_frame(spc_data):
+    # A server's SpcTable hands its column arrays over, not a frame: the drawing must not depend on which.
+    columns = {c: spc_data[c].to_numpy() for c in spc_data.columns}
+    assert spc_svg(columns, spc_meta("increase")) == spc_svg(spc_data, spc_meta("increase"))
+
+
+def test_an_spc_tables_rows_label_months_and_say_none_for_missing():
+    from gpaccess.measures.definitions import load_measures
+    from gpaccess.publication.figures import SpcTable
+
+    columns = {
+        "month": np.array(["2023-11-01", "2023-12-01", "2024-01-01"], dtype="datetime64[ns]"),
+        "value": np.array([0.25, np.nan, 0.5]),
+        "special_cause": np.array(["", "concern", ""], dtype=object),
+    }
+    table = SpcTable(columns, spc_meta("increase"), load_measures()["f2f_gp"])
+    rows = table.rows(["month", "value", "special_cause"])
+    assert [r["month"] for r in rows] == ["Nov 2023", "Dec 2023", "Jan 2024"]
+    assert [r["value"] for r in rows] == [0.25, None, 0.5]
+    assert rows[1]["special_cause"] == "concern"
+    data = table.data  # the frame `--data` writes: the columns with practice, measure and definition
+    assert list(data.practice_code.unique()) == [spc_meta().practice_code] and set(data.measure) == {"f2f_gp"}
+    assert len(table) == len(data) == 3
