@@ -53,7 +53,7 @@ def templates() -> Environment:
     )
     env.filters["pct"] = _pct
     env.filters["num"] = _num
-    env.globals["cell"] = _cell
+    env.globals["cell"] = table_cell
     env.filters["midsentence"] = _midsentence
     env.filters["measure_title"] = measure_title
     env.globals["version"] = __version__
@@ -111,7 +111,7 @@ def measure_title(name: Any) -> str:
     return found.title if found is not None else str(name)
 
 
-def _cell(value: Any) -> Markup:
+def table_cell(value: Any) -> Markup:
     """A table cell's value: "not available" for a missing one, floats to 3 decimals below 10 (shares, ratios)
     and to one with thousands separators above. A Python function, not a Jinja macro: pages hold hundreds."""
     if value is None or (isinstance(value, float) and value != value):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpaccess.web.app import _cell, _midsentence
+from gpaccess.web.app import _midsentence, table_cell
 
 
 @pytest.mark.parametrize(
@@ -22,9 +22,9 @@ def test_a_title_inside_a_sentence(title, expected):
 
 
 def test_cells_say_not_available_for_missing_and_escape_text():
-    assert "not available" in _cell(None) and "not available" in _cell(float("nan"))
-    assert _cell(0.12345) == "0.123" and _cell(1234.56) == "1,234.6" and _cell(7) == "7"
-    assert _cell("<b>") == "&lt;b&gt;"
+    assert "not available" in table_cell(None) and "not available" in table_cell(float("nan"))
+    assert table_cell(0.12345) == "0.123" and table_cell(1234.56) == "1,234.6" and table_cell(7) == "7"
+    assert table_cell("<b>") == "&lt;b&gt;"
 
 
 def _viewer(role_name: str, *, icb: str | None = None, practice: str | None = None, name: str = "Sam"):
@@ -52,3 +52,18 @@ def test_the_header_is_rendered_once_per_kind_of_viewer_and_says_who_and_where()
     practice = chrome.header(_viewer("practice", practice="Y00001"))
     assert 'href="/practice/Y00001"' in practice and "/icb/" not in practice
     assert chrome.footer() is chrome.footer() and "/openapi.json" in chrome.footer()
+
+
+def test_an_spc_table_body_escapes_and_formats_each_cell():
+    from gpaccess.web.routes.pages import _spc_table_body
+
+    rows = [
+        {"month": "Nov 2023", "value": 0.3125, "mean": 0.3, "lower": None, "upper": 0.5, "special_cause": ""},
+        {"month": "<Dec>", "value": 1234.56, "mean": 0.3, "lower": 0.1, "upper": 0.5, "special_cause": "concern"},
+    ]
+    body = str(_spc_table_body(rows))
+    assert body.count('<tr class="nhsuk-table__row">') == 2 and body.count("<td") == 12
+    assert "<td class=\"nhsuk-table__cell\">Nov 2023</td><td class=\"nhsuk-table__cell\">0.312</td>" in body
+    assert "not available" in body  # the missing lower limit
+    assert "&lt;Dec&gt;" in body and "<Dec>" not in body
+    assert "1,234.6" in body and body.endswith('<td class="nhsuk-table__cell">concern</td></tr>')

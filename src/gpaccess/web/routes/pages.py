@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from gpaccess.access.principal import Principal
 from gpaccess.access.roles import Permission
@@ -27,7 +27,7 @@ from gpaccess.services import local as local_service
 from gpaccess.services import measures as measure_service
 from gpaccess.services import national as national_service
 from gpaccess.services import plans as plan_service
-from gpaccess.web.app import render
+from gpaccess.web.app import render, table_cell
 from gpaccess.web.charts import svg_response
 from gpaccess.web.deps import check_csrf, get_app, require
 from gpaccess.web.uploads import accepted, store_upload, upload_name
@@ -285,17 +285,33 @@ def practice_page(request: Request, practice_code: str, principal: Principal = N
 
 def _spc_section(request: Request, found: Any, figures: dict[str, Any]) -> Markup:
     """The SPC charts with their tables (`_practice_spc.jinja`)."""
-    columns = ["month", "value", "mean", "lower", "upper", "special_cause"]
     spc = {
         name: {
             "title": found.measures[name]["title"],
             "kind": found.measures[name]["kind"],
-            "rows": fig.table.rows(columns),
+            "body": _spc_table_body(fig.table.rows(SPC_TABLE_COLUMNS)),
         }
         for name, fig in figures.items()
     }
     template = request.app.state.templates.get_template("_practice_spc.jinja")
     return Markup(template.render(code=found.practice_code, spc=spc))
+
+
+SPC_TABLE_COLUMNS = ("month", "value", "mean", "lower", "upper", "special_cause")
+_SPC_ROW = '<tr class="nhsuk-table__row">' + '<td class="nhsuk-table__cell">{}</td>' * len(SPC_TABLE_COLUMNS) + "</tr>"
+
+
+def _spc_table_body(rows: list[dict[str, Any]]) -> Markup:
+    """The rows of a chart's table (month, value, mean, limits, signal) as HTML, each value escaped: formatted
+    here, not cell by cell in Jinja, where a call per cell for three tables of 24 months took a sixth of a
+    practice page's time."""
+    cells = ((r["month"], r["value"], r["mean"], r["lower"], r["upper"], r["special_cause"]) for r in rows)
+    return Markup(
+        "".join(
+            _SPC_ROW.format(escape(m), table_cell(v), table_cell(mean), table_cell(lo), table_cell(hi), escape(sig))
+            for m, v, mean, lo, hi, sig in cells
+        )
+    )
 
 
 @router.get("/practice/{practice_code}/spc/{measure}.svg")
