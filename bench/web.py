@@ -6,10 +6,13 @@ time for `--duration` seconds (default 60). Each client signs in as an ICB analy
 `--icbs` different ICBs, default 6) and loops: its ICB's dashboard one time in five, otherwise one of many
 practice pages of its ICB (each a different practice, drawn at random) followed by that page's first SPC
 chart (the SVG a browser then fetches). A third of the way in, `gpaccess ingest` of a new national month
-(2025-11) starts in another process, as a monthly load would while people read.
+(2025-11) starts in another process, as a monthly load would while people read, below the server's priority
+(`nice -n 10`, as docs/performance.md advises for the job that loads a month; `--ingest-nice 0` runs it at the
+server's).
 
 Reported: p50/p95/p99 latency per kind of request, throughput, errors (any status other than 200, or a
-failed connection), and how long the ingest took. Targets (issue 16): zero errors, p95 under 300 ms for
+failed connection), how long the ingest took, p95 before, during and after it, and a reference loop's time (the
+machine's speed in this run, to compare runs of different days by). Targets (issue 16): zero errors, p95 under 300 ms for
 practice pages and under 1 s for the dashboard, on this 2-core machine.
 
     make bench-web                           # or: .venv/bin/python bench/web.py
@@ -42,7 +45,7 @@ import httpx
 import _common as c
 
 PASSWORD = "bench password for the web"
-Row = tuple[str, float, int, str | None]  # kind, milliseconds, status (-1: no answer), practice
+Row = tuple[str, float, int, str | None, float]  # kind, milliseconds, status (-1: no answer), practice, sent at
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 NEW_MONTH = "2025-11"
 
@@ -135,7 +138,7 @@ async def client_loop(
                     status = r.status_code
                 except httpx.HTTPError:
                     status = -1
-                rows.append((kind, (time.perf_counter() - t0) * 1000, status, code))
+                rows.append((kind, (time.perf_counter() - t0) * 1000, status, code, t0))
                 if time.perf_counter() >= deadline:
                     break
 
@@ -167,6 +170,13 @@ def main() -> None:
         p.add_argument("--threads", type=int, default=8, help="requests each server process serves at once")
         p.add_argument("--workers", type=int, default=0, help="server processes (default: gpaccess serve's own)")
         p.add_argument("--no-ingest", action="store_true", help="no ingest during the run")
+        p.add_argument(
+            "--ingest-nice",
+            type=int,
+            default=10,
+            help="the ingest's niceness (docs/performance.md: a monthly load "
+            "runs below the server's priority); 0 runs it at the server's",
+        )
         p.add_argument("--json", type=Path, help="write the figures here too")
 
     args = c.options(__doc__.splitlines()[0], extra)
@@ -207,10 +217,13 @@ def main() -> None:
             f"{args.clients} clients for {args.duration:.0f} s against {base} ({len(users)} ICBs, {args.months} months)"
         )
         rows: list[Row] = []
-        ingest_info: dict[str, float | int | None] = {"started_s": None, "seconds": None, "exit": None}
+        ingest_info: dict[str, float | int | None] = {"started_s": None, "seconds": None, "exit": None,
+                                                      "nice": args.ingest_nice}  # fmt: skip
+        clock: dict[str, float] = {}
+        reference_before = reference_ms()
 
         async def run() -> None:
-            start = time.perf_counter()
+            start = clock["start"] = time.perf_counter()
             deadline = start + args.duration
             names = list(users)
             tasks = [
@@ -223,8 +236,9 @@ def main() -> None:
                 await asyncio.sleep(args.duration / 3)
                 ingest_info["started_s"] = round(time.perf_counter() - start, 1)
                 t0 = time.perf_counter()
+                nice = ["nice", "-n", str(args.ingest_nice)] if args.ingest_nice else []
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "gpaccess", "ingest", *map(str, extra_files),
+                    *nice, sys.executable, "-m", "gpaccess", "ingest", *map(str, extra_files),
                     env={**os.environ, "GPACCESS_HOME": str(home)},
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
                 )  # fmt: skip
@@ -240,16 +254,17 @@ def main() -> None:
         server.wait(timeout=30)
     figures: dict[str, object] = {"machine": c.machine(), "load": c.load(), "clients": args.clients,
                                   "seconds": round(elapsed, 1), "months": args.months, "icbs": len(users),
-                                  "ingest": ingest_info, "first_page_s": round(cold_start, 1)}  # fmt: skip
+                                  "ingest": ingest_info, "first_page_s": round(cold_start, 1),
+                                  "reference_ms": [reference_before, reference_ms()]}  # fmt: skip
     # A practice with no appointments in the new month's window (it closed, or left the data) answers 404 once
     # the ingest lands, as it should: counted apart, not as an error.
-    gone = sorted(set(c for _, _, _, c in rows if c) - set(_practices_in_window(home))) if extra_files else []
-    expected = [(k, s, c) for k, _, s, c in rows if s == 404 and c in gone]
-    failed = [(k, s) for k, _, s, c in rows if s != 200 and not (s == 404 and c in gone)]
+    gone = sorted(set(c for _, _, _, c, _ in rows if c) - set(_practices_in_window(home))) if extra_files else []
+    expected = [(k, s, c) for k, _, s, c, _ in rows if s == 404 and c in gone]
+    failed = [(k, s) for k, _, s, c, _ in rows if s != 200 and not (s == 404 and c in gone)]
     figures["left_the_window"] = {"practices": len(gone), "answers_404": len(expected)}
     table = []
     for kind in ("dashboard", "practice", "chart"):
-        times = [ms for k, ms, _, _ in rows if k == kind]
+        times = [ms for k, ms, _, _, _ in rows if k == kind]
         errors = sum(1 for k, _ in failed if k == kind)
         figures[kind] = {"requests": len(times), "errors": errors, "p50": _pct(times, 50), "p95": _pct(times, 95),
                          "p99": _pct(times, 99)}  # fmt: skip
@@ -266,8 +281,43 @@ def main() -> None:
     c.say(f"throughput {total / elapsed:.1f} requests/s over {elapsed:.0f} s; errors {figures['errors']}; "
           f"ingest of {NEW_MONTH} started at {ingest_info['started_s']} s, took {ingest_info['seconds']} s "
           f"(exit {ingest_info['exit']})")  # fmt: skip
+    phases = _phases(rows, clock.get("start", 0.0), ingest_info)
+    if phases:
+        figures["p95_by_phase"] = phases
+        c.say(c.table(["request", *(f"p95 ms {name}" for name in phases)],
+                      [[k, *(f"{phases[name][k]:.0f}" for name in phases)] for k in ("dashboard", "practice", "chart")],
+                      markdown=True))  # fmt: skip
+    c.say(f"reference loop {figures['reference_ms'][0]:.0f} ms before, {figures['reference_ms'][1]:.0f} ms after "
+          "(the machine's speed in this run: the same loop takes longer on a slower or busier machine)")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, default=str))
+
+
+def reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop, best of five: how fast this machine runs Python now (it has
+    varied 2.5-fold between days here), to read the latencies beside."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.process_time() - t0)
+    return round(best * 1000, 1)
+
+
+def _phases(rows: list[Row], start: float, ingest: dict[str, float | int | None]) -> dict[str, dict[str, float]]:
+    """p95 of each kind of request sent before the ingest, while it ran, and after it (none without one)."""
+    began, took = ingest.get("started_s"), ingest.get("seconds")
+    if began is None or took is None:
+        return {}
+    edges = {"before the ingest": (0.0, float(began)), "during it": (float(began), float(began) + float(took)),
+             "after it": (float(began) + float(took), float("inf"))}  # fmt: skip
+    out: dict[str, dict[str, float]] = {}
+    for name, (lo, hi) in edges.items():
+        out[name] = {kind: _pct([ms for k, ms, _, _, at in rows if k == kind and lo <= at - start < hi], 95)
+                     for kind in ("dashboard", "practice", "chart")}  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":
