@@ -104,3 +104,33 @@ def test_stats_rank_interval_contains_point_rank_when_spread_is_small(
     r = rank_intervals_normal(values, np.full(len(values), spread), draws=300, seed=seed)
     assert np.all((r.lower <= r.point_rank) & (r.point_rank <= r.upper))
     assert np.all((r.lower <= r.median) & (r.median <= r.upper))
+
+
+@st.composite
+def series_block(draw: st.DrawFn) -> np.ndarray:
+    """Several monthly series of one length, with ties, runs, trends and constant rows as real data has."""
+    rows, length = draw(st.integers(1, 6)), draw(st.integers(1, 30))
+    level = st.sampled_from([0.2, 0.25, 0.3, 0.35, 0.5])  # a few values: ties and points exactly on a line
+    cells = st.one_of(level, st.floats(0.0, 1.0, allow_nan=False), st.integers(0, 40).map(float))
+    block = np.array(draw(st.lists(st.lists(cells, min_size=length, max_size=length), min_size=rows, max_size=rows)))
+    if draw(st.booleans()):  # a strictly rising row: a trend of 7 or more
+        block[0] = np.linspace(0.1, 0.9, length)
+    if rows > 1 and draw(st.booleans()):
+        block[-1] = 0.3  # a constant row: every moving range 0, so no limits
+    return block
+
+
+@settings(max_examples=150, deadline=None)
+@given(series_block(), st.sampled_from(["increase", "decrease", "neutral"]))
+def test_stats_xmr_rows_gives_each_row_what_xmr_gives_it_alone(block: np.ndarray, direction: str) -> None:
+    from gpaccess.statistics.spc import xmr, xmr_rows
+
+    together = xmr_rows(block, improvement_direction=direction)  # type: ignore[arg-type]
+    for i, row in enumerate(block):
+        alone = xmr(row, improvement_direction=direction).points  # type: ignore[arg-type]
+        for name, values in together.items():
+            expected = getattr(alone, name)
+            if values.dtype.kind == "f":
+                np.testing.assert_allclose(values[i], expected, rtol=1e-12, atol=0, equal_nan=True, err_msg=name)
+            else:
+                assert values[i].tolist() == expected.tolist(), name

@@ -192,8 +192,8 @@ def process_limits(y: FloatArray, *, screen_outliers: bool, fix_after_n_points: 
     used = np.ones(mr_baseline.shape, dtype=bool)
     amr = _mean_or_nan(mr_baseline)
     if screen_outliers:
-        used = mr_baseline < SCREEN_FACTOR * amr
-        amr = _mean_or_nan(mr_baseline[used])
+        amr_rows, used = _screened(mr_baseline[None, :])
+        amr, used = float(amr_rows[0]), used[0]
     moving_range = np.concatenate([[np.nan], np.abs(np.diff(y))]) if y.size else np.array([])
     used_all = np.zeros(y.shape, dtype=bool)
     used_all[1 : 1 + used.size] = used
@@ -206,10 +206,7 @@ def _segment(
     lim = process_limits(y, screen_outliers=screen, fix_after_n_points=fix)
     half = LIMIT_FACTOR * lim.amr
     upper, lower = lim.mean + half, lim.mean - half
-    outside = (y > upper) | (y < lower)
-    relative = np.sign(y - lim.mean).astype(int)
-    close = ~outside & ((y < lim.mean - 2 * half / 3) | (y > lim.mean + 2 * half / 3))
-    cause = special_cause_type(y, relative, close, outside)
+    outside, relative, close, cause = _classify(y, lim.mean, half)
     n = y.size
     columns: dict[str, NDArray[np.generic]] = {
         "value": y,
@@ -233,6 +230,70 @@ def _segment(
     return columns, lim.baseline
 
 
+def xmr_rows(values: ArrayLike, *, improvement_direction: Direction = "increase") -> dict[str, NDArray[np.generic]]:
+    """XmR charts of many series of one length at once, one per row of `values` (series × points, in time
+    order): what `xmr` gives each row alone with its defaults (outliers screened, no fixed baseline, no
+    rebasing), as 2-D arrays of the `SpcPoints` fields but `segment` (every row is one segment). A server charts
+    every practice's latest months: row by row, the small arrays' overheads cost 100 times the arithmetic."""
+    y = np.asarray(values, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] == 0:
+        raise ValueError("values must be a 2-D array of series × points, with at least one point")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("values must be finite: a series with gaps cannot be charted")
+    direction = _direction(improvement_direction)
+    n = y.shape[1]
+    mean = y.mean(axis=1)[:, None]
+    amr, used = _screened(np.abs(np.diff(y, axis=1)))
+    half = LIMIT_FACTOR * amr[:, None]
+    outside, relative, close, cause = _classify(y, mean, half)
+    moving_range = np.concatenate([np.full((y.shape[0], 1), np.nan), np.abs(np.diff(y, axis=1))], axis=1)
+    used_all = np.concatenate([np.zeros((y.shape[0], 1), dtype=bool), used], axis=1)
+    shape = y.shape
+    return {
+        "value": y,
+        "mean": np.broadcast_to(mean, shape),
+        "lower_limit": np.broadcast_to(mean - half, shape),
+        "upper_limit": np.broadcast_to(mean + half, shape),
+        "lower_two_sigma": np.broadcast_to(mean - 2 * half / 3, shape),
+        "upper_two_sigma": np.broadcast_to(mean + 2 * half / 3, shape),
+        "lower_one_sigma": np.broadcast_to(mean - half / 3, shape),
+        "upper_one_sigma": np.broadcast_to(mean + half / 3, shape),
+        "moving_range": moving_range,
+        "moving_range_used": used_all,
+        "outside_limits": outside,
+        "relative_to_mean": relative,
+        "close_to_limits": close,
+        "special_cause_type": cause,
+        "special_cause": cause != COMMON_CAUSE,
+        "point_type": point_type(cause, direction),
+        "trial_limits": np.full(shape, n < TRIAL_BELOW),
+    }
+
+
+def _screened(moving_ranges: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Each row's mean moving range after screening (ranges not strictly below 3.267 × the row's mean are left
+    out, once), and which ranges it used; NaN for a row with none left (a constant series: every range is 0)."""
+    count = moving_ranges.shape[1]
+    first = moving_ranges.mean(axis=1) if count else np.full(moving_ranges.shape[0], np.nan)
+    used = moving_ranges < SCREEN_FACTOR * first[:, None]
+    kept = used.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        amr = np.where(kept > 0, np.where(used, moving_ranges, 0.0).sum(axis=1) / np.maximum(kept, 1), np.nan)
+    return amr, used
+
+
+def _classify(
+    y: FloatArray, mean: FloatArray | float, half: FloatArray | float
+) -> tuple[BoolArray, NDArray[np.int_], BoolArray, NDArray[np.str_]]:
+    """Each point against its limits (mean ± `half`, broadcast over the last axis): beyond them, its side of the
+    mean, beyond a 2σ line within them, and the first rule it breaks."""
+    upper, lower = mean + half, mean - half
+    outside = (y > upper) | (y < lower)
+    relative = np.sign(y - mean).astype(int)
+    close = ~outside & ((y < mean - 2 * half / 3) | (y > mean + 2 * half / 3))
+    return outside, relative, close, special_cause_type(y, relative, close, outside)
+
+
 def special_cause_type(
     y: FloatArray, relative_to_mean: NDArray[np.int_], close_to_limits: BoolArray, outside_limits: BoolArray
 ) -> NDArray[np.str_]:
@@ -254,53 +315,56 @@ def special_cause_type(
 # every window at once (sums of windows from cumulative sums), not a window at a time: a fraction of the time.
 def _window_sums(a: NDArray[np.generic], k: int) -> NDArray[np.int_]:
     """Sum of each run of `k` consecutive items (one per window start: `len(a) - k + 1` of them)."""
-    c = np.concatenate([[0], np.cumsum(np.asarray(a, dtype=int))])
-    return c[k:] - c[:-k]
+    a = np.asarray(a, dtype=int)
+    c = np.concatenate([np.zeros((*a.shape[:-1], 1), dtype=int), np.cumsum(a, axis=-1)], axis=-1)
+    return c[..., k:] - c[..., :-k]
 
 
 def seven_point_one_side(relative_to_mean: NDArray[np.int_]) -> NDArray[np.int_]:
     """+1/−1 at the 7th (and each later) consecutive point on one side of the mean; 0 elsewhere."""
     side = np.asarray(relative_to_mean)
     out = np.zeros(side.shape, dtype=int)
-    if side.size < RUN_LENGTH:
+    if side.shape[-1] < RUN_LENGTH:
         return out
     above = _window_sums(side > 0, RUN_LENGTH) == RUN_LENGTH
     below = _window_sums(side < 0, RUN_LENGTH) == RUN_LENGTH
-    out[RUN_LENGTH - 1 :] = above.astype(int) - below.astype(int)
+    out[..., RUN_LENGTH - 1 :] = above.astype(int) - below.astype(int)
     return out
 
 
 def seven_point_trend(y: FloatArray) -> NDArray[np.int_]:
     """+1 (−1) at the 7th and later points of a strictly rising (falling) sequence of 7; 0 elsewhere."""
     out = np.zeros(np.shape(y), dtype=int)
-    if out.size < RUN_LENGTH:
+    if out.shape[-1] < RUN_LENGTH:
         return out
-    steps = np.diff(y)
+    steps = np.diff(y, axis=-1)
     rising = _window_sums(steps > 0, RUN_LENGTH - 1) == RUN_LENGTH - 1
     falling = _window_sums(steps < 0, RUN_LENGTH - 1) == RUN_LENGTH - 1
-    out[RUN_LENGTH - 1 :] = rising.astype(int) - falling.astype(int)
+    out[..., RUN_LENGTH - 1 :] = rising.astype(int) - falling.astype(int)
     return out
 
 
 def part_of_run(ends: NDArray[np.int_]) -> BoolArray:
     """A point belongs to a run if it or any of the next 6 points ends a run of 7."""
-    flagged = np.concatenate([[0], np.cumsum(np.asarray(ends) != 0)])
-    n = flagged.size - 1
+    ends = np.asarray(ends) != 0
+    flagged = np.concatenate([np.zeros((*ends.shape[:-1], 1), dtype=int), np.cumsum(ends, axis=-1)], axis=-1)
+    n = ends.shape[-1]
     stop = np.minimum(np.arange(n) + RUN_LENGTH, n)
-    return (flagged[stop] - flagged[:n]) > 0
+    return (flagged[..., stop] - flagged[..., :n]) > 0
 
 
 def two_in_three(close_to_limits: BoolArray, relative_to_mean: NDArray[np.int_]) -> BoolArray:
     """True where some 3-point window holding the point has ≥2 points beyond a 2σ line, all on one side."""
-    n = np.size(close_to_limits)
-    out = np.zeros(n, dtype=bool)
+    shape = np.shape(close_to_limits)
+    n = shape[-1]
+    out = np.zeros(shape, dtype=bool)
     if n < 3:
         return out
     side = np.asarray(relative_to_mean)
     one_side = (_window_sums(side > 0, 3) == 3) | (_window_sums(side < 0, 3) == 3)
     hit = (_window_sums(close_to_limits, 3) >= 2) & one_side
     for k in range(3):  # each window marks its three points
-        out[k : n - 2 + k] |= hit
+        out[..., k : n - 2 + k] |= hit
     return out
 
 
@@ -323,10 +387,11 @@ def point_type(special_cause_type: NDArray[np.str_], direction: int) -> NDArray[
 def _trend_direction(y: FloatArray, in_trend: BoolArray) -> NDArray[np.int_]:
     """The step that gives a trend point its direction: the next step if the next point is in the
     trend too, otherwise the step that led to it (NHSRplotthedots, issue #171)."""
-    steps = np.sign(np.diff(y)).astype(int)
-    left = np.concatenate([[0], steps])
-    right = np.concatenate([steps, steps[-1:]]) if steps.size else np.zeros(y.shape, dtype=int)
-    next_in_trend = np.concatenate([in_trend[1:], [False]])
+    steps = np.sign(np.diff(y, axis=-1)).astype(int)
+    edge = np.zeros((*y.shape[:-1], 1), dtype=int)
+    left = np.concatenate([edge, steps], axis=-1)
+    right = np.concatenate([steps, steps[..., -1:]], axis=-1) if steps.shape[-1] else np.zeros(y.shape, dtype=int)
+    next_in_trend = np.concatenate([in_trend[..., 1:], edge.astype(bool)], axis=-1)
     return np.where(in_trend & next_in_trend, right, left)
 
 
@@ -395,4 +460,5 @@ __all__ = [
     "process_limits",
     "special_cause_type",
     "xmr",
+    "xmr_rows",
 ]
