@@ -68,8 +68,8 @@ class MeasureSession:
     _open: pd.DataFrame | None = None
     _unrecorded: pd.DataFrame | None = None
     _quality: dict[ExclusionSettings, pd.DataFrame] = field(default_factory=dict)
-    # (practice, measure) -> where its series lies in a batch's frame (rows start:stop); None: no appointments
-    _series: dict[tuple[str, str], tuple[pd.DataFrame, int, int] | None] = field(default_factory=dict)
+    # (practice, measure) -> the batch holding its series and its place in it; None: no appointments
+    _series: dict[tuple[str, str], tuple[SeriesBatch, int] | None] = field(default_factory=dict)
     _some_values: dict[frozenset[str], pd.DataFrame] = field(default_factory=dict)
     _memo: Memo = field(default_factory=lambda: Memo(MEMO_ENTRIES))
 
@@ -408,10 +408,9 @@ class MeasureSession:
         present = set(frame.practice_code.unique().tolist())
         grid = pd.MultiIndex.from_product([wanted, months], names=["practice_code", "month"])
         full = frame.set_index(["practice_code", "month"]).reindex(grid).reset_index()
-        body = full[["month", "numerator", "denominator", "value"]]
-        n = len(months)
+        batch = SeriesBatch(full[["month", "numerator", "denominator", "value"]], len(months))
         for i, code in enumerate(wanted):  # where in one frame: sliced when asked for (`series`)
-            self._series[(code, name)] = (body, i * n, (i + 1) * n) if code in present else None
+            self._series[(code, name)] = (batch, i) if code in present else None
 
     def monthly_table(self, practice_codes: list[str], names: list[str]) -> pd.DataFrame:
         """Some practices' monthly values of several measures over the window, long (one row per practice,
@@ -436,12 +435,40 @@ class MeasureSession:
     def series(self, practice_code: str, name: str) -> pd.DataFrame:
         """Monthly values of a measure for one practice over every stored month (for SPC); months the practice
         is missing from are gaps, not zeros."""
+        batch, i = self.series_batch(practice_code, name)
+        n = batch.months
+        return batch.frame.iloc[i * n : (i + 1) * n].reset_index(drop=True)  # its own frame, indexed from 0
+
+    def series_batches(self, name: str) -> list[SeriesBatch]:
+        """The batches holding the series of a measure read so far (one, once every practice's are read)."""
+        found = {id(v[0]): v[0] for (_, n), v in list(self._series.items()) if n == name and v is not None}
+        return list(found.values())
+
+    def series_batch(self, practice_code: str, name: str) -> tuple[SeriesBatch, int]:
+        """The batch holding the practice's monthly series of a measure, and its row in the batch: what is
+        computed for every practice of a batch at once (SPC points) starts from here."""
         self.prefetch_series([practice_code], name)
         found = self._series[(practice_code, name)]
         if found is None:
             raise NotFoundError(f"practice {practice_code!r} has no GPAD appointments in the store")
-        body, start, stop = found
-        return body.iloc[start:stop].reset_index(drop=True)  # its own frame, indexed from 0
+        return found
+
+
+@dataclass(eq=False)
+class SeriesBatch:
+    """Some practices' monthly series of one measure read together, each over every stored month (a month
+    without appointments is missing): practice i's are rows i × months to (i + 1) × months of `frame`. What is
+    derived from the whole batch at once (every practice's SPC points) is kept with it, in `derived`."""
+
+    frame: pd.DataFrame
+    months: int
+    derived: dict[Hashable, Any] = field(default_factory=dict)
+
+    def derive(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once for the batch (two threads may both compute it; either answer is the same)."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
 
 def icb_summary(session: MeasureSession) -> pd.DataFrame:

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from gpaccess.measures.definitions import Measure
-from gpaccess.measures.service import MeasureSession
+from gpaccess.measures.service import MeasureSession, SeriesBatch
 from gpaccess.publication.charts.funnel import FUNNEL_POINT_COLUMNS, FunnelMeta, funnel_chart
 from gpaccess.publication.charts.spc import SpcMeta, spc_chart
-from gpaccess.statistics.spc import xmr
+from gpaccess.statistics.spc import xmr_rows
 
 FUNNEL_DATA_EXTRA = (
     "observed_share",
@@ -179,29 +179,8 @@ class SpcFigure:
 
 def _spc_points(session: MeasureSession, practice_code: str, measure_name: str, *, plain: bool) -> SpcTable:
     m = session.measure(measure_name)
-    series = session.series(practice_code, measure_name)
-    # The months with a value, then their latest consecutive run, on plain arrays (`latest_consecutive` and
-    # `dropna` do the same on frames; a server draws these per page).
-    value = series["value"].to_numpy(dtype=float, na_value=np.nan)
-    keep = np.flatnonzero(~np.isnan(value))
-    keep = keep[_latest_run_start(series["month"].to_numpy()[keep]) :]
-    columns: dict[str, Any] = {c: series[c].to_numpy()[keep] for c in series.columns}
-    result = xmr(columns["value"].astype(float), improvement_direction=SPC_DIRECTION[m.direction])  # type: ignore[arg-type]
-    p = result.points
-    columns |= {
-        "mean": p.mean,
-        "lower": p.lower_limit,
-        "upper": p.upper_limit,
-        "lower_2s": p.lower_two_sigma,
-        "upper_2s": p.upper_two_sigma,
-        "segment": p.segment,
-        "trial": p.trial_limits,
-        # The point type, not the rule label: it says improvement or concern for a measure with a direction.
-        "special_cause": np.array(
-            [_cause(t, s) for t, s in zip(p.point_type, p.special_cause, strict=True)], dtype=object
-        ),
-        "rule": np.array(_rules(result), dtype=object),
-    }
+    batch, i = session.series_batch(practice_code, measure_name)
+    points = _batch_spc(batch, m)
     entry = session.practice_fields(practice_code)
     meta = SpcMeta(
         title=f"{m.title}, month by month",
@@ -214,7 +193,91 @@ def _spc_points(session: MeasureSession, practice_code: str, measure_name: str, 
         improvement_direction=SPC_DIRECTION[m.direction],  # type: ignore[arg-type]
         plain=plain,
     )
-    return SpcTable(columns, meta, m)
+    return SpcTable(points.columns(i), meta, m)
+
+
+def warm_spc(session: MeasureSession, measure_names: tuple[str, ...]) -> None:
+    """Every practice's SPC points of these measures, computed now over the series the session has read (a
+    server, as it computes a store generation's measures) rather than by the first page that shows one."""
+    for name in measure_names:
+        m = session.measure(name)
+        for batch in session.series_batches(name):
+            _batch_spc(batch, m)
+
+
+def _batch_spc(batch: SeriesBatch, m: Measure) -> BatchSpc:
+    return batch.derive(("spc", m.direction), lambda: BatchSpc.of(batch, SPC_DIRECTION[m.direction]))
+
+
+@dataclass(frozen=True)
+class BatchSpc:
+    """The XmR points of every practice in a batch of series, computed together (`statistics.spc.xmr_rows`):
+    each practice's months with a value, their latest consecutive run (an XmR chart joins points as neighbours,
+    so a gap must not be drawn as if the months followed each other), charted as `xmr` charts it alone.
+    Practices whose runs span the same months are one block of rows; most of a store's share one."""
+
+    series: dict[str, np.ndarray]  # the batch's columns (month, numerator, denominator, value), rows as stored
+    months: int
+    run: np.ndarray  # each practice's run as (first, last) row within its own months; last < 0: no value
+    blocks: dict[tuple[int, int], tuple[np.ndarray, dict[str, np.ndarray]]]  # run -> (practices, their points)
+    place: np.ndarray  # each practice's row within its block
+
+    @classmethod
+    def of(cls, batch: SeriesBatch, direction: str) -> BatchSpc:
+        frame, n = batch.frame, batch.months
+        series = {c: frame[c].to_numpy() for c in frame.columns}
+        values = frame["value"].to_numpy(dtype=float, na_value=np.nan).reshape(-1, n)
+        month = pd.to_datetime(series["month"][:n]).to_numpy().astype("datetime64[M]").astype("int64")
+        valid = ~np.isnan(values)
+        # A run starts at a month with a value whose previous stored month has none or is not the month before.
+        follows = np.concatenate([[False], np.diff(month) == 1])
+        starts = valid & ~np.concatenate([np.zeros((len(values), 1), dtype=bool), valid[:, :-1]], axis=1)
+        starts |= valid & ~follows
+        columns = np.arange(n)
+        last = np.where(valid.any(axis=1), n - 1 - np.argmax(valid[:, ::-1], axis=1), -1)
+        first = np.maximum.accumulate(np.where(starts, columns, 0), axis=1)[np.arange(len(values)), np.maximum(last, 0)]
+        run = np.stack([first, last], axis=1)
+        blocks: dict[tuple[int, int], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        place = np.zeros(len(values), dtype=int)
+        for a, b in {(int(a), int(b)) for a, b in run if b >= 0}:
+            rows = np.flatnonzero((run[:, 0] == a) & (run[:, 1] == b))
+            place[rows] = np.arange(len(rows))
+            blocks[(a, b)] = (rows, _chart_columns(xmr_rows(values[rows, a : b + 1], improvement_direction=direction)))  # type: ignore[arg-type]
+        return cls(series, n, run, blocks, place)
+
+    def columns(self, i: int) -> dict[str, np.ndarray]:
+        """Practice i's chart columns: its months and counts, then its points' limits and signals."""
+        a, b = (int(x) for x in self.run[i])
+        if b < 0:
+            raise ValueError("values must be a non-empty 1-D series")  # as `xmr` says of a series with no value
+        rows = slice(i * self.months + a, i * self.months + b + 1)
+        _, points = self.blocks[(a, b)]
+        k = self.place[i]
+        return {c: v[rows] for c, v in self.series.items()} | {c: v[k] for c, v in points.items()}
+
+
+def _chart_columns(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The chart's columns from `xmr_rows`: limits, the 2σ lines, and for each point its variation (the point
+    type, which says improvement or concern for a measure with a direction) and the rule that flagged it."""
+    special = p["special_cause"]
+    kind = p["point_type"]
+    improvement, concern = np.char.find(kind, "improvement") >= 0, np.char.find(kind, "concern") >= 0
+    cause = np.select([~special, improvement, concern], ["", "improvement", "concern"], "neither")
+    outside, close = p["outside_limits"], p["close_to_limits"]
+    rule = np.select(
+        [outside, special & close, special], ["outside limits", "2 of 3 beyond 2σ", "run or trend of 7"], ""
+    )
+    return {
+        "mean": p["mean"],
+        "lower": p["lower_limit"],
+        "upper": p["upper_limit"],
+        "lower_2s": p["lower_two_sigma"],
+        "upper_2s": p["upper_two_sigma"],
+        "segment": np.zeros(p["value"].shape, dtype=np.intp),
+        "trial": p["trial_limits"],
+        "special_cause": cause.astype(object),
+        "rule": rule.astype(object),
+    }
 
 
 def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:
@@ -230,29 +293,3 @@ def _latest_run_start(months: np.ndarray) -> int:
     index = months.astype("datetime64[M]").astype("int64")
     gaps = np.flatnonzero(np.diff(index) != 1)  # the last row before each gap
     return int(gaps[-1]) + 1 if len(gaps) else 0
-
-
-def _cause(kind: str, special: bool) -> str:
-    if not special:
-        return ""
-    text = str(kind).lower()
-    if "improvement" in text:
-        return "improvement"
-    if "concern" in text:
-        return "concern"
-    return "neither"
-
-
-def _rules(result) -> list[str]:
-    p = result.points
-    out = []
-    for i in range(len(p.value)):
-        if p.outside_limits[i]:
-            out.append("outside limits")
-        elif p.special_cause[i] and p.close_to_limits[i]:
-            out.append("2 of 3 beyond 2σ")
-        elif p.special_cause[i]:
-            out.append("run or trend of 7")
-        else:
-            out.append("")
-    return out

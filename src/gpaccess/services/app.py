@@ -67,7 +67,7 @@ class App:
     # its own session (engine connections belong to one thread), pre-filled with them. While the store's new
     # generation is being computed, requests keep reading the previous one (a consistent snapshot, as before).
     reuse_sessions: bool = False
-    shared_series: tuple[str, ...] = ()  # measures whose monthly series (SPC) are read for every practice too
+    shared_series: tuple[str, ...] = ()  # measures whose series and SPC points are read for every practice too
     _shared: Any = field(default=None, repr=False)
     _computing: bool = field(default=False, repr=False)
     _failed_generation: int | None = field(default=None, repr=False)  # retried after RETRY_AFTER seconds
@@ -152,6 +152,10 @@ class App:
         try:
             session = build(snapshot)
             session.warm(self.shared_series)
+            if self.shared_series:  # and every practice's SPC points of them, before the first page asks
+                from gpaccess.publication.figures import warm_spc
+
+                warm_spc(session, self.shared_series)
             with self._lock:
                 current = self._shared
                 if current is None or current.snapshot.generation <= snapshot.generation:  # never go back
