@@ -224,7 +224,9 @@ def _spc_records(points: pd.DataFrame | Mapping[str, Any], meta: SpcMeta) -> lis
     missing = [c for c in columns if c not in points]
     if missing:
         raise KeyError(f"SPC points lack column(s) {', '.join(missing)}")
-    months = pd.to_datetime(np.asarray(points["month"])).to_numpy()
+    months = np.asarray(points["month"])
+    if months.dtype.kind != "M":  # dates as text or objects; a server's arrays are datetimes already
+        months = pd.to_datetime(months).to_numpy()
     order = months.argsort(kind="stable")  # time order
     cells = {c: np.asarray(points[c], dtype=object)[order] for c in columns if c != "month"}
     allowed = {"", "neither"} if meta.improvement_direction == "neutral" else {"", "improvement", "concern"}
