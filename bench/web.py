@@ -6,9 +6,9 @@ time for `--duration` seconds (default 60). Each client signs in as an ICB analy
 `--icbs` different ICBs, default 6) and loops: its ICB's dashboard one time in five, otherwise one of many
 practice pages of its ICB (each a different practice, drawn at random) followed by that page's first SPC
 chart (the SVG a browser then fetches). A third of the way in, `gpaccess ingest` of a new national month
-(2025-11) starts in another process, as a monthly load would while people read, below the server's priority
-(`nice -n 10`, as docs/performance.md advises for the job that loads a month; `--ingest-nice 0` runs it at the
-server's).
+(2025-11) starts in another process, as a monthly load would while people read, at the server's priority
+(`--ingest-nice 10` runs it below, as the user guide advises for the job that loads a month: it then takes
+longer, and may still be running when the clients stop).
 
 Reported: p50/p95/p99 latency per kind of request, throughput, errors (any status other than 200, or a
 failed connection), how long the ingest took, p95 before, during and after it, and a reference loop's time
@@ -182,9 +182,9 @@ def main() -> None:
         p.add_argument(
             "--ingest-nice",
             type=int,
-            default=10,
-            help="the ingest's niceness (docs/performance.md: a monthly load "
-            "runs below the server's priority); 0 runs it at the server's",
+            default=0,
+            help="run the ingest at this niceness (e.g. 10, as the user guide advises for the job that loads a "
+            "month); 0, the default, runs it at the server's priority",
         )
         p.add_argument("--json", type=Path, help="write the figures here too")
 
