@@ -277,8 +277,14 @@ def _screened(moving_ranges: FloatArray) -> tuple[FloatArray, BoolArray]:
     first = moving_ranges.mean(axis=1) if count else np.full(moving_ranges.shape[0], np.nan)
     used = moving_ranges < SCREEN_FACTOR * first[:, None]
     kept = used.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        amr = np.where(kept > 0, np.where(used, moving_ranges, 0.0).sum(axis=1) / np.maximum(kept, 1), np.nan)
+    # The kept ranges of each row moved to its front in their order, and averaged by `mean` over exactly those:
+    # the same additions in the same order as the mean of the row's kept ranges alone. A sum with the left-out
+    # ranges as zeros differs in the last bit, which can move a point that sits on a limit across it.
+    packed = np.take_along_axis(moving_ranges, np.argsort(~used, axis=1, kind="stable"), axis=1)
+    amr = np.full(len(moving_ranges), np.nan)
+    for k in np.unique(kept[kept > 0]):
+        rows = kept == k
+        amr[rows] = packed[rows, :k].mean(axis=1)
     return amr, used
 
 
@@ -334,8 +340,9 @@ def seven_point_one_side(relative_to_mean: NDArray[np.int_]) -> NDArray[np.int_]
 
 def seven_point_trend(y: FloatArray) -> NDArray[np.int_]:
     """+1 (−1) at the 7th and later points of a strictly rising (falling) sequence of 7; 0 elsewhere."""
-    out = np.zeros(np.shape(y), dtype=int)
-    if out.shape[-1] < RUN_LENGTH:
+    y = np.asarray(y, dtype=np.float64)
+    out = np.zeros(y.shape, dtype=int)
+    if y.shape[-1] < RUN_LENGTH:
         return out
     steps = np.diff(y, axis=-1)
     rising = _window_sums(steps > 0, RUN_LENGTH - 1) == RUN_LENGTH - 1

@@ -346,3 +346,21 @@ def test_spc_two_in_three_counts_every_window_as_read_one_by_one(points: list[tu
     close, side = [c for c, _ in points], [s for _, s in points]
     got = two_in_three(np.array(close, dtype=bool), np.array(side, dtype=int))
     assert list(got) == _two_in_three_by_window(close, side)
+
+
+def test_screened_mean_moving_range_is_the_mean_of_the_kept_ranges_to_the_last_bit():
+    # Two ranges (4.85, 4.8) are screened out; a point (0.1) then sits on the lower limit in exact arithmetic
+    # (0.765 - 2.66 x 0.25), where the last bit of the mean moving range decides its side. Both paths must take
+    # the mean of the kept ranges themselves, in their order, as the one-series chart always has.
+    from gpaccess.statistics.spc import xmr_rows
+
+    y = np.array([0.5, 0.2, 0.15, 5.0, 0.2, 0.5, 0.1, 0.5, 0.3, 0.2])
+    ranges = np.abs(np.diff(y))
+    kept = ranges[ranges < 3.267 * np.mean(ranges)]
+    assert len(kept) == 7
+    lower = np.mean(y) - 2.66 * np.mean(kept)
+    alone = xmr(y).points
+    together = xmr_rows(np.vstack([y, y[::-1], y]))
+    assert alone.lower_limit[0] == lower and together["lower_limit"][0, 0] == lower
+    assert together["lower_limit"][2, 0] == lower
+    assert alone.point_type.tolist() == together["point_type"][0].tolist()
