@@ -267,7 +267,7 @@ def _chart_columns(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     rule = np.select(
         [outside, special & close, special], ["outside limits", "2 of 3 beyond 2σ", "run or trend of 7"], ""
     )
-    return {
+    out = {
         "mean": p["mean"],
         "lower": p["lower_limit"],
         "upper": p["upper_limit"],
@@ -278,6 +278,9 @@ def _chart_columns(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "special_cause": cause.astype(object),
         "rule": rule.astype(object),
     }
+    for values in out.values():  # shared by every reader of the batch: read-only
+        values.setflags(write=False)
+    return out
 
 
 def latest_consecutive(series: pd.DataFrame) -> pd.DataFrame:
