@@ -315,20 +315,24 @@ def reference_ms() -> float:
     return round(best * 1000, 1)
 
 
-def _ms(value: float) -> str:
-    return "–" if value != value else f"{value:.0f}"  # no request in that phase (the ingest ran to the end)
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"  # no request in that phase (the ingest ran to the end)
 
 
-def _phases(rows: list[Row], start: float, ingest: dict[str, float | int | None]) -> dict[str, dict[str, float]]:
+def _p95_or_none(times: list[float]) -> float | None:
+    return _pct(times, 95) if times else None  # JSON has no NaN: a phase without requests is null
+
+
+def _phases(rows: list[Row], start: float, ingest: dict[str, float | int | None]) -> dict[str, dict[str, float | None]]:
     """p95 of each kind of request sent before the ingest, while it ran, and after it (none without one)."""
     began, took = ingest.get("started_s"), ingest.get("seconds")
     if began is None or took is None:
         return {}
     edges = {"before the ingest": (0.0, float(began)), "during it": (float(began), float(began) + float(took)),
              "after it": (float(began) + float(took), float("inf"))}  # fmt: skip
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for name, (lo, hi) in edges.items():
-        out[name] = {kind: _pct([ms for k, ms, _, _, at in rows if k == kind and lo <= at - start < hi], 95)
+        out[name] = {kind: _p95_or_none([ms for k, ms, _, _, at in rows if k == kind and lo <= at - start < hi])
                      for kind in ("dashboard", "practice", "chart")}  # fmt: skip
     return out
 
