@@ -63,7 +63,7 @@ def test_an_spc_table_body_escapes_and_formats_each_cell():
     ]
     body = str(_spc_table_body(rows))
     assert body.count('<tr class="nhsuk-table__row">') == 2 and body.count("<td") == 12
-    assert "<td class=\"nhsuk-table__cell\">Nov 2023</td><td class=\"nhsuk-table__cell\">0.312</td>" in body
+    assert '<td class="nhsuk-table__cell">Nov 2023</td><td class="nhsuk-table__cell">0.312</td>' in body
     assert "not available" in body  # the missing lower limit
     assert "&lt;Dec&gt;" in body and "<Dec>" not in body
     assert "1,234.6" in body and body.endswith('<td class="nhsuk-table__cell">concern</td></tr>')
