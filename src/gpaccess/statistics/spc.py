@@ -205,28 +205,7 @@ def _segment(
 ) -> tuple[dict[str, NDArray[np.generic]], int]:
     lim = process_limits(y, screen_outliers=screen, fix_after_n_points=fix)
     half = LIMIT_FACTOR * lim.amr
-    upper, lower = lim.mean + half, lim.mean - half
-    outside, relative, close, cause = _classify(y, lim.mean, half)
-    n = y.size
-    columns: dict[str, NDArray[np.generic]] = {
-        "value": y,
-        "mean": np.full(n, lim.mean),
-        "lower_limit": np.full(n, lower),
-        "upper_limit": np.full(n, upper),
-        "lower_two_sigma": np.full(n, lim.mean - 2 * half / 3),
-        "upper_two_sigma": np.full(n, lim.mean + 2 * half / 3),
-        "lower_one_sigma": np.full(n, lim.mean - half / 3),
-        "upper_one_sigma": np.full(n, lim.mean + half / 3),
-        "moving_range": lim.moving_range,
-        "moving_range_used": lim.used,
-        "outside_limits": outside,
-        "relative_to_mean": relative,
-        "close_to_limits": close,
-        "special_cause_type": cause,
-        "special_cause": cause != COMMON_CAUSE,
-        "point_type": point_type(cause, direction),
-        "trial_limits": np.full(n, lim.baseline < TRIAL_BELOW),
-    }
+    columns = _points(y, lim.mean, half, lim.moving_range, lim.used, lim.baseline < TRIAL_BELOW, direction)
     return columns, lim.baseline
 
 
@@ -245,29 +224,9 @@ def xmr_rows(values: ArrayLike, *, improvement_direction: Direction = "increase"
     mean = y.mean(axis=1)[:, None]
     amr, used = _screened(np.abs(np.diff(y, axis=1)))
     half = LIMIT_FACTOR * amr[:, None]
-    outside, relative, close, cause = _classify(y, mean, half)
     moving_range = np.concatenate([np.full((y.shape[0], 1), np.nan), np.abs(np.diff(y, axis=1))], axis=1)
     used_all = np.concatenate([np.zeros((y.shape[0], 1), dtype=bool), used], axis=1)
-    shape = y.shape
-    return {
-        "value": y,
-        "mean": np.broadcast_to(mean, shape),
-        "lower_limit": np.broadcast_to(mean - half, shape),
-        "upper_limit": np.broadcast_to(mean + half, shape),
-        "lower_two_sigma": np.broadcast_to(mean - 2 * half / 3, shape),
-        "upper_two_sigma": np.broadcast_to(mean + 2 * half / 3, shape),
-        "lower_one_sigma": np.broadcast_to(mean - half / 3, shape),
-        "upper_one_sigma": np.broadcast_to(mean + half / 3, shape),
-        "moving_range": moving_range,
-        "moving_range_used": used_all,
-        "outside_limits": outside,
-        "relative_to_mean": relative,
-        "close_to_limits": close,
-        "special_cause_type": cause,
-        "special_cause": cause != COMMON_CAUSE,
-        "point_type": point_type(cause, direction),
-        "trial_limits": np.full(shape, n < TRIAL_BELOW),
-    }
+    return _points(y, mean, half, moving_range, used_all, n < TRIAL_BELOW, direction)
 
 
 def _screened(moving_ranges: FloatArray) -> tuple[FloatArray, BoolArray]:
@@ -288,16 +247,46 @@ def _screened(moving_ranges: FloatArray) -> tuple[FloatArray, BoolArray]:
     return amr, used
 
 
-def _classify(
-    y: FloatArray, mean: FloatArray | float, half: FloatArray | float
-) -> tuple[BoolArray, NDArray[np.int_], BoolArray, NDArray[np.str_]]:
-    """Each point against its limits (mean ± `half`, broadcast over the last axis): beyond them, its side of the
-    mean, beyond a 2σ line within them, and the first rule it breaks."""
+def _points(
+    y: FloatArray,
+    mean: FloatArray | float,
+    half: FloatArray | float,
+    moving_range: FloatArray,
+    used: BoolArray,
+    trial: bool | BoolArray,
+    direction: int,
+) -> dict[str, NDArray[np.generic]]:
+    """The `SpcPoints` fields but `segment` of points against a centre line `mean` and limits mean ± `half`
+    (one series, or one per row, broadcast over the last axis): the lines, each point beyond the limits, its side
+    of the mean, beyond a 2σ line within them, and the first rule it breaks."""
     upper, lower = mean + half, mean - half
     outside = (y > upper) | (y < lower)
     relative = np.sign(y - mean).astype(int)
     close = ~outside & ((y < mean - 2 * half / 3) | (y > mean + 2 * half / 3))
-    return outside, relative, close, special_cause_type(y, relative, close, outside)
+    cause = special_cause_type(y, relative, close, outside)
+
+    def line(v: FloatArray | float) -> FloatArray:
+        return np.broadcast_to(v, y.shape)
+
+    return {
+        "value": y,
+        "mean": line(mean),
+        "lower_limit": line(lower),
+        "upper_limit": line(upper),
+        "lower_two_sigma": line(mean - 2 * half / 3),
+        "upper_two_sigma": line(mean + 2 * half / 3),
+        "lower_one_sigma": line(mean - half / 3),
+        "upper_one_sigma": line(mean + half / 3),
+        "moving_range": moving_range,
+        "moving_range_used": used,
+        "outside_limits": outside,
+        "relative_to_mean": relative,
+        "close_to_limits": close,
+        "special_cause_type": cause,
+        "special_cause": cause != COMMON_CAUSE,
+        "point_type": point_type(cause, direction),
+        "trial_limits": np.broadcast_to(trial, y.shape),
+    }
 
 
 def special_cause_type(
