@@ -362,7 +362,7 @@ class MeasureSession:
 
     def practice_row(self, practice_code: str) -> pd.Series | None:
         """The practice's directory entry with its window measures (None when it has no appointments)."""
-        if self.practice_fields(practice_code) is None:
+        if practice_code not in self._directory_index():
             return None
         if self._values is None:
             found = self.practice_entry(practice_code).merge(self.values_for([practice_code]), on="practice_code")
