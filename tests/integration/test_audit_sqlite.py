@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from gpaccess.access.audit import AuditEvent, AuditEventOut, record_event
-from gpaccess.access.audit_sqlite import append_events, sqlite_file
+from gpaccess.access.audit_sqlite import AuditAppender, append_events, sqlite_file
 from gpaccess.config import Settings
 from gpaccess.services.app import App
 from gpaccess.services.audit import audit_together
@@ -103,3 +105,66 @@ def test_a_naive_time_is_refused_on_both_paths(tmp_path: Path) -> None:
     assert path is not None
     with pytest.raises(ValueError, match="naive datetime"):
         append_events(path, [EVENT | {"at": datetime(2026, 1, 1)}])
+
+
+def _queued(appender: AuditAppender, n: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(appender._queue) < n:  # the threads have queued their events behind the writer
+        assert time.monotonic() < deadline, "the appending threads did not queue"
+        time.sleep(0.001)
+
+
+def _append_in_threads(appender: AuditAppender, codes: list[str]) -> tuple[list[threading.Thread], dict]:
+    outcome: dict[str, object] = {}
+
+    def one(code: str) -> None:
+        try:
+            outcome[code] = appender.append([EVENT | {"object_id": code}])
+        except Exception as exc:  # the test asserts what each thread saw
+            outcome[code] = exc
+
+    threads = [threading.Thread(target=one, args=(code,)) for code in codes]
+    for t in threads:
+        t.start()
+    return threads, outcome
+
+
+def test_requests_appending_at_once_share_one_commit_and_each_waits_for_it(tmp_path: Path) -> None:
+    path = sqlite_file(_store(tmp_path).plan_store_url)
+    assert path is not None
+    appender = AuditAppender(path)
+    assert appender.append([EVENT | {"object_id": "first"}])
+    statements: list[str] = []
+    assert appender._connection is not None
+    appender._connection.set_trace_callback(statements.append)
+    with appender._writer:  # another group being written: these three queue behind it
+        threads, outcome = _append_in_threads(appender, ["A", "B", "C"])
+        _queued(appender, 3)
+        assert outcome == {}  # none has returned before its events are committed
+    for t in threads:
+        t.join(10)
+    assert outcome == {"A": True, "B": True, "C": True}
+    assert sorted(r[4] for r in _rows(path)) == ["A", "B", "C", "first"]
+    assert statements.count("COMMIT") == 1  # the three in one transaction
+    appender.close()
+
+
+def test_a_failed_group_commit_fails_every_request_in_it_and_writes_none(tmp_path: Path) -> None:
+    path = sqlite_file(_store(tmp_path).plan_store_url)
+    assert path is not None
+    appender = AuditAppender(path)
+    assert appender.append([EVENT])
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE audit_log RENAME TO audit_log_away")
+    with appender._writer:
+        threads, outcome = _append_in_threads(appender, ["A", "B"])
+        _queued(appender, 2)
+    for t in threads:
+        t.join(10)
+    assert set(outcome) == {"A", "B"}
+    assert all(isinstance(e, sqlite3.OperationalError) and "audit_log" in str(e) for e in outcome.values())
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE audit_log_away RENAME TO audit_log")
+    assert appender.append([EVENT | {"object_id": "after"}])  # a new connection once the store is whole again
+    assert [r[4] for r in _rows(path)] == ["42", "after"]
+    appender.close()

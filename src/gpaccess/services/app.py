@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # imported when first used: a command that refuses a file ear
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from gpaccess.access.audit_sqlite import AuditAppender
     from gpaccess.storage.warehouse import Warehouse
 
 PLAN_STORE_FILENAME = "plans.sqlite3"
@@ -74,6 +75,7 @@ class App:
     _failed_at: float | None = field(default=None, repr=False)
     _stale_since: float | None = field(default=None, repr=False)  # when a newer generation was first seen
     _lock: Any = field(default_factory=threading.Condition, repr=False)
+    _appender: Any = field(default=None, repr=False)  # the SQLite plan store's audit appender, once made
 
     @classmethod
     def from_settings(cls, settings: Settings, *, home: Path | None = None) -> App:
@@ -270,6 +272,20 @@ class App:
         with self._sessions.begin() as session:
             yield session
 
+    def audit_appender(self) -> AuditAppender | None:
+        """The appender for a SQLite file plan store (one kept connection, group commits: a server's requests
+        share it), or None for PostgreSQL and in-memory stores, whose events go through SQLAlchemy."""
+        if self._appender is None:
+            from gpaccess.access.audit_sqlite import AuditAppender, sqlite_file
+
+            path = sqlite_file(self.plan_store_url)
+            if path is None:
+                return None
+            with self._lock:
+                if self._appender is None:
+                    self._appender = AuditAppender(path)
+        return self._appender
+
     def _where(self) -> str:
         return self.plan_store_url.split("@")[-1]
 
@@ -280,3 +296,6 @@ class App:
             self._engine.dispose()
             self._engine = None
         self._sessions = None
+        if self._appender is not None:
+            self._appender.close()
+            self._appender = None

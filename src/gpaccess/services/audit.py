@@ -72,13 +72,12 @@ def audit_together(app: App) -> Iterator[None]:
 
 def _write(app: App, events: list[dict[str, Any]]) -> None:
     """The events in one transaction: appended with `sqlite3` to a current SQLite plan store (a read-only command
-    need not load SQLAlchemy for one row: `access.audit_sqlite`), otherwise through the ORM."""
+    need not load SQLAlchemy for one row, and a server's requests share one connection and group their commits:
+    `access.audit_sqlite`), otherwise through the ORM."""
     if not events:
         return
-    from gpaccess.access.audit_sqlite import append_events, sqlite_file
-
-    path = sqlite_file(app.plan_store_url)
-    if path is not None and append_events(path, events):
+    appender = app.audit_appender()
+    if appender is not None and appender.append(events):
         return
     from gpaccess.access.audit import record_event
 
