@@ -26,7 +26,7 @@ from gpaccess.services import measures as measure_service
 from gpaccess.services import national as national_service
 from gpaccess.services import plans as plan_service
 from gpaccess.services import publish
-from gpaccess.web.deps import Viewer, get_app, require, signed_in, viewer
+from gpaccess.web.deps import Viewer, get_app, principal_of, require, viewer
 
 
 class Problem(BaseModel):
@@ -279,17 +279,17 @@ class TokenRequiredError(UserError):
     http_status = 401
 
 
-def writer(permission: Permission) -> Callable[..., Principal]:
+def writer(permission: Permission) -> Callable[..., Any]:
     """The bearer token's user, refused (403) without `permission`. A browser session is refused (401): API
     writes carry no CSRF token, so they must not be reachable with a cookie another site's page could send."""
 
-    def dependency(v: Viewer = Depends(viewer)) -> Principal:  # noqa: B008
+    async def dependency(v: Viewer = Depends(viewer)) -> Principal:  # noqa: B008 - reads the viewer only
         if not (v.via_token and v.signed_in):
             raise TokenRequiredError(
                 "API writes take Authorization: Bearer <token> (`gpaccess users token USER`); "
                 "a browser session cannot write through the API"
             )
-        return require(permission)(signed_in(v))
+        return principal_of(v, permission)
 
     return dependency
 
