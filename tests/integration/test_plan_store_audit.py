@@ -178,3 +178,38 @@ def test_create_user_refuses_a_taken_username(db_sessions):
         create_user(session, username="jo", display_name="Jo", role="icb_analyst", icb_code="QWE", user="admin")
         with pytest.raises(UsernameTakenError):
             create_user(session, username="jo", display_name="Jo 2", role="practice_manager", user="admin")
+
+
+def test_a_session_lookup_joins_the_callers_transaction_without_a_savepoint(db_engine, db_sessions):
+    """Every signed-in request looks its session up inside the request's transaction: no savepoint of its own;
+    alone, it opens a transaction and commits its touch of last-seen."""
+    from sqlalchemy import event
+
+    from gpaccess.access.accounts import SessionTimeouts, WebSession, resolve_session, start_session
+
+    with db_sessions() as session:
+        create_user(session, username="jo", display_name="Jo", role="icb_analyst", icb_code="QWE", user="admin")
+        token = start_session(session, username="jo")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.upper())
+
+    event.listen(db_engine, "before_cursor_execute", seen)
+    try:
+        with db_sessions() as session, session.begin():
+            found = resolve_session(session, token, SessionTimeouts(touch_every=timedelta(0)))
+    finally:
+        event.remove(db_engine, "before_cursor_execute", seen)
+    assert found is not None and found.username == "jo"
+    assert statements and not [s for s in statements if "SAVEPOINT" in s]
+    assert any(s.startswith("UPDATE") for s in statements)  # touched in the caller's transaction
+    with db_sessions() as session:
+        before = session.scalar(select(WebSession.last_seen_at))
+    with db_sessions() as session:
+        assert resolve_session(session, token, SessionTimeouts(touch_every=timedelta(0))) is not None
+        assert not session.in_transaction()  # its own transaction, committed
+    with db_sessions() as session:
+        assert session.scalar(select(WebSession.last_seen_at)) > before
+    with db_sessions() as session:
+        assert resolve_session(session, "not a token") is None
