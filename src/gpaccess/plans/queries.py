@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gpaccess.errors import NotFoundError
@@ -59,11 +59,13 @@ def plan_for(session: Session, *, practice_code: str, cycle: str) -> PlanOut | N
     return None if row is None else PlanOut.model_validate(row)
 
 
+_HAS_PLANS = select(Plan.id).where(Plan.practice_code == bindparam("practice_code")).limit(1)  # built once
+
+
 def has_plans(session: Session, practice_code: str) -> bool:
     """Whether the practice has a plan in any cycle: one indexed lookup, before loading plans with their
     actions, notes and suggestions (most practices have none, and a server answers for each on its page)."""
-    found = session.execute(select(Plan.id).where(Plan.practice_code == practice_code.upper()).limit(1))
-    return found.first() is not None
+    return session.execute(_HAS_PLANS, {"practice_code": practice_code.upper()}).first() is not None
 
 
 def plans(
