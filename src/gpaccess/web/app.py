@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gpaccess import __version__
@@ -111,14 +111,23 @@ def measure_title(name: Any) -> str:
     return found.title if found is not None else str(name)
 
 
+NOT_AVAILABLE_HTML = '<span class="nhsuk-u-secondary-text-colour">not available</span>'
+
+
 def table_cell(value: Any) -> Markup:
     """A table cell's value: "not available" for a missing one, floats to 3 decimals below 10 (shares, ratios)
     and to one with thousands separators above. A Python function, not a Jinja macro: pages hold hundreds."""
+    return Markup(cell_html(value))
+
+
+def cell_html(value: Any) -> str:
+    """`table_cell` as HTML text, for a caller joining many cells into one `Markup` (a number needs no escaping,
+    and a `Markup` object per cell was most of the cost of formatting a table)."""
     if value is None or (isinstance(value, float) and value != value):
-        return Markup('<span class="nhsuk-u-secondary-text-colour">not available</span>')
+        return NOT_AVAILABLE_HTML
     if isinstance(value, float):
-        return Markup.escape(f"{value:.3f}" if value < 10 else f"{value:,.1f}")
-    return Markup.escape(value)
+        return f"{value:.3f}" if value < 10 else f"{value:,.1f}"
+    return str(escape(value))
 
 
 def _midsentence(text: Any) -> str:
