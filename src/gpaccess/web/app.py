@@ -62,13 +62,16 @@ def templates() -> Environment:
 
 
 class Chrome:
-    """The site header and footer, rendered once per kind of viewer rather than on every page: the NHS.UK header
-    macro took a quarter of a page's rendering, and its output depends only on who is signed in."""
+    """The site header, footer, skip link and back links, rendered once (per kind of viewer, per link) rather than
+    on every page: the NHS.UK header macro took a quarter of a page's rendering, and its output depends only on
+    who is signed in; the skip link never changes, and a back link only with where it goes."""
 
     def __init__(self, env: Environment) -> None:
         self._env = env
         self._headers: dict[tuple[Any, ...], Markup] = {}
         self._footer: Markup | None = None
+        self._skip_link: Markup | None = None
+        self._back_links: dict[str, Markup] = {}
 
     def header(self, v: Any) -> Markup:
         # Everything `_header.jinja` reads of the viewer, and nothing else.
@@ -93,6 +96,25 @@ class Chrome:
         if self._footer is None:
             self._footer = Markup(self._env.get_template("_footer.jinja").render())
         return self._footer
+
+    def skip_link(self) -> Markup:
+        if self._skip_link is None:
+            params = {"href": "#maincontent", "text": "Skip to main content"}
+            self._skip_link = self._macro("skip-link", "skipLink", params)
+        return self._skip_link
+
+    def back_link(self, href: str) -> Markup:
+        found = self._back_links.get(href)
+        if found is None:
+            if len(self._back_links) >= 4096:  # bounded: one per ICB dashboard and plan a page links back to
+                self._back_links.clear()
+            found = self._back_links[href] = self._macro("back-link", "backLink", {"href": href, "text": "Back"})
+        return found
+
+    def _macro(self, component: str, name: str, params: dict[str, Any]) -> Markup:
+        """An NHS.UK component's macro called once, as a template would call it."""
+        module = self._env.get_template(f"nhsuk/components/{component}/macro.jinja").module
+        return Markup(str(getattr(module, name)(params)).strip())
 
 
 def _pct(value: Any, digits: int = 1) -> str:
