@@ -354,3 +354,10 @@ def test_run_summaries_count_what_each_run_selected(db_sessions, cycle):
     assert [s.id for s in summaries] == sorted(ids, reverse=True)
     assert [s.selected for s in summaries] == [len(runs[s.id].selected) for s in summaries] == [0, 1, 2]  # newest first
     assert {(s.cycle, s.icb_code, s.cap, s.eligible) for s in summaries} == {(CYCLE, "QWE", 2, 12)}
+    with db_sessions() as session:  # every ICB's, and several ICBs' (the same statement for any number of them)
+        everyone = queries.run_summaries(session)
+        both = queries.run_summaries(session, icb_codes={"QWE", "ZZZ"})
+        none = queries.run_summaries(session, icb_codes=set())
+    assert [s.id for s in everyone] == [s.id for s in both] and len(everyone) == 4
+    assert [s.icb_code for s in everyone] == ["ZZZ", "QWE", "QWE", "QWE"]
+    assert none == []
