@@ -85,8 +85,7 @@ def viewer(request: Request) -> Viewer:
 # The checks below read only the viewer, so they are coroutines: FastAPI runs a plain function dependency in a
 # worker thread, and each such hop (a queue put, a thread woken, the result handed back) cost more than the check.
 async def signed_in(v: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008 - FastAPI's dependency idiom
-    if not v.signed_in:
-        raise NotSignedInError("sign in first")
+    principal_of(v)
     return v
 
 
