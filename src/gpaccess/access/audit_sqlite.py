@@ -92,9 +92,7 @@ class AuditAppender:
 
     def close(self) -> None:
         with self._writer:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            self._drop()
 
     def _write(self, group: list[_Ticket]) -> None:
         written = False
