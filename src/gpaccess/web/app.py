@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,8 @@ class Chrome:
             getattr(account, "practice_code", None),
             getattr(account, "display_name", None),
         )
-        found = self._headers.get(key)
-        if found is None:
-            if len(self._headers) >= 4096:  # bounded: a site has a few kinds of viewer per ICB and practice
-                self._headers.clear()
-            found = self._headers[key] = Markup(self._env.get_template("_header.jinja").render(viewer=v))
-        return found
+        # Bounded: a site has a few kinds of viewer per ICB and practice.
+        return _kept(self._headers, key, lambda: Markup(self._env.get_template("_header.jinja").render(viewer=v)))
 
     def footer(self) -> Markup:
         if self._footer is None:
@@ -104,17 +100,28 @@ class Chrome:
         return self._skip_link
 
     def back_link(self, href: str) -> Markup:
-        found = self._back_links.get(href)
-        if found is None:
-            if len(self._back_links) >= 4096:  # bounded: one per ICB dashboard and plan a page links back to
-                self._back_links.clear()
-            found = self._back_links[href] = self._macro("back-link", "backLink", {"href": href, "text": "Back"})
-        return found
+        # Bounded: one per ICB dashboard and plan a page links back to.
+        return _kept(
+            self._back_links, href, lambda: self._macro("back-link", "backLink", {"href": href, "text": "Back"})
+        )
 
     def _macro(self, component: str, name: str, params: dict[str, Any]) -> Markup:
         """An NHS.UK component's macro called once, as a template would call it."""
         module = self._env.get_template(f"nhsuk/components/{component}/macro.jinja").module
         return Markup(str(getattr(module, name)(params)).strip())
+
+
+CHROME_ENTRIES = 4096  # rendered pieces kept per kind; past it the kind starts afresh
+
+
+def _kept(cache: dict[Any, Markup], key: Any, make: Callable[[], Markup]) -> Markup:
+    """`cache[key]`, made by `make()` when missing; a full cache is emptied first, so it stays bounded."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= CHROME_ENTRIES:
+            cache.clear()
+        found = cache[key] = make()
+    return found
 
 
 def _pct(value: Any, digits: int = 1) -> str:
