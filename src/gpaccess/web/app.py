@@ -186,7 +186,7 @@ def create_app(
     is off only for plain-http on loopback (tests, the demo)."""
     gp_app = App.from_settings(settings, home=home)
     gp_app.reuse_sessions = True
-    from gpaccess.web.routes.pages import SPC_MEASURES
+    from gpaccess.web.routes.practice import SPC_MEASURES
 
     gp_app.shared_series = SPC_MEASURES
     gp_app.ensure_plan_store()
@@ -215,10 +215,11 @@ def create_app(
     api.mount("/app-static", StaticFiles(packages=[("gpaccess.web", "static")]), name="app-static")
 
     from gpaccess.web.routes import api as api_routes
-    from gpaccess.web.routes import api_local, api_plans, auth, pages, public
+    from gpaccess.web.routes import api_local, api_plans, auth, pages, practice, public
 
     api.include_router(auth.router)
     api.include_router(pages.router)
+    api.include_router(practice.router)
     api.include_router(public.router)
     api.include_router(api_routes.router)
     api.include_router(api_local.router)

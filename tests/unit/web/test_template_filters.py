@@ -55,7 +55,7 @@ def test_the_header_is_rendered_once_per_kind_of_viewer_and_says_who_and_where()
 
 
 def test_an_spc_table_body_escapes_and_formats_each_cell():
-    from gpaccess.web.routes.pages import _spc_table_body
+    from gpaccess.web.routes.practice import _spc_table_body
 
     rows = [
         {"month": "Nov 2023", "value": 0.3125, "mean": 0.3, "lower": None, "upper": 0.5, "special_cause": ""},
